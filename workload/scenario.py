@@ -1,0 +1,367 @@
+"""The scenario format: the single source of truth for what a planner's files may contain.
+
+A scenario is a ``scenario.toml`` that names its tables (cases, practitioners, optional partners) as CSV or
+XLSX files relative to itself, plus parameter overrides and policy options. The pydantic models below define
+every field; the loader (:mod:`workload.load`) checks tables column by column against them, the JSON Schema
+(``workload schema``) and docs/scenario-format.md are generated from them.
+
+Case data is sensitive personal data: the case table carries a pseudonymous ``case_id`` and the facts the
+model needs, never names, dates of birth, addresses or CRN/PNC numbers.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Tier(str, Enum):
+    """2021 unified tier: protect level A-D (risk of serious harm) x change level 3-0; S = unsupervised."""
+
+    A3 = "A3"
+    A2 = "A2"
+    A1 = "A1"
+    A0 = "A0"
+    B3 = "B3"
+    B2 = "B2"
+    B1 = "B1"
+    B0 = "B0"
+    C3 = "C3"
+    C2 = "C2"
+    C1 = "C1"
+    C0 = "C0"
+    D3 = "D3"
+    D2 = "D2"
+    D1 = "D1"
+    D0 = "D0"
+    A3S = "A3S"
+    A2S = "A2S"
+    A1S = "A1S"
+    A0S = "A0S"
+    B3S = "B3S"
+    B2S = "B2S"
+    B1S = "B1S"
+    B0S = "B0S"
+    C3S = "C3S"
+    C2S = "C2S"
+    C1S = "C1S"
+    C0S = "C0S"
+    D3S = "D3S"
+    D2S = "D2S"
+    D1S = "D1S"
+    D0S = "D0S"
+    untiered = "untiered"
+
+
+SUPERVISED_TIERS: tuple[str, ...] = tuple(t.value for t in Tier if len(t.value) == 2)
+"""The 16 supervised tiers A3..D0, in the WMT's column order (highest first)."""
+
+
+class CaseType(str, Enum):
+    """Where the case is in its sentence: the WMT's three weight columns."""
+
+    community = "community"
+    licence = "licence"
+    custody = "custody"
+
+
+class Grade(str, Enum):
+    """Practitioner grade: probation officer, probation services officer, trainee, senior."""
+
+    PO = "PO"
+    PSO = "PSO"
+    PQiP = "PQiP"
+    SPO = "SPO"
+
+
+class Sex(str, Enum):
+    """Sex as recorded. Used to report equity, never to score need."""
+
+    female = "female"
+    male = "male"
+    other = "other"
+    unknown = "unknown"
+
+
+class Rosh(str, Enum):
+    """OASys risk of serious harm level."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    very_high = "very_high"
+
+
+class Severity(IntEnum):
+    """OASys need severity: 0 no need, 1 standard, 2 severe."""
+
+    none = 0
+    standard = 1
+    severe = 2
+
+
+class Flag(IntEnum):
+    """A yes/no fact: 1 yes, 0 no (true/false and yes/no are accepted in files)."""
+
+    no = 0
+    yes = 1
+
+
+class Specialism(str, Enum):
+    """Trained specialisms a practitioner can hold (a women's specialist pool draws on ``women``)."""
+
+    women = "women"
+    substance_misuse = "substance_misuse"
+    sex_work = "sex_work"
+    domestic_abuse = "domestic_abuse"
+    mental_health = "mental_health"
+    young_adults = "young_adults"
+
+
+class PartnerKind(str, Enum):
+    """What sort of agency a partner is."""
+
+    womens_centre = "womens_centre"
+    substance_misuse_service = "substance_misuse_service"
+    housing = "housing"
+    mental_health = "mental_health"
+    domestic_abuse_service = "domestic_abuse_service"
+    employment = "employment"
+    other = "other"
+
+
+OASYS_NEEDS: tuple[str, ...] = (
+    "accommodation",
+    "ete",
+    "finance",
+    "relationships",
+    "lifestyle",
+    "drugs",
+    "alcohol",
+    "emotional_wellbeing",
+    "thinking_behaviour",
+    "attitudes",
+)
+"""The ten OASys need sections, each scored 0/1/2 (finance and emotional wellbeing included)."""
+
+RESEARCH_FLAGS: tuple[str, ...] = (
+    "domestic_abuse_victim",
+    "sexual_violence_victim",
+    "sex_work",
+    "dependent_children",
+    "pregnant",
+    "self_harm_history",
+    "suicide_attempt_history",
+    "care_experienced",
+    "overdose_history",
+)
+"""Needs and experiences the research shows matter (yes/no). Experiences, never diagnoses."""
+
+
+class NeedArea(str, Enum):
+    """Need areas a partner agency can deliver: an OASys section or a research-highlighted need."""
+
+    accommodation = "accommodation"
+    ete = "ete"
+    finance = "finance"
+    relationships = "relationships"
+    lifestyle = "lifestyle"
+    drugs = "drugs"
+    alcohol = "alcohol"
+    emotional_wellbeing = "emotional_wellbeing"
+    thinking_behaviour = "thinking_behaviour"
+    attitudes = "attitudes"
+    domestic_abuse_victim = "domestic_abuse_victim"
+    sexual_violence_victim = "sexual_violence_victim"
+    sex_work = "sex_work"
+    dependent_children = "dependent_children"
+    pregnant = "pregnant"
+    self_harm_history = "self_harm_history"
+    suicide_attempt_history = "suicide_attempt_history"
+    care_experienced = "care_experienced"
+    overdose_history = "overdose_history"
+
+
+Id = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"),
+]
+"""A pseudonymous identifier: letters, digits, '_', '.', '-' (no spaces, no names)."""
+
+NeedSeverity = Annotated[Severity, Field(description="OASys need severity: 0 none, 1 standard, 2 severe")]
+YesNo = Annotated[Flag, Field(description="1 yes, 0 no")]
+
+
+class CaseRecord(BaseModel):
+    """One row of the case table: one person on probation, pseudonymised."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: Id = Field(description="Pseudonymous case identifier, unique in the scenario. Never a CRN or PNC number.")
+    pdu: Id = Field(description="Probation delivery unit the case belongs to.")
+    sex: Sex = Field(description="Sex as recorded; reported for equity, never used to score need.")
+    ethnicity: str | None = Field(
+        default=None, max_length=40, description="Ethnic group as recorded (optional; reported for equity)."
+    )
+    case_type: CaseType = Field(description="community, licence or custody (pre-release).")
+    tier: Tier = Field(description="2021 unified tier A3..D0, an S tier when unsupervised, or untiered.")
+    rosh: Rosh = Field(description="Risk of serious harm level.")
+    mappa_level: int = Field(ge=0, le=3, description="MAPPA level, 0 when not a MAPPA case.")
+    months_on_order: float = Field(
+        ge=0, le=600, description="Months since the order or licence started (relationship time is front-loaded)."
+    )
+    accommodation: NeedSeverity
+    ete: NeedSeverity = Field(description="Education, training and employment need.")
+    finance: NeedSeverity
+    relationships: NeedSeverity
+    lifestyle: NeedSeverity = Field(description="Lifestyle and associates need.")
+    drugs: NeedSeverity = Field(description="Drug misuse need.")
+    alcohol: NeedSeverity = Field(description="Alcohol misuse need.")
+    emotional_wellbeing: NeedSeverity
+    thinking_behaviour: NeedSeverity = Field(description="Thinking and behaviour need.")
+    attitudes: NeedSeverity
+    domestic_abuse_victim: YesNo = Field(description="Has experienced domestic abuse.")
+    sexual_violence_victim: YesNo = Field(description="Has experienced sexual violence.")
+    sex_work: YesNo = Field(description="Involved in sex work.")
+    dependent_children: YesNo = Field(description="Primary carer of dependent children.")
+    pregnant: YesNo
+    self_harm_history: YesNo = Field(description="History of self-harm.")
+    suicide_attempt_history: YesNo = Field(description="History of suicide attempts.")
+    care_experienced: YesNo = Field(description="Was in local-authority care as a child.")
+    overdose_history: YesNo = Field(description="Has overdosed (a 'near miss').")
+    breach_recall_12m: YesNo = Field(description="Breach or recall in the last 12 months.")
+    current_practitioner_id: Id | None = Field(
+        default=None, description="Practitioner who holds the case now; blank when unallocated."
+    )
+
+
+class PractitionerRecord(BaseModel):
+    """One row of the practitioner table: one member of staff who can hold cases."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    practitioner_id: Id = Field(description="Pseudonymous staff identifier, unique in the scenario.")
+    pdu: Id = Field(description="Probation delivery unit the practitioner works in.")
+    grade: Grade = Field(description="PO, PSO, PQiP (trainee) or SPO (senior; holds no cases by default).")
+    contracted_hours_per_week: float = Field(
+        gt=0, le=60, description="Contracted hours a week (37 is full time)."
+    )
+    reduction_hours_per_week: float = Field(
+        default=0, ge=0, le=60, description="WMT reduction hours a week (training, union duties, phased return...)."
+    )
+    specialisms: list[Specialism] = Field(
+        default_factory=list, description="Trained specialisms, separated by ';' (e.g. women;substance_misuse)."
+    )
+    standard_reports_30d: int = Field(
+        default=0, ge=0, le=100, description="Standard court reports completed in the last 30 days."
+    )
+    fast_reports_30d: int = Field(
+        default=0, ge=0, le=200, description="Fast (short-format) court reports in the last 30 days."
+    )
+
+
+class PartnerRecord(BaseModel):
+    """One row of the partner table: an agency whose hours the allocator may buy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partner_id: Id = Field(description="Identifier of the partner agency, unique in the scenario.")
+    pdus: list[Id] = Field(min_length=1, description="PDUs the partner serves, separated by ';'.")
+    kind: PartnerKind = Field(description="What sort of agency it is.")
+    contract_hours_per_year: float = Field(ge=0, le=1_000_000, description="Hours a year the contract buys at most.")
+    price_per_hour: float = Field(ge=0, le=1000, description="Price of one hour of the partner's work, GBP.")
+    need_areas: list[NeedArea] = Field(
+        min_length=1, description="Need areas the partner can deliver, separated by ';' (e.g. domestic_abuse_victim;emotional_wellbeing)."
+    )
+    women_only: YesNo = Field(description="1 when the partner works with women only.")
+
+
+class Tables(BaseModel):
+    """Where the tables are: CSV or XLSX paths relative to scenario.toml, inside its folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cases: str = Field(description="Case table (CSV or XLSX).")
+    practitioners: str = Field(description="Practitioner table (CSV or XLSX).")
+    partners: str | None = Field(default=None, description="Partner agency table (optional).")
+
+
+class Policy(BaseModel):
+    """Policy options: how need is scored and what the allocator may and may not do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scoring_mode: Literal["full", "budget-neutral"] = Field(
+        default="full",
+        description="full: hours that meet assessed need. budget-neutral: scaled so total hours equal the WMT baseline's.",
+    )
+    women_specialist_pool: Literal["off", "soft", "hard"] = Field(
+        default="off",
+        description="Concentrate women's cases among practitioners with the 'women' specialism: hard forbids others, soft penalises them.",
+    )
+    specialist_pool_penalty: float = Field(
+        default=0.5, ge=0, description="Soft pool: objective penalty per hour a non-specialist gives a woman's case."
+    )
+    caseload_cap: int | None = Field(default=None, ge=1, description="Most cases one practitioner may hold (per whole-time equivalent).")
+    continuity_penalty: float = Field(
+        default=20.0, ge=0, description="Objective penalty for moving a case away from its current practitioner (in weighted hours)."
+    )
+    budget_cap_gbp: float | None = Field(default=None, ge=0, description="Most that staff plus partner hours may cost in a year, GBP.")
+    use_partners: bool = Field(default=True, description="Let the allocator buy hours from partner agencies.")
+    exact: bool = Field(default=False, description="Solve the exact one-practitioner MIP (small PDUs only) instead of LP + rounding.")
+    solver: Literal["highs", "pulp-highs", "pulp-cbc"] = Field(
+        default="highs", description="highs: arrays straight to HiGHS (fast). pulp-*: the portable PuLP hand-off."
+    )
+    time_limit_seconds: float = Field(default=120.0, gt=0, description="Solver time limit per PDU.")
+    workers: int | None = Field(default=None, ge=1, description="Parallel PDU solves; default: the machine's cores.")
+
+
+class Output(BaseModel):
+    """How results are published."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suppression_threshold: int = Field(
+        default=5, ge=0, description="Published tables hide cells counting fewer cases than this (0 turns suppression off)."
+    )
+
+
+class ScenarioFile(BaseModel):
+    """The contents of scenario.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Short name shown on reports.")
+    description: str = Field(default="", description="What the scenario represents.")
+    seed: int = Field(default=0, ge=0, description="Seed for anything random (kept for reproducibility).")
+    tables: Tables
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of model parameters by dotted path, e.g. needs.hours_per_severity.drugs = 14 (see parameters.md).",
+    )
+    policy: Policy = Field(default_factory=Policy)
+    output: Output = Field(default_factory=Output)
+
+
+TABLE_MODELS: dict[str, type[BaseModel]] = {
+    "cases": CaseRecord,
+    "practitioners": PractitionerRecord,
+    "partners": PartnerRecord,
+}
+"""Each table's row model, by the key that names it in ``[tables]``."""
+
+TABLE_KEYS: dict[str, str] = {"cases": "case_id", "practitioners": "practitioner_id", "partners": "partner_id"}
+"""The identifier column of each table."""
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario.toml and of one row of each table."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "workload scenario",
+        "description": "scenario.toml and the rows of its tables (cases, practitioners, partners).",
+        "scenario.toml": ScenarioFile.model_json_schema(),
+        "tables": {name: model.model_json_schema() for name, model in TABLE_MODELS.items()},
+    }
