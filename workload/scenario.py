@@ -336,13 +336,13 @@ class ScenarioFile(BaseModel):
     name: str = Field(min_length=1, description="Short name shown on reports.")
     description: str = Field(default="", description="What the scenario represents.")
     seed: int = Field(default=0, ge=0, description="Seed for anything random (kept for reproducibility).")
-    tables: Tables
+    tables: Tables = Field(description="Where the case, practitioner and partner tables are.")
     parameters: dict[str, Any] = Field(
         default_factory=dict,
         description="Overrides of model parameters by dotted path, e.g. needs.hours_per_severity.drugs = 14 (see parameters.md).",
     )
-    policy: Policy = Field(default_factory=Policy)
-    output: Output = Field(default_factory=Output)
+    policy: Policy = Field(default_factory=Policy, description="How need is scored and what the allocator may do.")
+    output: Output = Field(default_factory=Output, description="How results are published.")
 
 
 TABLE_MODELS: dict[str, type[BaseModel]] = {

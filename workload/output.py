@@ -1,0 +1,79 @@
+"""Writing a run folder atomically: readers see no folder or a complete one, never half a run.
+
+Everything is built in a hidden temporary folder beside the target and renamed into place at the end. An
+existing run is replaced only with ``force``; then the old folder is moved aside first and removed only
+after the new one is in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+FLOAT_FORMAT = "%.6g"
+"""CSV number format: enough precision for hours and pounds, and byte-stable across runs."""
+
+
+class OutputExistsError(FileExistsError):
+    """The run folder exists already and --force was not given."""
+
+
+def write_csv(frame: pd.DataFrame, path: Path, index: bool = True) -> None:
+    """A table as UTF-8 CSV with a fixed float format (byte-identical for identical inputs)."""
+    frame.to_csv(path, index=index, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return None if not np.isfinite(v) else round(v, 6)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(data: Any, path: Path) -> None:
+    """JSON with sorted keys and rounded floats, so two identical runs give identical bytes."""
+    path.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@contextmanager
+def atomic_folder(target: Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder to fill; on success it becomes ``target`` in one rename.
+
+    On any exception the temporary folder is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    if target.exists() and not force:
+        raise OutputExistsError(f"{target} exists already; choose another --out or add --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
