@@ -17,7 +17,8 @@ from workload import __version__
 EXIT_BAD_INPUT = 2
 
 
-def _print_problems(problems: Sequence[object], stream=sys.stderr) -> None:
+def _print_problems(problems: Sequence[object]) -> None:
+    stream = sys.stderr
     count = len(problems)
     print(f"{count} problem{'s' if count != 1 else ''} found:", file=stream)
     for p in problems:
