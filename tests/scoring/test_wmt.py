@@ -1,0 +1,303 @@
+"""The WMT baseline scores: the reference's worked examples, the seed tables, and invariants."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import FIXTURES
+from workload.load import load_scenario
+from workload.params import ParameterError, load_parameters
+from workload.scenario import SUPERVISED_TIERS, CaseRecord, PractitionerRecord, Tier
+from workload.scoring.wmt import (
+    available_points,
+    case_hours,
+    case_points,
+    points_to_hours,
+    points_to_weekly_hours,
+    practitioner_points,
+    practitioner_workload,
+    report_points,
+    wmt_flag,
+    workload_pct,
+    workload_pct_units,
+)
+
+PARAMS = load_parameters()
+ALL_TIERS = [t.value for t in Tier]
+CASE_TYPES = ["community", "licence", "custody"]
+CASE_DEFAULTS: dict[str, Any] = {
+    "pdu": "PDU1", "sex": "female", "ethnicity": None, "case_type": "community", "tier": "C2",
+    "rosh": "low", "mappa_level": 0, "months_on_order": 6.0, "current_practitioner_id": None,
+}
+
+
+def cases_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A case table shaped like the loader's: every CaseRecord column, needs and flags 0 unless given."""
+    columns = [c for c in CaseRecord.model_fields if c != "case_id"]
+    records = [{c: row.get(c, CASE_DEFAULTS.get(c, 0)) for c in columns} for row in rows]
+    ids = [row.get("case_id", f"C{i:04d}") for i, row in enumerate(rows)]
+    return pd.DataFrame(records, index=pd.Index(ids, name="case_id"), columns=columns)
+
+
+def practitioners_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A practitioner table shaped like the loader's (a full-time PO with no reports unless given)."""
+    defaults: dict[str, Any] = {
+        "pdu": "PDU1", "grade": "PO", "contracted_hours_per_week": 37.0, "reduction_hours_per_week": 0.0,
+        "specialisms": (), "standard_reports_30d": 0, "fast_reports_30d": 0,
+    }
+    columns = [c for c in PractitionerRecord.model_fields if c != "practitioner_id"]
+    records = [{c: row.get(c, defaults[c]) for c in columns} for row in rows]
+    ids = [row.get("practitioner_id", f"P{i:03d}") for i, row in enumerate(rows)]
+    return pd.DataFrame(records, index=pd.Index(ids, name="practitioner_id"), columns=columns)
+
+
+def worked_example() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """reference/wmt.md section 2.4: a 37-hour PO with 10 community B2, 5 licence C3, 3 custody A1 cases,
+    2 standard and 1 fast court report in the last 30 days."""
+    rows = (
+        [{"case_type": "community", "tier": "B2"}] * 10
+        + [{"case_type": "licence", "tier": "C3"}] * 5
+        + [{"case_type": "custody", "tier": "A1"}] * 3
+    )
+    cases = cases_frame([{**r, "current_practitioner_id": "PO1"} for r in rows])
+    staff = practitioners_frame([{"practitioner_id": "PO1", "standard_reports_30d": 2, "fast_reports_30d": 1}])
+    return cases, staff
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the reference's worked examples
+
+
+def test_worked_example_2053_of_2176_points_is_94_3_pct() -> None:
+    cases, staff = worked_example()
+    points = case_points(cases, PARAMS)
+    assert points.groupby(cases["tier"]).sum().to_dict() == {"B2": 1150, "C3": 385, "A1": 177}
+    assert report_points(staff, PARAMS).loc["PO1"] == 276 + 65
+    out = practitioner_workload(staff, points, cases["current_practitioner_id"], PARAMS)
+    assert out.loc["PO1"].to_dict() == {
+        "wmt_points": 2053, "available_points": 2176, "workload_pct": 94.3, "wmt_flag": "ok",
+    }
+
+
+@pytest.mark.parametrize(
+    ("grade", "contracted", "reduction", "expected"),
+    [
+        ("PO", 37.0, 1.8, 2070),  # CapacityCalculatorTest.kt anchors
+        ("PO", 30.0, 1.8, 1658),
+        ("PO", 37.0, 0.0, 2176),
+        ("PSO", 37.0, 0.0, 2176),
+        ("PQiP", 37.0, 0.0, 2176),
+        ("PO", 18.5, 0.0, 1088),
+        ("SPO", 37.0, 0.0, 0),  # SPO default hours are 0
+        ("PO", 10.0, 10.0, 0),  # no available hours
+        ("PO", 10.0, 12.5, 0),  # reductions above contracted hours do not go negative
+    ],
+)
+def test_available_points(grade: str, contracted: float, reduction: float, expected: int) -> None:
+    staff = practitioners_frame(
+        [{"grade": grade, "contracted_hours_per_week": contracted, "reduction_hours_per_week": reduction}]
+    )
+    out = available_points(staff, PARAMS)
+    assert out.iloc[0] == expected
+    assert out.dtype == np.int64 and out.name == "available_points"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# case points and hours against the seed tables
+
+
+@pytest.mark.parametrize(
+    ("case_type", "tier", "points", "hours"),
+    [
+        ("community", "A3", 206, 157), ("licence", "A3", 219, 167), ("custody", "A3", 75, 57),
+        ("community", "B2", 115, 88), ("licence", "C3", 77, 59), ("custody", "A1", 59, 45),
+        ("community", "D0", 29, 23), ("licence", "D0", 0, 0), ("custody", "C0", 0, 0),
+        ("community", "A3S", 0, 0), ("licence", "B1S", 0, 0), ("community", "untiered", 0, 0),
+    ],
+)
+def test_case_points_and_hours_from_the_seed_tables(case_type: str, tier: str, points: int, hours: float) -> None:
+    cases = cases_frame([{"case_type": case_type, "tier": tier}])
+    assert case_points(cases, PARAMS).iloc[0] == points
+    assert case_hours(cases, PARAMS).iloc[0] == hours
+
+
+def test_every_tier_and_case_type_scores_its_table_entry() -> None:
+    rows = [{"case_type": t, "tier": tier} for t in CASE_TYPES for tier in ALL_TIERS]
+    cases = cases_frame(rows)
+    points, hours = case_points(cases, PARAMS), case_hours(cases, PARAMS)
+    expected_points = [PARAMS[f"wmt.weights.{r['case_type']}.{r['tier']}"] for r in rows]
+    expected_hours = [PARAMS[f"wmt.annual_hours.{r['case_type']}.{r['tier']}"] for r in rows]
+    assert points.tolist() == expected_points and hours.tolist() == expected_hours
+    assert points.dtype == np.int64 and points.name == "wmt_points" and hours.name == "wmt_hours"
+    assert points.index.equals(cases.index)
+    s_or_untiered = ~cases["tier"].isin(SUPERVISED_TIERS)
+    assert (points[s_or_untiered] == 0).all() and (points[~s_or_untiered] > 0).any()
+
+
+def test_scenario_overrides_change_weights_targets_and_thresholds() -> None:
+    params = load_parameters(
+        {"wmt.weights.community.A3S": 40, "wmt.nominal_target.PO": 2000, "wmt.red_pct": 90, "wmt.report_points.fast": 0}
+    )
+    cases = cases_frame([{"tier": "A3S", "current_practitioner_id": "P000"}])
+    staff = practitioners_frame([{"fast_reports_30d": 3}])
+    points = case_points(cases, params)
+    assert points.iloc[0] == 40
+    out = practitioner_workload(staff, points, cases["current_practitioner_id"], params)
+    assert out.loc["P000", "wmt_points"] == 40 and out.loc["P000", "available_points"] == 2000
+    assert wmt_flag(pd.Series([95.0]), params).tolist() == ["red"]
+
+
+def test_non_whole_weights_and_unknown_tiers_are_refused() -> None:
+    with pytest.raises(ParameterError, match="wmt.weights.community.A3 must be a whole number"):
+        case_points(cases_frame([{"tier": "A3"}]), load_parameters({"wmt.weights.community.A3": 206.5}))
+    with pytest.raises(ValueError, match="tier 'E9' have no entry in wmt.weights"):
+        case_points(cases_frame([{"tier": "E9"}]), PARAMS)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# points to hours
+
+
+@pytest.mark.parametrize(("points", "weekly"), [(206, 3.50), (115, 1.96), (79, 1.34), (29, 0.49), (75, 1.28)])
+def test_points_to_weekly_hours_matches_the_reference_table(points: int, weekly: float) -> None:
+    assert round(points_to_weekly_hours(points, PARAMS), 2) == weekly
+
+
+def test_the_nominal_target_is_a_year_of_productive_hours() -> None:
+    assert points_to_hours(2176, PARAMS) == pytest.approx(1660)
+    assert points_to_hours(1088, load_parameters({"wmt.productive_hours_per_year": 1590})) == pytest.approx(795)
+
+
+def test_hours_from_points_are_within_5_pct_of_the_tiering_timings() -> None:
+    cases = cases_frame([{"case_type": t, "tier": tier} for t in CASE_TYPES for tier in SUPERVISED_TIERS])
+    hours = case_hours(cases, PARAMS)
+    from_points = points_to_hours(case_points(cases, PARAMS), PARAMS)
+    timed = hours > 0
+    assert from_points.name == "hours_from_points"
+    assert (from_points[~timed] == 0).all()
+    assert np.abs(from_points[timed] / hours[timed] - 1).max() < 0.05
+
+
+# ----------------------------------------------------------------------------------------------------------
+# workload % and flags
+
+
+@pytest.mark.parametrize(
+    ("points", "available", "pct", "flag"),
+    [
+        (990, 1000, 99.0, "ok"), (991, 1000, 99.1, "over"), (1100, 1000, 110.0, "over"),
+        (1101, 1000, 110.1, "red"), (0, 1000, 0.0, "ok"), (500, 0, 0.0, "ok"), (1, 2000, 0.1, "ok"),
+    ],
+)
+def test_workload_pct_and_flag(points: int, available: int, pct: float, flag: str) -> None:
+    got = workload_pct(np.array([points]), np.array([available]), PARAMS)
+    assert got[0] == pct
+    assert wmt_flag(pd.Series(got), PARAMS).tolist() == [flag]
+
+
+def test_spo_holding_cases_reads_zero_pct() -> None:
+    cases = cases_frame([{"tier": "A3", "current_practitioner_id": "S1"}])
+    staff = practitioners_frame([{"practitioner_id": "S1", "grade": "SPO"}])
+    out = practitioner_workload(staff, case_points(cases, PARAMS), cases["current_practitioner_id"], PARAMS)
+    assert out.loc["S1"].to_dict() == {"wmt_points": 206, "available_points": 0, "workload_pct": 0.0, "wmt_flag": "ok"}
+
+
+def test_holders_must_be_known_practitioners() -> None:
+    cases = cases_frame([{"current_practitioner_id": "NOBODY"}])
+    with pytest.raises(ValueError, match="held by 'NOBODY'"):
+        practitioner_points(practitioners_frame([{}]), case_points(cases, PARAMS), cases["current_practitioner_id"], PARAMS)
+    orphan = pd.Series(["P000"], index=pd.Index(["ELSEWHERE"], name="case_id"))
+    with pytest.raises(ValueError, match="held case"):
+        practitioner_points(practitioners_frame([{}]), case_points(cases, PARAMS), orphan, PARAMS)
+
+
+def test_tiny_fixture_output_contract() -> None:
+    s = load_scenario(FIXTURES / "tiny")
+    points = case_points(s.cases, s.params)
+    out = practitioner_workload(s.practitioners, points, s.cases["current_practitioner_id"], s.params)
+    assert list(out.columns) == ["wmt_points", "available_points", "workload_pct", "wmt_flag"]
+    assert out.index.equals(s.practitioners.index)
+    # P01: community D1 (29) + 1 standard report (138); P02: PSO 30 h - 1.8 h, community D1 + 1 fast report
+    assert out["wmt_points"].to_dict() == {"P01": 167, "P02": 94}
+    assert out["available_points"].to_dict() == {"P01": 2176, "P02": 1658}
+    assert out["workload_pct"].to_dict() == {"P01": 7.7, "P02": 5.7}
+    assert out["wmt_points"].dtype == np.int64 and out["available_points"].dtype == np.int64
+
+
+# ----------------------------------------------------------------------------------------------------------
+# properties
+
+case_rows = st.lists(
+    st.fixed_dictionaries({"case_type": st.sampled_from(CASE_TYPES), "tier": st.sampled_from(ALL_TIERS)}),
+    min_size=1, max_size=30,
+)
+staff_rows = st.fixed_dictionaries(
+    {
+        "grade": st.sampled_from(["PO", "PSO", "PQiP", "SPO"]),
+        "contracted_hours_per_week": st.integers(1, 600).map(lambda h: h / 10),
+        "reduction_hours_per_week": st.integers(0, 600).map(lambda h: h / 10),
+        "standard_reports_30d": st.integers(0, 5),
+        "fast_reports_30d": st.integers(0, 5),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=case_rows, who=st.data())
+def test_points_are_additive_over_cases(rows: list[dict[str, Any]], who: st.DataObject) -> None:
+    staff = practitioners_frame([{"practitioner_id": "A"}, {"practitioner_id": "B", "standard_reports_30d": 1}])
+    holders = who.draw(st.lists(st.sampled_from(["A", "B", None]), min_size=len(rows), max_size=len(rows)))
+    cases = cases_frame([{**r, "current_practitioner_id": h} for r, h in zip(rows, holders)])
+    points = case_points(cases, PARAMS)
+    total = practitioner_points(staff, points, cases["current_practitioner_id"], PARAMS)
+    from_cases = total - report_points(staff, PARAMS)
+    for p in ("A", "B"):
+        assert from_cases[p] == points[cases["current_practitioner_id"] == p].sum()
+    # each case's points are its own, whatever else is on the caseload
+    singles = [case_points(cases.iloc[[i]], PARAMS).iloc[0] for i in range(len(cases))]
+    assert points.tolist() == singles
+
+
+@settings(max_examples=80, deadline=None)
+@given(staff_row=staff_rows, rows=case_rows, extra=case_rows)
+def test_workload_pct_never_falls_when_a_case_is_added(
+    staff_row: dict[str, Any], rows: list[dict[str, Any]], extra: list[dict[str, Any]]
+) -> None:
+    staff = practitioners_frame([{**staff_row, "practitioner_id": "P"}])
+    cases = cases_frame([{**r, "current_practitioner_id": "P"} for r in rows + extra[:1]])
+    holder = cases["current_practitioner_id"]
+    points = case_points(cases, PARAMS)
+    before = practitioner_workload(staff, points, holder.iloc[:-1], PARAMS).loc["P"]
+    after = practitioner_workload(staff, points, holder, PARAMS).loc["P"]
+    assert after["wmt_points"] == before["wmt_points"] + points.iloc[-1]
+    assert after["workload_pct"] >= before["workload_pct"]
+    order = {"ok": 0, "over": 1, "red": 2}
+    assert order[after["wmt_flag"]] >= order[before["wmt_flag"]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(row=staff_rows)
+def test_available_points_is_the_exact_truncation(row: dict[str, Any]) -> None:
+    staff = practitioners_frame([row])
+    grade = row["grade"]
+    target = Fraction(PARAMS[f"wmt.nominal_target.{grade}"])
+    default = Fraction(PARAMS[f"wmt.default_hours.{grade}"])
+    hours = Fraction(str(row["contracted_hours_per_week"])) - Fraction(str(row["reduction_hours_per_week"]))
+    expected = int(target * hours / default) if hours > 0 and default > 0 else 0
+    assert available_points(staff, PARAMS).iloc[0] == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(points=st.integers(0, 10_000), available=st.integers(1, 5_000))
+def test_workload_pct_rounds_half_up_exactly(points: int, available: int) -> None:
+    ratio = Fraction(points, available) * 1000
+    half_up = int(ratio + Fraction(1, 2))
+    assert workload_pct_units(points, available, 1) == half_up
+    assert workload_pct(np.array([points]), np.array([available]), PARAMS)[0] == (half_up / 10 if points else 0.0)

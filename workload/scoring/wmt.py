@@ -1,0 +1,360 @@
+"""The Workload Measurement Tool (WMT) as HMPPS code computes it today: the baseline every run carries.
+
+A case scores the WMT weight of its case type and tier; a practitioner's workload is the sum over the cases
+they hold plus points for court reports written in the last 30 days; capacity is the nominal target scaled by
+available hours; workload % is the one against the other. The formulas follow the realtime calculator behind
+Manage a Workforce (hmpps-workload ``WorkloadCalculator.kt`` and ``CapacityCalculator.kt``); the batch WMT
+(wmt-worker) sums the same weights but neither rounds the percentage nor floors available points at 0;
+reference/wmt.md sections 1, 2 and 7 describe both. Every number is a parameter in
+``workload/params/wmt.yaml``; the weights, targets and default hours there are the public seed values,
+which a scenario may override with live ones.
+
+Not modelled: CMS contact adjustments (points moved between practitioners for contacts on each other's
+cases, kept 7 days), T2A (young adult) weights (in effect unused in the realtime path), the inactive-case
+weightings (warrants, unpaid work only, overdue terminations) and the PAROM and ARMS points dropped in 2023.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from workload.params import ParameterError, Parameters
+from workload.scenario import CaseType
+
+CASE_TYPES: tuple[str, ...] = tuple(t.value for t in CaseType)
+"""The WMT's three weight columns, in the order the lookup matrices use."""
+
+FLAG_OK, FLAG_OVER, FLAG_RED = "ok", "over", "red"
+"""Values of ``wmt_flag``: at or under the allocation screen's threshold, over it, over the red threshold."""
+
+_TRUNCATION_DECIMALS = 9
+"""Numerical guard, not a model number: available points are rounded to 9 decimals before truncation, so
+float noise (2175.9999999997 for what is exactly 2176) cannot cost a point."""
+
+
+def _whole_numbers(table: dict[str, object], path: str) -> dict[str, int]:
+    """A parameter table whose entries must be whole numbers (WMT points are integers, 0-999 in the admin UI)."""
+    out: dict[str, int] = {}
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise ParameterError(f"parameter {path}.{key} must be a whole number of points; found {value!r}")
+        out[key] = int(value)
+    return out
+
+
+def _by_type_and_tier(cases: pd.DataFrame, params: Parameters, group: str, whole: bool) -> np.ndarray:
+    """Look up ``<group>.<case_type>[tier]`` for every case at once (a case type x tier matrix, indexed by codes).
+
+    Raises ValueError naming the first case whose case type or tier has no entry in the tables.
+    """
+    tables = {t: params.table(f"{group}.{t}") for t in CASE_TYPES}
+    if whole:
+        tables = {t: _whole_numbers(table, f"{group}.{t}") for t, table in tables.items()}
+    tiers = list(dict.fromkeys(tier for table in tables.values() for tier in table))
+    matrix = np.array(
+        [[tables[t].get(tier, np.nan) for tier in tiers] for t in CASE_TYPES], dtype=float
+    )
+    type_code = pd.Index(CASE_TYPES).get_indexer(cases["case_type"])
+    tier_code = pd.Index(tiers).get_indexer(cases["tier"])
+    found = (type_code >= 0) & (tier_code >= 0)
+    values = np.where(found, matrix[type_code, tier_code], np.nan)
+    missing = np.isnan(values)
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"case {cases.index[first]!r}: case type {cases['case_type'].iloc[first]!r} and tier "
+            f"{cases['tier'].iloc[first]!r} have no entry in {group}; case types are {', '.join(CASE_TYPES)} "
+            f"and tiers are {', '.join(tiers)} ({int(missing.sum())} case(s) affected)"
+        )
+    return values
+
+
+def case_points(cases: pd.DataFrame, params: Parameters) -> pd.Series:
+    """WMT points of each case: the weight of its case type and tier.
+
+    ``wmt_points[c] = wmt.weights.<case_type[c]>[tier[c]]`` from the 16-tier seed table (community, licence,
+    custody; hmpps-workload ``V1_1__SEED_REF_DATA.sql``). Untiered and unsupervised S-tier cases score 0 unless
+    a scenario sets their weights. This is the realtime formula (``JpaBasedCaseCalculator.kt``); the batch WMT
+    sums the same weights over tier counts.
+
+    Parameters
+    ----------
+    cases
+        Case table indexed by ``case_id`` with ``case_type`` and ``tier``.
+    params
+        Model parameters (``wmt.weights.*``, whole numbers).
+
+    Returns
+    -------
+    pd.Series
+        Integer points per case, indexed by ``case_id``, named ``wmt_points``.
+    """
+    values = _by_type_and_tier(cases, params, "wmt.weights", whole=True)
+    return pd.Series(values.astype(np.int64), index=cases.index, name="wmt_points")
+
+
+def case_hours(cases: pd.DataFrame, params: Parameters) -> pd.Series:
+    """Practitioner hours a year that today's model budgets for each case.
+
+    ``wmt_hours[c] = wmt.annual_hours.<case_type[c]>[tier[c]]``: the 2021 unified tiering timings (annual
+    hours per case, signed off with the WMT weightings by the Design Authority Board on 17 March 2021;
+    reference/tier.md section 6). Tiers without a timing (licence and custody X0, S tiers, untiered) are 0.
+    The WMT weights are these timings plus about 30% for responsive work; :func:`points_to_hours` gives the
+    other reading, the hours the points stand for.
+
+    Returns
+    -------
+    pd.Series
+        Annual hours per case (float), indexed by ``case_id``, named ``wmt_hours``.
+    """
+    values = _by_type_and_tier(cases, params, "wmt.annual_hours", whole=False)
+    return pd.Series(values, index=cases.index, name="wmt_hours")
+
+
+def points_to_weekly_hours(points, params: Parameters):
+    """Contracted hours a week that WMT points stand for (reference/wmt.md section 6).
+
+    ``weekly_hours = points x wmt.default_hours.PO / wmt.nominal_target.PO``: a full-time practitioner
+    (37 hours) at exactly the nominal target (2,176 points) is fully loaded, so one point is 1/58.8 of a
+    contracted hour a week (206 community A3 points ~ 3.50 hours a week).
+
+    Parameters
+    ----------
+    points
+        A number, numpy array or pandas Series of points.
+
+    Returns
+    -------
+    The same shape as ``points``, in hours per week (a Series is named ``weekly_hours_from_points``).
+    """
+    hours = points * params["wmt.default_hours.PO"] / params["wmt.nominal_target.PO"]
+    return hours.rename("weekly_hours_from_points") if isinstance(hours, pd.Series) else hours
+
+
+def points_to_hours(points, params: Parameters):
+    """Practitioner hours a year that WMT points stand for, through the nominal target.
+
+    ``hours = points_to_weekly_hours(points) x productive_hours_per_year / default_hours.PO``
+    ``      = points x wmt.productive_hours_per_year / wmt.nominal_target.PO``: a 37-hour practitioner at the
+    nominal target (2,176 points) works ``wmt.productive_hours_per_year`` (1,660) productive hours a year on
+    cases, about 44.9 working weeks of 37 hours. With the seed values the result is within 5% of the 2021
+    tiering timings of :func:`case_hours` for every tier that has a timing, since the weights are those
+    timings x ~1.31.
+
+    Parameters
+    ----------
+    points
+        A number, numpy array or pandas Series of points.
+
+    Returns
+    -------
+    The same shape as ``points``, in hours per year (a Series is named ``hours_from_points``).
+    """
+    productive_weeks = params["wmt.productive_hours_per_year"] / params["wmt.default_hours.PO"]
+    hours = points_to_weekly_hours(points, params) * productive_weeks
+    return hours.rename("hours_from_points") if isinstance(hours, pd.Series) else hours
+
+
+def grade_parameter(practitioners: pd.DataFrame, params: Parameters, path: str) -> np.ndarray:
+    """The grade-keyed parameter table ``path`` looked up for every practitioner, as floats.
+
+    Raises ValueError naming the first practitioner whose grade has no entry in the table.
+    """
+    table = params.table(path)
+    values = practitioners["grade"].map(table)
+    if values.isna().any():
+        bad = practitioners.index[values.isna().to_numpy()]
+        raise ValueError(
+            f"practitioner {bad[0]!r}: grade {practitioners.loc[bad[0], 'grade']!r} has no entry in {path} "
+            f"(grades: {', '.join(table)})"
+        )
+    return values.to_numpy(dtype=float)
+
+
+def available_hours_per_week(practitioners: pd.DataFrame) -> pd.Series:
+    """Hours a week a practitioner has for cases in the WMT: contracted hours less reduction hours.
+
+    Reductions (training, union duties, phased return, PQiP protected learning...) are entered by managers
+    in the WMT (reference/wmt.md section 2.3). Nothing caps reductions at contracted hours, so this can be
+    negative; :func:`available_points` then gives 0.
+    """
+    hours = practitioners["contracted_hours_per_week"] - practitioners["reduction_hours_per_week"]
+    return hours.rename("available_hours_per_week")
+
+
+def available_points(practitioners: pd.DataFrame, params: Parameters) -> pd.Series:
+    """WMT capacity of each practitioner in points ("available points").
+
+    ``available_points = trunc(nominal_target[grade] x (contracted_hours - reduction_hours) /
+    default_hours[grade])``, and 0 when the available hours are 0 or less or the grade's default hours are 0
+    (hmpps-workload ``CapacityCalculator.kt``; reference/wmt.md section 2.2). Seeds: nominal target 2,176
+    and default hours 37 for PO, PSO and PQiP; SPOs have default hours 0, so 0 points. A 37-hour PO with
+    1.8 reduction hours has 2,070 points; a 30-hour one with 1.8 has 1,658.
+
+    Returns
+    -------
+    pd.Series
+        Integer points per practitioner, indexed by ``practitioner_id``, named ``available_points``.
+    """
+    target = grade_parameter(practitioners, params, "wmt.nominal_target")
+    default_hours = grade_parameter(practitioners, params, "wmt.default_hours")
+    hours = available_hours_per_week(practitioners).to_numpy(dtype=float)
+    has_capacity = (hours > 0) & (default_hours > 0)
+    raw = np.divide(target * hours, default_hours, out=np.zeros(len(hours)), where=has_capacity)
+    points = np.trunc(np.round(raw, _TRUNCATION_DECIMALS))
+    return pd.Series(points.astype(np.int64), index=practitioners.index, name="available_points")
+
+
+def report_points(practitioners: pd.DataFrame, params: Parameters) -> pd.Series:
+    """WMT points for court reports written in the last 30 days.
+
+    ``report_points = standard_reports_30d x wmt.report_points.standard (138)
+    + fast_reports_30d x wmt.report_points.fast (65)`` (the ``sdr`` and ``sdr_conversion`` seed columns;
+    reference/wmt.md section 1.4). Oral reports, PAROMs and ARMS assessments score nothing.
+    """
+    weights = _whole_numbers(params.table("wmt.report_points"), "wmt.report_points")
+    points = (
+        practitioners["standard_reports_30d"].to_numpy(dtype=np.int64) * weights["standard"]
+        + practitioners["fast_reports_30d"].to_numpy(dtype=np.int64) * weights["fast"]
+    )
+    return pd.Series(points, index=practitioners.index, name="report_points")
+
+
+def practitioner_points(
+    practitioners: pd.DataFrame, case_points: pd.Series, holder: pd.Series, params: Parameters
+) -> pd.Series:
+    """WMT points a practitioner carries ("points used"): their held cases' points plus report points.
+
+    ``wmt_points[p] = sum of case_points[c] over cases c with holder[c] = p + report_points[p]``
+    (hmpps-workload ``WorkloadCalculator.kt``, less the CMS adjustments, which are not modelled).
+
+    Parameters
+    ----------
+    practitioners
+        Practitioner table indexed by ``practitioner_id``.
+    case_points
+        Points per case (:func:`case_points`), indexed by ``case_id``.
+    holder
+        Practitioner holding each case, indexed by ``case_id``; None/NaN means unheld and is ignored.
+        Cases missing from ``holder`` are unheld.
+
+    Returns
+    -------
+    pd.Series
+        Integer points per practitioner, indexed by ``practitioner_id``, named ``wmt_points``.
+
+    Raises
+    ------
+    ValueError
+        When a held case has no points, or its holder is not in ``practitioners``.
+    """
+    held_elsewhere = holder.index[holder.notna().to_numpy()].difference(case_points.index)
+    if len(held_elsewhere):
+        raise ValueError(f"{len(held_elsewhere)} held case(s) have no points, e.g. {held_elsewhere[0]!r}")
+    aligned = holder.reindex(case_points.index)
+    held = aligned.notna().to_numpy()
+    position = practitioners.index.get_indexer(aligned)
+    unknown = held & (position < 0)
+    if unknown.any():
+        first = int(np.flatnonzero(unknown)[0])
+        raise ValueError(
+            f"case {case_points.index[first]!r} is held by {aligned.iloc[first]!r}, who is not in the "
+            f"practitioner table ({int(unknown.sum())} case(s) affected)"
+        )
+    held_points = np.bincount(
+        position[held], weights=case_points.to_numpy(dtype=float)[held], minlength=len(practitioners)
+    )
+    total = np.rint(held_points).astype(np.int64) + report_points(practitioners, params).to_numpy()
+    return pd.Series(total, index=practitioners.index, name="wmt_points")
+
+
+def workload_pct_units(points, available, decimals: int):
+    """Workload % as an exact integer count of 10**-decimals percent, rounded half-up like the tool.
+
+    ``round_half_up(points / available, decimals + 2) x 10**(decimals + 2)`` computed in integers as
+    ``(2 x points x 10**(decimals+2) + available) // (2 x available)``, so 2,053 / 2,176 gives 943 (94.3%)
+    with no float error. Works on Python ints (the baseline allocator's hot loop) and integer arrays alike.
+    ``available`` must be positive.
+    """
+    scale = 10 ** (decimals + 2)
+    return (2 * points * scale + available) // (2 * available)
+
+
+def workload_pct(points, available, params: Parameters) -> np.ndarray:
+    """The WMT's workload % ("capacity %"): points used over available points x 100.
+
+    ``workload_pct = round_half_up(points / available, 3) x 100``, 0 when either is 0 or less
+    (hmpps-workload ``CapacityCalculator.kt``; the decimals are ``wmt.workload_pct_decimals``, 1 by default,
+    so 2,053 points of 2,176 read 94.3%).
+
+    Parameters
+    ----------
+    points, available
+        Integer arrays (or Series) of points used and available points, aligned.
+
+    Returns
+    -------
+    np.ndarray
+        Workload % per practitioner (float).
+    """
+    decimals = int(params["wmt.workload_pct_decimals"])
+    points = np.asarray(points, dtype=np.int64)
+    available = np.asarray(available, dtype=np.int64)
+    both_positive = (points > 0) & (available > 0)
+    units = workload_pct_units(points, np.where(both_positive, available, 1), decimals)
+    return np.where(both_positive, units, 0) / 10**decimals
+
+
+def wmt_flag(workload_pct: pd.Series, params: Parameters) -> pd.Series:
+    """What the WMT screens say about a workload %: ``ok``, ``over`` or ``red``.
+
+    ``red`` above ``wmt.red_pct`` (110%, wmt-web's red capacity; above 110% for 4 consecutive weeks is
+    "excessive workload"); ``over`` above ``wmt.allocation_flag_pct`` (99%, the Manage a Workforce allocation
+    screen's over-capacity flag); otherwise ``ok``. A practitioner with no available points reads 0% and
+    ``ok`` whatever they hold, as in the tool.
+    """
+    pct = np.asarray(workload_pct, dtype=float)
+    flags = np.select(
+        [pct > params["wmt.red_pct"], pct > params["wmt.allocation_flag_pct"]], [FLAG_RED, FLAG_OVER], FLAG_OK
+    )
+    index = workload_pct.index if isinstance(workload_pct, pd.Series) else None
+    return pd.Series(flags, index=index, name="wmt_flag", dtype="str")
+
+
+def practitioner_workload(
+    practitioners: pd.DataFrame, case_points: pd.Series, holder: pd.Series, params: Parameters
+) -> pd.DataFrame:
+    """Each practitioner's WMT position: points used, available points, workload % and flag.
+
+    Combines :func:`practitioner_points`, :func:`available_points`, :func:`workload_pct` and
+    :func:`wmt_flag`. A 37-hour PO holding 10 community B2, 5 licence C3 and 3 custody A1 cases with 2
+    standard and 1 fast report in the last 30 days has 2,053 of 2,176 points, 94.3%, ``ok``
+    (reference/wmt.md section 2.4).
+
+    Parameters
+    ----------
+    practitioners
+        Practitioner table indexed by ``practitioner_id``.
+    case_points
+        Points per case, indexed by ``case_id``.
+    holder
+        Practitioner holding each case (``case_id`` -> ``practitioner_id``; None/NaN = unheld).
+
+    Returns
+    -------
+    pd.DataFrame
+        Indexed by ``practitioner_id``, columns ``wmt_points`` (int), ``available_points`` (int),
+        ``workload_pct`` (float) and ``wmt_flag`` (``ok``/``over``/``red``).
+    """
+    points = practitioner_points(practitioners, case_points, holder, params)
+    available = available_points(practitioners, params)
+    pct = pd.Series(workload_pct(points, available, params), index=practitioners.index, name="workload_pct")
+    return pd.DataFrame(
+        {
+            "wmt_points": points,
+            "available_points": available,
+            "workload_pct": pct,
+            "wmt_flag": wmt_flag(pct, params),
+        }
+    )
