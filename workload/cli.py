@@ -55,9 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         print(f"{out} exists already; choose another --out or add --force to replace it.", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.workers is not None:
-        scenario.spec.policy.workers = args.workers
-    result = run_scenario(scenario)
+    result = run_scenario(scenario, workers=args.workers)
     try:
         write_run(result, out, force=args.force)
     except OutputExistsError as exc:
@@ -129,6 +127,26 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from workload.compare import RunFolderError, compare_runs, format_table, write_comparison
+    from workload.output import OutputExistsError
+
+    try:
+        table = compare_runs(Path(args.run_a), Path(args.run_b))
+    except RunFolderError as exc:
+        _print_problems([exc])
+        return EXIT_BAD_INPUT
+    print(format_table(table, Path(args.run_a).name, Path(args.run_b).name))
+    if args.out:
+        try:
+            write_comparison(table, Path(args.out), Path(args.run_a).name, Path(args.run_b).name, force=args.force)
+        except OutputExistsError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(f"Comparison written to {args.out}/compare.html")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workload",
@@ -159,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write")
     p.add_argument("--force", action="store_true", help="replace an existing folder")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("compare", help="show the differences between two run folders")
+    p.add_argument("run_a", help="first run folder (A)")
+    p.add_argument("run_b", help="second run folder (B)")
+    p.add_argument("--out", help="also write compare.csv and compare.html to this folder")
+    p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     p.set_defaults(func=cmd_schema)

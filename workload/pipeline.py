@@ -15,8 +15,12 @@ from typing import Any
 import pandas as pd
 
 from workload import __version__
+from workload import outcomes
+from workload.allocate import baseline, lp
 from workload.load import Scenario
+from workload.scoring import needs, wmt
 from workload.output import atomic_folder, write_csv, write_json
+from workload.report import write_report
 
 CASE_GROUP_COLUMNS = ("pdu", "sex", "ethnicity", "case_type", "tier")
 """Case attributes carried into outputs for grouping (pseudonymous: no names, no dates, no addresses)."""
@@ -36,15 +40,198 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def run_scenario(scenario: Scenario) -> RunResult:
-    """Run every stage on a validated scenario and collect the tables for the run folder."""
+def score_cases(scenario: Scenario) -> pd.DataFrame:
+    """Stage 1: WMT points and hours, and the needs model's hours by component, per case.
+
+    ``required_hours`` is the demand the needs-based cells allocate (full or budget-neutral, by policy);
+    ``assessed_need_hours`` is always the full-mode total, the yardstick unmet need is measured against.
+    """
+    cases, params = scenario.cases, scenario.params
+    points = wmt.case_points(cases, params)
+    hours = wmt.case_hours(cases, params)
+    full = needs.score_needs(cases, params, mode="full")
+    mode = scenario.spec.policy.scoring_mode
+    demand = full if mode == "full" else needs.score_needs(cases, params, mode=mode, baseline_total_hours=float(hours.sum()))
+    scores = pd.concat([points.rename("wmt_points"), hours.rename("wmt_hours"), demand], axis=1)
+    scores["assessed_need_hours"] = full["required_hours"]
+    scores.attrs["scale_factor"] = demand.attrs.get("scale_factor", 1.0)
+    return scores
+
+
+def lp_cases(scenario: Scenario, scores: pd.DataFrame, scoring: str) -> pd.DataFrame:
+    """The cases frame the LP allocates: demand from one scoring, plus what the allocator needs to know.
+
+    Under WMT scoring the demand is the tier's hours and no need components are known, so no partner can
+    deliver any of it (partners buy need-specific work the WMT does not measure).
+    """
+    frame = scenario.cases.copy()
+    frame["wmt_hours"] = scores["wmt_hours"]
+    area_columns = [c for c in scores.columns if c.startswith("hours_need_")]
+    if scoring == "needs":
+        frame["required_hours"] = scores["required_hours"]
+        frame[area_columns] = scores[area_columns]
+    else:
+        frame["required_hours"] = scores["wmt_hours"]
+        frame[area_columns] = 0.0
+    return frame
+
+
+def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
+    """Run every stage on a validated scenario: scores, the four cells, outcomes, costs, equity."""
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    cases = scenario.cases.loc[:, list(CASE_GROUP_COLUMNS)].copy()
-    practitioners = scenario.practitioners.loc[:, ["pdu", "grade"]].copy()
-    timings["prepare"] = time.perf_counter() - t0
-    summary = {
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 4)
+        clock = now
+
+    cases, staff, params, policy = scenario.cases, scenario.practitioners, scenario.params, scenario.spec.policy
+    workers = workers or policy.workers
+    warnings: list[str] = []
+
+    scores = score_cases(scenario)
+    lap("scoring")
+
+    today_holder = baseline.allocate_baseline(cases, staff, params)
+    unplaced = int(today_holder.isna().sum())
+    if unplaced:
+        warnings.append(f"today's allocation: {unplaced} case(s) have no eligible practitioner in their PDU and stay unallocated")
+    capacity = lp.capacity_hours(staff, params)
+    lap("today's allocation")
+
+    allocations: dict[str, lp.Allocation] = {}
+    for scoring in ("wmt", "needs"):
+        cell_policy = policy if scoring == "needs" else policy.model_copy(update={"use_partners": False})
+        allocations[scoring] = lp.allocate_lp(lp_cases(scenario, scores, scoring), staff, scenario.partners, params, cell_policy, workers=workers)
+        warnings += [f"{scoring}-scored LP: {w}" for w in allocations[scoring].warnings]
+    lap("LP allocation")
+
+    need = scores["assessed_need_hours"]
+    zero = pd.Series(0.0, index=cases.index)
+    no_move = pd.Series(False, index=cases.index)
+    cells: dict[str, outcomes.CellResult] = {}
+    for scoring, demand in (("wmt", scores["wmt_hours"]), ("needs", scores["required_hours"])):
+        cells[f"{scoring}_today"] = outcomes.CellResult(outcomes.ration_hours(demand, today_holder, capacity), zero, today_holder, no_move)
+        alloc = allocations[scoring].cases
+        cells[f"{scoring}_lp"] = outcomes.CellResult(
+            alloc["afforded_hours"].astype(float), alloc["partner_hours"].astype(float), alloc["practitioner_id"], alloc["moved"].astype(bool)
+        )
+
+    groups = pd.DataFrame(index=cases.index)
+    for column in ("pdu", "sex", "ethnicity"):
+        groups[column] = cases[column]
+    groups["protect_level"] = outcomes.protect_level(cases)
+    groups["low_risk_complex"] = outcomes.low_risk_complex(cases, params).map({True: "yes", False: "no"})
+
+    values = outcomes.cost_values(params)
+    price = scenario.partners["price_per_hour"].astype(float) if len(scenario.partners) else pd.Series(dtype=float)
+    per_case: dict[str, pd.DataFrame] = {}
+    staff_by_cell: dict[str, pd.Series] = {}
+    partner_by_cell: dict[str, pd.Series] = {}
+    for name, cell in cells.items():
+        frame = outcomes.case_outcomes(need, cell)
+        staff_by_cell[name] = outcomes.staff_cost(cell.afforded, cell.holder, staff["grade"], params)
+        if name.endswith("_lp"):
+            partner_id = allocations[name.split("_")[0]].cases["partner_id"]
+            partner_by_cell[name] = cell.partner * partner_id.map(price).astype(float).fillna(0.0)
+        else:
+            partner_by_cell[name] = zero
+        costs = outcomes.whole_life_costs(cases, frame, staff_by_cell[name], partner_by_cell[name], values)
+        frame = pd.concat([frame, costs], axis=1)
+        frame["required_hours"] = need
+        frame["moved"] = cell.moved.astype(int)
+        per_case[name] = frame
+    lap("outcomes")
+
+    threshold = scenario.spec.output.suppression_threshold
+    tables: dict[str, pd.DataFrame] = {}
+    tidy, equity = [], []
+    for dimension in outcomes.GROUP_DIMENSIONS:
+        by_cell = {}
+        for name, frame in per_case.items():
+            table = outcomes.group_table(frame.join(groups[[dimension]]), dimension)
+            by_cell[name] = table
+            shown = outcomes.suppress(table, threshold)
+            shown.insert(0, "cell", name)
+            shown.insert(0, "dimension", dimension)
+            tidy.append(shown)
+        eq = outcomes.equity_table(by_cell, dimension)
+        eq_shown = outcomes.suppress(eq.drop(columns=["dimension"]).assign(cases=eq["cases"]), threshold)
+        eq_shown.insert(0, "dimension", dimension)
+        equity.append(eq_shown)
+    tables["outcomes_by_group"] = pd.concat(tidy)
+    tables["equity"] = pd.concat(equity)
+    totals = pd.DataFrame({name: outcomes.group_table(frame.assign(all="all"), "all").loc["Total"] for name, frame in per_case.items()}).T
+    totals.index.name = "cell"
+    totals.insert(0, "label", [outcomes.CELL_LABELS[c] for c in totals.index])
+    tables["totals"] = totals
+    tables["sensitivity"] = outcomes.sensitivity(cases, per_case, staff_by_cell, partner_by_cell, params)
+    lap("tables")
+
+    reform = allocations["needs"]
+    allocations_csv = reform.cases.loc[:, ["practitioner_id", "afforded_hours", "partner_id", "partner_hours", "unmet_hours", "moved"]].copy()
+    allocations_csv["moved"] = allocations_csv["moved"].astype(int)
+    allocations_csv.index.name = "case_id"
+    tables["allocations"] = allocations_csv
+    pdus = reform.pdus.copy()
+    fte_hours = float(params["allocation.capacity.productive_hours_per_fte_year"])
+    by_pdu = cases["pdu"]
+    pdus["cases"] = by_pdu.value_counts()
+    pdus["fte_available"] = capacity.groupby(staff["pdu"]).sum() / fte_hours
+    pdus["fte_needed_assessed_need"] = need.groupby(by_pdu).sum() / fte_hours
+    pdus["fte_needed_wmt"] = scores["wmt_hours"].groupby(by_pdu).sum() / fte_hours
+    pdus.index.name = "pdu"
+    tables["pdus"] = pdus
+
+    case_out = cases.loc[:, list(CASE_GROUP_COLUMNS)].copy()
+    case_out = case_out.join(scores.drop(columns=["assessed_need_hours"]))
+    case_out["assessed_need_hours"] = need
+    case_out["low_risk_complex"] = groups["low_risk_complex"]
+    case_out["baseline_practitioner_id"] = today_holder
+    for name, frame in per_case.items():
+        case_out[f"coverage_{name}"] = frame["coverage"]
+    case_out.index.name = "case_id"
+
+    staff_out = staff.loc[:, ["pdu", "grade"]].copy()
+    staff_out = staff_out.join(wmt.practitioner_workload(staff, scores["wmt_points"], today_holder, params))
+    reform_wmt = wmt.practitioner_workload(staff, scores["wmt_points"], reform.cases["practitioner_id"], params)
+    staff_out = staff_out.join(reform.practitioners[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours"]])
+    staff_out["workload_pct_reform"] = reform_wmt["workload_pct"]
+    staff_out["wmt_flag_reform"] = reform_wmt["wmt_flag"]
+    today_hours = cells["wmt_today"].afforded.groupby(today_holder).sum().reindex(staff.index).fillna(0.0)
+    staff_out["utilisation_baseline"] = (today_hours / staff_out["capacity_hours"].where(staff_out["capacity_hours"] > 0)).fillna(0.0)
+    staff_out.index.name = "practitioner_id"
+
+    summary = headline_summary(scenario, totals, staff_out, pdus, tables, scores, warnings)
+    lap("assemble")
+    result = RunResult(scenario, case_out, staff_out, summary, tables=tables, timings=timings, warnings=warnings)
+    return result
+
+
+def _cell_figures(row: pd.Series) -> dict[str, Any]:
+    keys = ("cases", "required_hours", "afforded_hours", "partner_hours", "unmet_hours", "excess_hours", "coverage",
+            "moved", "staff_cost", "partner_cost", "reoffending_cost", "children_cost", "whole_life_cost")
+    return {k: float(row[k]) for k in keys}
+
+
+def headline_summary(scenario: Scenario, totals: pd.DataFrame, staff_out: pd.DataFrame, pdus: pd.DataFrame,
+                     tables: dict[str, pd.DataFrame], scores: pd.DataFrame, warnings: list[str]) -> dict[str, Any]:
+    """summary.json's headline numbers, each taken from the tables written beside it."""
+    by_group = tables["outcomes_by_group"]
+
+    def coverage_of(dimension: str, group: str, cell: str) -> float | None:
+        rows = by_group[(by_group["dimension"] == dimension) & (by_group["cell"] == cell)]
+        if group not in rows.index or rows.loc[group, "suppressed"]:
+            return None
+        return float(rows.loc[group, "coverage"])
+
+    cells = {cell: _cell_figures(totals.loc[cell]) for cell in totals.index}
+    return {
         "scenario": scenario.spec.name,
+        "scoring_mode": scenario.spec.policy.scoring_mode,
+        "budget_neutral_scale_factor": float(scores.attrs.get("scale_factor", 1.0)),
         "counts": {
             "cases": int(len(scenario.cases)),
             "practitioners": int(len(scenario.practitioners)),
@@ -53,8 +240,23 @@ def run_scenario(scenario: Scenario) -> RunResult:
             "women": int((scenario.cases["sex"] == "female").sum()),
             "unallocated_cases": int(scenario.cases["current_practitioner_id"].isna().sum()),
         },
+        "cells": cells,
+        "baseline": outcomes.BASELINE,
+        "reform": outcomes.REFORM,
+        "net_whole_life_cost_reform_vs_baseline": cells[outcomes.REFORM]["whole_life_cost"] - cells[outcomes.BASELINE]["whole_life_cost"],
+        "coverage_women": {cell: coverage_of("sex", "female", cell) for cell in cells},
+        "coverage_men": {cell: coverage_of("sex", "male", cell) for cell in cells},
+        "coverage_low_risk_complex": {cell: coverage_of("low_risk_complex", "yes", cell) for cell in cells},
+        "fte": {
+            "available": float(pdus["fte_available"].sum()),
+            "needed_for_assessed_need": float(pdus["fte_needed_assessed_need"].sum()),
+            "needed_for_wmt_hours": float(pdus["fte_needed_wmt"].sum()),
+        },
+        "practitioners_red_baseline": int((staff_out["wmt_flag"] == "red").sum()),
+        "practitioners_red_reform": int((staff_out["wmt_flag_reform"] == "red").sum()),
+        "statutory_shortfall_hours": float(pdus["shortfall_hours"].sum()) if "shortfall_hours" in pdus else 0.0,
+        "suppression_threshold": scenario.spec.output.suppression_threshold,
     }
-    return RunResult(scenario, cases, practitioners, summary, timings=timings)
 
 
 def resolved_scenario(scenario: Scenario) -> dict[str, Any]:
@@ -76,11 +278,11 @@ def write_run(result: RunResult, out: Path, force: bool = False) -> Path:
         write_csv(result.practitioners, tmp / "practitioners.csv")
         for name, table in result.tables.items():
             write_csv(table, tmp / f"{name}.csv")
-        summary = dict(result.summary)
-        summary["version"] = __version__
-        summary["warnings"] = list(result.warnings)
-        write_json(summary, tmp / "summary.json")
+        result.summary["version"] = __version__
+        result.summary["warnings"] = list(result.warnings)
+        write_json(result.summary, tmp / "summary.json")
         write_json(resolved_scenario(result.scenario), tmp / "scenario.resolved.json")
+        write_report(result, tmp)
         write_json(
             {
                 "version": __version__,

@@ -31,7 +31,7 @@ from typing import Any, Iterator, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-PARAMETER_FILES = ("wmt", "needs", "allocation", "costs", "synth")
+PARAMETER_FILES = ("wmt", "needs", "allocation", "costs", "outcomes", "synth")
 """The parameter files, by top-level name; each is ``<name>.yaml`` in this package (missing ones are skipped)."""
 
 Scalar = float | int | str | bool

@@ -1,0 +1,125 @@
+"""Outcomes: rationing, unmet need, costs recomputed by hand, suppression that cannot be undone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from workload import outcomes
+from workload.params import load_parameters
+
+
+def test_rationing_scales_an_over_capacity_practitioner_proportionally() -> None:
+    demand = pd.Series([100.0, 50.0, 30.0, 20.0], index=["a", "b", "c", "d"])
+    holder = pd.Series(["P1", "P1", "P2", None], index=demand.index)
+    capacity = pd.Series({"P1": 120.0, "P2": 100.0})
+    got = outcomes.ration_hours(demand, holder, capacity)
+    assert got.to_dict() == pytest.approx({"a": 80.0, "b": 40.0, "c": 30.0, "d": 0.0})
+
+
+@given(
+    demand=st.lists(st.floats(0, 500), min_size=1, max_size=40),
+    caps=st.lists(st.floats(0, 2000), min_size=3, max_size=3),
+    seed=st.integers(0, 1000),
+)
+@settings(max_examples=60, deadline=None)
+def test_rationing_never_exceeds_capacity_nor_demand(demand, caps, seed) -> None:
+    rng = np.random.default_rng(seed)
+    index = [f"c{i}" for i in range(len(demand))]
+    d = pd.Series(demand, index=index)
+    holder = pd.Series(rng.choice(["P0", "P1", "P2", None], size=len(d)), index=index)
+    capacity = pd.Series(caps, index=["P0", "P1", "P2"])
+    got = outcomes.ration_hours(d, holder, capacity)
+    assert (got <= d + 1e-9).all()
+    load = got.groupby(holder).sum()
+    for p, hours in load.items():
+        assert hours <= capacity[p] + 1e-6
+
+
+def test_case_outcomes_measure_unmet_against_assessed_need() -> None:
+    need = pd.Series([100.0, 40.0, 0.0], index=list("abc"))
+    cell = outcomes.CellResult(
+        afforded=pd.Series([60.0, 50.0, 5.0], index=need.index), partner=pd.Series([10.0, 0.0, 0.0], index=need.index),
+        holder=pd.Series(["P"] * 3, index=need.index), moved=pd.Series([False] * 3, index=need.index),
+    )
+    got = outcomes.case_outcomes(need, cell)
+    assert got["unmet_hours"].tolist() == [30.0, 0.0, 0.0]
+    assert got["excess_hours"].tolist() == [0.0, 10.0, 5.0]
+    assert got["coverage"].tolist() == pytest.approx([0.7, 1.0, 1.0])
+
+
+def test_costs_recomputed_by_hand_for_three_cases() -> None:
+    """Three cases; every cost figure worked out by hand from the default parameters."""
+    params = load_parameters()
+    v = outcomes.cost_values(params)
+    cases = pd.DataFrame({"dependent_children": [1, 0, 1]}, index=["a", "b", "c"])
+    frame = pd.DataFrame({"coverage": [0.5, 1.0, 0.0]}, index=cases.index)
+    grades = pd.Series({"P1": "PO", "P2": "PSO"})
+    staff = outcomes.staff_cost(pd.Series([10.0, 20.0, 0.0], index=cases.index), pd.Series(["P1", "P2", None], index=cases.index), grades, params)
+    po, pso = params["costs.staff_cost_per_hour.PO"], params["costs.staff_cost_per_hour.PSO"]
+    assert staff.tolist() == pytest.approx([10 * po, 20 * pso, 0.0])
+    partner = pd.Series([0.0, 0.0, 100.0], index=cases.index)
+    costs = outcomes.whole_life_costs(cases, frame, staff, partner, v)
+    # by hand, with the defaults: base 0.273, effect 0.10, cost per reoffender 128,000
+    rates = [0.273 * (1 - 0.10 * 0.5), 0.273 * (1 - 0.10), 0.273]
+    assert costs["reoffending_cost"].tolist() == pytest.approx([r * 128_000 for r in rates])
+    per_custody = 2.0 * 0.12 * 600 * 26 + 52_121 * 0.5
+    assert costs["children_cost"].tolist() == pytest.approx([rates[0] * 0.15 * per_custody, 0.0, rates[2] * 0.15 * per_custody])
+    assert costs["whole_life_cost"].tolist() == pytest.approx(
+        (costs[["staff_cost", "partner_cost", "reoffending_cost", "children_cost"]].sum(axis=1)).tolist()
+    )
+    assert costs.loc["c", "partner_cost"] == 100.0
+
+
+def test_low_risk_complex_group() -> None:
+    params = load_parameters()
+    from workload.scenario import OASYS_NEEDS, RESEARCH_FLAGS
+
+    base = {n: 0 for n in (*OASYS_NEEDS, *RESEARCH_FLAGS)}
+    rows = [
+        {**base, "tier": "D1", "drugs": 2, "domestic_abuse_victim": 1, "dependent_children": 1, "self_harm_history": 1},
+        {**base, "tier": "D1", "drugs": 2, "domestic_abuse_victim": 1, "dependent_children": 1},
+        {**base, "tier": "B2", "drugs": 2, "domestic_abuse_victim": 1, "dependent_children": 1, "self_harm_history": 1},
+    ]
+    got = outcomes.low_risk_complex(pd.DataFrame(rows), params)
+    assert got.tolist() == [True, False, False]
+
+
+def _table(counts: list[int]) -> pd.DataFrame:
+    frame = pd.DataFrame({"g": [f"g{i}" for i, n in enumerate(counts) for _ in range(n)]})
+    frame["required_hours"] = 10.0
+    frame["afforded_hours"] = 5.0
+    frame["partner_hours"] = 1.0
+    frame["unmet_hours"] = 4.0
+    return outcomes.group_table(frame, "g")
+
+
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=8), st.integers(0, 10))
+@settings(max_examples=150, deadline=None)
+def test_suppression_hides_small_groups_and_cannot_be_undone_by_subtraction(counts, threshold) -> None:
+    table = _table(counts)
+    shown = outcomes.suppress(table, threshold)
+    groups = [g for g in table.index if g != "Total"]
+    hidden = [g for g in groups if shown.loc[g, "suppressed"]]
+    for g in groups:
+        if table.loc[g, "cases"] < threshold:
+            assert g in hidden and shown.loc[g, "cases"] is None
+    # never exactly one hidden group when there are others: the total minus the rest would reveal it
+    assert len(hidden) != 1 or len(groups) == 1
+    assert shown.loc["Total", "cases"] == sum(counts)
+    assert not shown.loc["Total", "suppressed"]
+
+
+def test_suppression_off_at_zero() -> None:
+    shown = outcomes.suppress(_table([1, 2, 30]), 0)
+    assert not shown["suppressed"].any()
+
+
+def test_group_table_totals_and_coverage() -> None:
+    table = _table([3, 7])
+    assert table.loc["Total", "cases"] == 10
+    assert table.loc["Total", "required_hours"] == 100.0
+    assert table.loc["g0", "coverage"] == pytest.approx(0.6)

@@ -1,0 +1,97 @@
+"""Compare two run folders: the same headline figures and tables, side by side, with the difference.
+
+A policy analyst runs a scenario twice (say, with and without a women's specialist pool, or with a changed
+parameter) and asks what moved. ``workload compare RUN_A RUN_B`` reads each run's summary.json and
+totals.csv and prints, for every cell and headline figure, A, B and B - A; with ``--out`` it also writes
+compare.csv and a small self-contained compare.html.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workload.output import atomic_folder, write_csv
+
+HEADLINE_KEYS = ("coverage", "unmet_hours", "afforded_hours", "partner_hours", "moved", "staff_cost", "partner_cost",
+                 "reoffending_cost", "children_cost", "whole_life_cost")
+
+
+class RunFolderError(ValueError):
+    """A folder is not a complete run folder."""
+
+
+def read_run(folder: Path) -> dict[str, Any]:
+    """A run's summary.json, checked to be a run folder written by ``workload run``."""
+    path = Path(folder) / "summary.json"
+    if not path.is_file():
+        raise RunFolderError(f"{folder}: not a run folder (no summary.json); give a folder written by `workload run`")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunFolderError(f"{path}: is not valid JSON ({exc})") from None
+    if "cells" not in summary:
+        raise RunFolderError(f"{path}: has no 'cells'; it was written by an older version of workload")
+    return summary
+
+
+def compare_runs(a: Path, b: Path) -> pd.DataFrame:
+    """Tidy table of differences: one row per (section, item, measure) with A, B and B - A."""
+    sa, sb = read_run(a), read_run(b)
+    rows: list[dict[str, Any]] = []
+    for cell in sa["cells"]:
+        if cell not in sb["cells"]:
+            continue
+        for key in HEADLINE_KEYS:
+            va, vb = sa["cells"][cell].get(key), sb["cells"][cell].get(key)
+            rows.append({"section": "cell", "item": cell, "measure": key, "a": va, "b": vb})
+    for key in ("coverage_women", "coverage_men", "coverage_low_risk_complex"):
+        for cell in sa.get(key, {}):
+            rows.append({"section": key, "item": cell, "measure": "coverage", "a": sa[key].get(cell), "b": sb.get(key, {}).get(cell)})
+    for key in ("available", "needed_for_assessed_need", "needed_for_wmt_hours"):
+        rows.append({"section": "fte", "item": key, "measure": "FTE", "a": sa["fte"].get(key), "b": sb["fte"].get(key)})
+    rows.append({"section": "net", "item": "reform vs baseline", "measure": "whole_life_cost",
+                 "a": sa.get("net_whole_life_cost_reform_vs_baseline"), "b": sb.get("net_whole_life_cost_reform_vs_baseline")})
+    table = pd.DataFrame(rows)
+    numeric_a = pd.to_numeric(table["a"], errors="coerce")
+    numeric_b = pd.to_numeric(table["b"], errors="coerce")
+    table["difference"] = numeric_b - numeric_a
+    return table
+
+
+def format_table(table: pd.DataFrame, name_a: str, name_b: str) -> str:
+    """The comparison as aligned plain text for the terminal."""
+    def fmt(v: Any, measure: str) -> str:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return "suppressed"
+        if measure == "coverage":
+            return f"{float(v) * 100:.1f}%"
+        return f"{float(v):,.1f}"
+
+    lines = [f"{'section':<26} {'item':<26} {'measure':<18} {name_a[:16]:>16} {name_b[:16]:>16} {'B - A':>16}"]
+    for r in table.itertuples():
+        diff = "" if pd.isna(r.difference) else (f"{r.difference * 100:+.1f} pts" if r.measure == "coverage" else f"{r.difference:+,.1f}")
+        lines.append(f"{r.section:<26} {r.item:<26} {r.measure:<18} {fmt(r.a, r.measure):>16} {fmt(r.b, r.measure):>16} {diff:>16}")
+    return "\n".join(lines)
+
+
+def write_comparison(table: pd.DataFrame, out: Path, name_a: str, name_b: str, force: bool = False) -> Path:
+    """compare.csv and compare.html in a folder, written atomically."""
+    with atomic_folder(out, force=force) as tmp:
+        write_csv(table, tmp / "compare.csv", index=False)
+        body = table.to_html(index=False, na_rep="suppressed", float_format=lambda v: f"{v:,.4g}", border=0)
+        page = (
+            "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Comparison</title>"
+            "<style>body{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:auto;padding:1rem}"
+            "table{border-collapse:collapse;font-size:.85rem}td,th{border-bottom:1px solid #ddd;padding:.2rem .5rem;text-align:right}"
+            "td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}div{overflow-x:auto}</style></head><body>"
+            f"<h1>Comparison</h1><p>A = {html.escape(name_a)}; B = {html.escape(name_b)}. Difference = B - A.</p>"
+            f"<div>{body}</div></body></html>"
+        )
+        (tmp / "compare.html").write_text(page, encoding="utf-8")
+    return out

@@ -1,0 +1,265 @@
+"""Outcomes of an allocation: hours, unmet need, coverage, costs and equity, for each of the four cells.
+
+A run computes the 2 x 2 of {WMT, needs} scoring x {today's allocation, LP} allocation (DESIGN.md):
+
+- ``wmt_today``: the WMT baseline, what the current tool would do: demand is the tier's hours, cases stay with
+  (or are allocated as today to) a practitioner, who rations time when over capacity;
+- ``needs_today``: demand measured by the needs model, allocation as today;
+- ``wmt_lp``: demand by tier, allocated by the LP;
+- ``needs_lp``: the reform: demand measured by need, allocated by the LP with partner hours.
+
+Whatever the cell, *unmet need is measured against assessed need* (the needs model's full-mode required
+hours): the point of the comparison is what each way of working leaves unmet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workload.params import Parameters
+from workload.scenario import OASYS_NEEDS, RESEARCH_FLAGS
+
+CELLS: tuple[str, ...] = ("wmt_today", "needs_today", "wmt_lp", "needs_lp")
+"""The four cells of the comparison, baseline first and reform last."""
+
+BASELINE, REFORM = "wmt_today", "needs_lp"
+
+CELL_LABELS = {
+    "wmt_today": "WMT scoring, today's allocation (baseline)",
+    "needs_today": "Needs scoring, today's allocation",
+    "wmt_lp": "WMT scoring, LP allocation",
+    "needs_lp": "Needs scoring, LP allocation (reform)",
+}
+
+GROUP_DIMENSIONS: tuple[str, ...] = ("sex", "ethnicity", "protect_level", "low_risk_complex", "pdu")
+"""Dimensions outcomes are reported by."""
+
+
+def ration_hours(demand: pd.Series, holder: pd.Series, capacity: pd.Series) -> pd.Series:
+    """Hours each case gets when its practitioner shares their capacity in proportion to demand.
+
+    This is today's practice in the model: a practitioner over capacity gives every case the same share
+    of its demand, ``afforded_c = demand_c x min(1, capacity_p / sum of demand over p's cases)``. Unheld
+    cases get 0.
+    """
+    held = holder.notna()
+    load = demand[held].groupby(holder[held]).sum()
+    cap = capacity.reindex(load.index).fillna(0.0)
+    with np.errstate(over="ignore"):
+        scale = np.minimum(1.0, np.divide(cap.to_numpy(), load.to_numpy(), out=np.ones(len(load)), where=load.to_numpy() > 0))
+    factor = pd.Series(scale, index=load.index)
+    out = demand * holder.map(factor).astype(float).fillna(0.0)
+    out[~held] = 0.0
+    return out.rename("afforded_hours")
+
+
+def needs_present(cases: pd.DataFrame) -> pd.Series:
+    """Number of needs and experiences present: OASys sections at severity 1 or 2 plus research flags."""
+    return (cases[list(OASYS_NEEDS)] > 0).sum(axis=1) + cases[list(RESEARCH_FLAGS)].sum(axis=1)
+
+
+def protect_level(cases: pd.DataFrame) -> pd.Series:
+    """The tier's protect letter A-D, or 'untiered'."""
+    letter = cases["tier"].astype(str).str[0]
+    return letter.where(cases["tier"] != "untiered", "untiered").rename("protect_level")
+
+
+def low_risk_complex(cases: pd.DataFrame, params: Parameters) -> pd.Series:
+    """The research's "low risk, complex needs" group: protect level C or D with many co-occurring needs."""
+    low = protect_level(cases).isin(["C", "D"])
+    return (low & (needs_present(cases) >= params["outcomes.groups.low_risk_complex_min_needs"])).rename("low_risk_complex")
+
+
+@dataclass
+class CellResult:
+    """One cell's per-case hours: practitioner, partner hours and who holds the case."""
+
+    afforded: pd.Series
+    partner: pd.Series
+    holder: pd.Series
+    moved: pd.Series
+
+
+def case_outcomes(need: pd.Series, cell: CellResult) -> pd.DataFrame:
+    """Per case: afforded, partner, unmet hours against assessed need, hours beyond it, coverage.
+
+    ``unmet = max(0, need - afforded - partner)``; hours a cell gives beyond assessed need (a high-tier case
+    with few needs under the WMT) are ``excess_hours``, not negative unmet need.
+    """
+    given = cell.afforded + cell.partner
+    gap = need - given
+    coverage = np.divide(given.to_numpy(), need.to_numpy(), out=np.ones(len(need)), where=need.to_numpy() > 0)
+    return pd.DataFrame(
+        {
+            "afforded_hours": cell.afforded,
+            "partner_hours": cell.partner,
+            "unmet_hours": gap.clip(lower=0.0),
+            "excess_hours": (-gap).clip(lower=0.0),
+            "coverage": np.minimum(coverage, 1.0),
+        },
+        index=need.index,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# costs
+
+
+def staff_cost(afforded: pd.Series, holder: pd.Series, grades: pd.Series, params: Parameters, multiplier: float = 1.0) -> pd.Series:
+    """Staff cost per case: afforded hours x cost per hour of the holder's grade (costs.staff_cost_per_hour)."""
+    rate = holder.map(grades).map(params.table("costs.staff_cost_per_hour")).astype(float).fillna(0.0)
+    return afforded * rate * multiplier
+
+
+def expected_reoffending_rate(coverage: pd.Series, values: dict[str, float]) -> pd.Series:
+    """Expected proven reoffending in a year: ``base_rate x (1 - effect x coverage)``."""
+    return values["base_rate"] * (1.0 - values["effect_of_full_coverage"] * coverage)
+
+
+def whole_life_costs(cases: pd.DataFrame, outcomes: pd.DataFrame, staff: pd.Series, partner_cost: pd.Series,
+                     values: dict[str, float]) -> pd.DataFrame:
+    """Per case, GBP a year: staff, partner, expected reoffending and the costs that fall on children.
+
+    - reoffending = rate x cost_per_reoffender, with rate from :func:`expected_reoffending_rate`;
+    - children (primary carers of dependent children only) = rate x custody_share x (children_per_mother x
+      care_share x foster_cost_per_week x weeks_in_care + prison_cost_per_woman_year x years_in_custody).
+
+    The children term keys on ``dependent_children`` (the primary carer), not on sex: it is the mothers of
+    the research, and the same cost for a father who is the primary carer.
+    """
+    rate = expected_reoffending_rate(outcomes["coverage"], values)
+    reoffending = rate * values["cost_per_reoffender"]
+    per_custody = (
+        values["children_per_mother"] * values["care_share"] * values["foster_cost_per_week"] * values["weeks_in_care"]
+        + values["prison_cost_per_woman_year"] * values["years_in_custody"]
+    )
+    children = rate * values["custody_share_of_reoffenders"] * per_custody * cases["dependent_children"].astype(float)
+    frame = pd.DataFrame(
+        {"staff_cost": staff, "partner_cost": partner_cost, "reoffending_cost": reoffending, "children_cost": children},
+        index=cases.index,
+    )
+    frame["whole_life_cost"] = frame.sum(axis=1)
+    return frame
+
+
+COST_VALUE_PATHS = {
+    "base_rate": "outcomes.reoffending.base_rate",
+    "cost_per_reoffender": "outcomes.reoffending.cost_per_reoffender",
+    "effect_of_full_coverage": "outcomes.reoffending.effect_of_full_coverage",
+    "custody_share_of_reoffenders": "outcomes.children.custody_share_of_reoffenders",
+    "children_per_mother": "outcomes.children.children_per_mother",
+    "care_share": "outcomes.children.care_share",
+    "foster_cost_per_week": "outcomes.children.foster_cost_per_week",
+    "weeks_in_care": "outcomes.children.weeks_in_care",
+    "prison_cost_per_woman_year": "outcomes.children.prison_cost_per_woman_year",
+    "years_in_custody": "outcomes.children.years_in_custody",
+}
+
+
+def cost_values(params: Parameters) -> dict[str, float]:
+    """The cost model's numbers by short name, read from the parameters."""
+    return {name: float(params[path]) for name, path in COST_VALUE_PATHS.items()}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# grouped tables, equity, suppression
+
+
+SUM_COLUMNS = ("required_hours", "afforded_hours", "partner_hours", "unmet_hours", "excess_hours", "moved",
+               "staff_cost", "partner_cost", "reoffending_cost", "children_cost", "whole_life_cost")
+
+
+def group_table(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """Sum the outcome columns by one dimension, with case counts and coverage; a Total row last."""
+    grouped = frame.groupby(dimension, observed=True, sort=True, dropna=False)
+    table = grouped[[c for c in SUM_COLUMNS if c in frame]].sum()
+    table.insert(0, "cases", grouped.size())
+    table.index = table.index.map(lambda v: "(blank)" if pd.isna(v) else str(v))
+    total = table.sum().to_frame("Total").T
+    table = pd.concat([table, total])
+    given = table["afforded_hours"] + table["partner_hours"]
+    table["coverage"] = np.where(table["required_hours"] > 0, np.minimum(given, table["required_hours"]) / table["required_hours"].where(table["required_hours"] > 0, 1), 1.0)
+    table["hours_per_case"] = (table["afforded_hours"] + table["partner_hours"]) / table["cases"]
+    table.index.name = "group"
+    return table
+
+
+def suppress(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Hide cells counting fewer than ``threshold`` cases, so that no small group can be recovered.
+
+    Every value of a group row under the threshold is blanked. If exactly one group is blanked, the next
+    smallest group is blanked too (complementary suppression), so the Total minus the shown groups never
+    gives a suppressed group's figures. The Total row is always shown. ``threshold`` 0 turns this off.
+    """
+    out = table.astype(object).copy()
+    out["suppressed"] = False
+    if threshold <= 0:
+        return out
+    groups = [g for g in table.index if g != "Total"]
+    counts = table.loc[groups, "cases"]
+    small = set(counts[counts < threshold].index)
+    if len(small) == 1 and len(groups) > 1:
+        rest = counts.drop(list(small)).sort_values(kind="stable")
+        small.add(rest.index[0])
+    for g in small:
+        out.loc[g, [c for c in table.columns]] = None
+        out.loc[g, "suppressed"] = True
+    return out
+
+
+def equity_table(by_group: dict[str, pd.DataFrame], dimension: str) -> pd.DataFrame:
+    """Coverage and hours per case by group in every cell, with disparity ratios to the overall figure.
+
+    ``coverage_ratio_<cell>`` = group coverage / overall coverage: below 1 the group gets less of its
+    assessed need met than the caseload as a whole.
+    """
+    columns: dict[str, pd.Series] = {}
+    for cell, table in by_group.items():
+        overall = table.loc["Total"]
+        groups = table.drop(index="Total")
+        columns[f"coverage_{cell}"] = groups["coverage"]
+        columns[f"hours_per_case_{cell}"] = groups["hours_per_case"]
+        columns[f"coverage_ratio_{cell}"] = groups["coverage"] / overall["coverage"] if overall["coverage"] else np.nan
+    out = pd.DataFrame(columns)
+    out.insert(0, "cases", next(iter(by_group.values())).drop(index="Total")["cases"])
+    out.insert(0, "dimension", dimension)
+    out.index.name = "group"
+    return out
+
+
+def sensitivity(cases: pd.DataFrame, outcomes: dict[str, pd.DataFrame], staff_by_cell: dict[str, pd.Series],
+                partner_by_cell: dict[str, pd.Series], params: Parameters) -> pd.DataFrame:
+    """Net whole-life cost of the reform against the baseline, moving one assumption at a time.
+
+    For each assumption in ``outcomes.sensitivity.low/high`` the net cost (reform minus baseline, GBP a
+    year) is recomputed at its low and its high value with everything else at the default; rows are sorted
+    by the swing (|high - low|), so the assumption that moves the answer most comes first.
+    """
+    base_values = cost_values(params)
+
+    def net(values: dict[str, float], multiplier: float = 1.0) -> float:
+        totals = {}
+        for cell in (BASELINE, REFORM):
+            costs = whole_life_costs(cases, outcomes[cell], staff_by_cell[cell] * multiplier, partner_by_cell[cell], values)
+            totals[cell] = float(costs["whole_life_cost"].sum())
+        return totals[REFORM] - totals[BASELINE]
+
+    central = net(base_values)
+    rows = []
+    low, high = params.table("outcomes.sensitivity.low"), params.table("outcomes.sensitivity.high")
+    for name in low:
+        results = []
+        for value in (low[name], high[name]):
+            if name == "staff_cost_multiplier":
+                results.append(net(base_values, float(value)))
+            else:
+                results.append(net({**base_values, name: float(value)}))
+        default = 1.0 if name == "staff_cost_multiplier" else base_values[name]
+        rows.append({"assumption": name, "default": default, "low": low[name], "high": high[name],
+                     "net_cost_at_low": results[0], "net_cost_central": central, "net_cost_at_high": results[1],
+                     "swing": abs(results[1] - results[0])})
+    table = pd.DataFrame(rows).sort_values("swing", ascending=False, kind="stable").set_index("assumption")
+    return table

@@ -1,0 +1,298 @@
+"""The run report: a self-contained report.html (charts inline as SVG, no network) and report.xlsx.
+
+The HTML holds only aggregate, small-cell-suppressed tables: no case-level data. The workbook has one sheet
+per published table with units in the headers.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+matplotlib.rcParams["svg.hashsalt"] = "workload"  # stable element ids: the same run gives the same bytes
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+
+from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM  # noqa: E402
+
+UNITS = {
+    "cases": "cases",
+    "required_hours": "h/yr",
+    "afforded_hours": "h/yr",
+    "partner_hours": "h/yr",
+    "unmet_hours": "h/yr",
+    "excess_hours": "h/yr",
+    "hours_per_case": "h/case/yr",
+    "coverage": "share",
+    "moved": "cases",
+    "staff_cost": "GBP/yr",
+    "partner_cost": "GBP/yr",
+    "reoffending_cost": "GBP/yr",
+    "children_cost": "GBP/yr",
+    "whole_life_cost": "GBP/yr",
+    "fte_available": "FTE",
+    "fte_needed_assessed_need": "FTE",
+    "fte_needed_wmt": "FTE",
+    "shortfall_hours": "h/yr",
+    "seconds": "s",
+    "net_cost_at_low": "GBP/yr",
+    "net_cost_central": "GBP/yr",
+    "net_cost_at_high": "GBP/yr",
+    "swing": "GBP/yr",
+}
+"""Units shown in headers, by column name (prefix match for per-cell columns)."""
+
+PUBLISHED_TABLES = ("totals", "outcomes_by_group", "equity", "sensitivity", "pdus")
+"""Tables that go into report.xlsx (aggregates only; case-level tables stay in the CSVs)."""
+
+COLOURS = {"wmt_today": "#7f7f7f", "needs_today": "#b5a642", "wmt_lp": "#5b8fd6", "needs_lp": "#1b7f5f"}
+
+
+def unit_of(column: str) -> str | None:
+    """The unit of a column, matching per-cell columns such as ``coverage_needs_lp`` by their prefix."""
+    if column in UNITS:
+        return UNITS[column]
+    for key, unit in UNITS.items():
+        if column.startswith(key + "_"):
+            return unit
+    if column.startswith("coverage_ratio"):
+        return "ratio"
+    return None
+
+
+def with_units(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column headers with their units appended, e.g. ``required_hours (h/yr)``."""
+    return frame.rename(columns={c: f"{c} ({unit_of(c)})" if unit_of(c) else c for c in frame.columns})
+
+
+# ----------------------------------------------------------------------------------------------------------
+# charts
+
+
+def _svg(fig: plt.Figure) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    start = text.find("<svg")
+    svg = text[start:]
+    return svg.replace("<svg ", '<svg role="img" class="chart" preserveAspectRatio="xMinYMin meet" ', 1)
+
+
+def chart_cells(totals: pd.DataFrame) -> str:
+    """Bar chart: share of assessed need met, and hours unmet, in each of the four cells."""
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    labels = [c.replace("_", "\n") for c in totals.index]
+    colours = [COLOURS[c] for c in totals.index]
+    axes[0].bar(labels, totals["coverage"].astype(float) * 100, color=colours)
+    axes[0].set_ylabel("% of assessed need met")
+    axes[0].set_ylim(0, 100)
+    axes[1].bar(labels, totals["unmet_hours"].astype(float), color=colours)
+    axes[1].set_ylabel("unmet hours a year")
+    for ax in axes:
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def chart_groups(by_group: pd.DataFrame, dimension: str, title: str) -> str:
+    """Grouped bars: coverage of each group, baseline beside reform (suppressed groups left out)."""
+    rows = by_group[(by_group["dimension"] == dimension) & (by_group["cell"].isin([BASELINE, REFORM]))]
+    rows = rows[~rows["suppressed"].astype(bool)]
+    groups = [g for g in dict.fromkeys(rows.index) if g != "Total"]
+    fig, ax = plt.subplots(figsize=(8, 3))
+    x = np.arange(len(groups))
+    for i, cell in enumerate((BASELINE, REFORM)):
+        part = rows[rows["cell"] == cell]
+        values = [float(part.loc[g, "coverage"]) * 100 if g in part.index else 0.0 for g in groups]
+        ax.bar(x + (i - 0.5) * 0.38, values, width=0.38, color=COLOURS[cell], label=CELL_LABELS[cell])
+    ax.set_xticks(x, [str(g) for g in groups])
+    ax.set_ylabel("% of assessed need met")
+    ax.set_ylim(0, 105)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def chart_costs(totals: pd.DataFrame) -> str:
+    """Stacked bars: staff, partner, reoffending and children's costs in each cell (GBP million a year)."""
+    parts = ["staff_cost", "partner_cost", "reoffending_cost", "children_cost"]
+    colours = ["#1f4e79", "#8fbc8f", "#c0504d", "#e4a33a"]
+    fig, ax = plt.subplots(figsize=(8, 3))
+    bottom = np.zeros(len(totals))
+    labels = [c.replace("_", "\n") for c in totals.index]
+    for part, colour in zip(parts, colours):
+        values = totals[part].astype(float).to_numpy() / 1e6
+        ax.bar(labels, values, bottom=bottom, color=colour, label=part.replace("_", " "))
+        bottom += values
+    ax.set_ylabel("GBP million a year")
+    ax.legend(fontsize=8, frameon=False, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def chart_sensitivity(table: pd.DataFrame) -> str:
+    """Tornado chart: net whole-life cost of the reform as each assumption moves from low to high."""
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1))
+    central = float(table["net_cost_central"].iloc[0]) / 1e6 if len(table) else 0.0
+    names = list(table.index)[::-1]
+    lows = table["net_cost_at_low"].astype(float).to_numpy()[::-1] / 1e6
+    highs = table["net_cost_at_high"].astype(float).to_numpy()[::-1] / 1e6
+    y = np.arange(len(names))
+    ax.barh(y, lows - central, left=central, color="#5b8fd6", label="at low value")
+    ax.barh(y, highs - central, left=central, color="#c0504d", label="at high value")
+    ax.axvline(central, color="black", linewidth=0.8)
+    ax.set_yticks(y, [n.replace("_", " ") for n in names])
+    ax.set_xlabel("net whole-life cost of reform vs baseline, GBP million a year (negative = saving)")
+    ax.legend(fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def chart_utilisation(practitioners: pd.DataFrame) -> str:
+    """Histogram of practitioners' utilisation of capacity, today against the reform."""
+    fig, ax = plt.subplots(figsize=(8, 3))
+    holders = practitioners[practitioners["capacity_hours"].astype(float) > 0]
+    bins = np.linspace(0, 1.6, 33)
+    ax.hist(holders["utilisation_baseline"].astype(float).clip(0, 1.6), bins=bins, alpha=0.6, color=COLOURS[BASELINE], label="today (WMT hours)")
+    ax.hist(holders["utilisation"].astype(float).clip(0, 1.6), bins=bins, alpha=0.6, color=COLOURS[REFORM], label="reform (LP)")
+    ax.set_xlabel("hours allocated / capacity (values above 1.6 shown at 1.6)")
+    ax.set_ylabel("practitioners")
+    ax.legend(fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# tables as HTML
+
+
+def _format(value: Any, column: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        unit = unit_of(column)
+        if unit == "share":
+            return f"{float(value) * 100:.1f}%"
+        if unit == "ratio":
+            return f"{float(value):.2f}"
+        if unit == "GBP/yr":
+            return f"£{float(value):,.0f}"
+        if abs(value) >= 100:
+            return f"{float(value):,.0f}"
+        return f"{float(value):,.2f}"
+    return str(value)
+
+
+def html_table(frame: pd.DataFrame, columns: list[str] | None = None, index_label: str = "") -> dict[str, Any]:
+    """A table as header and formatted rows for the template (units in the header)."""
+    columns = columns or [c for c in frame.columns if c != "suppressed"]
+    header = [index_label] + [f"{c.replace('_', ' ')}" + (f" ({unit_of(c)})" if unit_of(c) else "") for c in columns]
+    rows = []
+    for key, row in frame.iterrows():
+        suppressed = bool(row.get("suppressed", False)) if "suppressed" in frame.columns else False
+        cells = ["suppressed" if suppressed else _format(row[c], c) for c in columns]
+        rows.append({"key": str(key), "cells": cells, "suppressed": suppressed})
+    return {"header": header, "rows": rows}
+
+
+def _group_view(by_group: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    rows = by_group[by_group["dimension"] == dimension]
+    wide = {}
+    for cell in CELLS:
+        part = rows[rows["cell"] == cell]
+        wide[f"coverage_{cell}"] = part["coverage"]
+        wide[f"hours_per_case_{cell}"] = part["hours_per_case"]
+    base = rows[rows["cell"] == BASELINE]
+    view = pd.DataFrame({"cases": base["cases"], **wide, "suppressed": base["suppressed"]})
+    return view
+
+
+def build_context(result: Any) -> dict[str, Any]:
+    """Everything the template shows, from the run's tables and summary."""
+    tables, summary = result.tables, result.summary
+    totals = tables["totals"]
+    by_group = tables["outcomes_by_group"]
+    threshold = summary["suppression_threshold"]
+    scenario = result.scenario
+    overridden = [{"path": p, "value": scenario.params[p], "unit": scenario.params.leaves[p.rsplit(".", 1)[0]].unit
+                   if p not in scenario.params.leaves else scenario.params.leaves[p].unit} for p in scenario.params.overridden]
+    dimensions = {
+        "sex": "Sex", "low_risk_complex": "Low risk, complex needs", "protect_level": "Protect level (tier letter)",
+        "ethnicity": "Ethnicity", "pdu": "PDU",
+    }
+    sections_groups = [
+        {"id": f"group-{d}", "title": title, "table": html_table(_group_view(by_group, d), index_label=title)}
+        for d, title in dimensions.items()
+    ]
+    equity = tables["equity"]
+    equity_cols = ["cases", f"coverage_{BASELINE}", f"coverage_{REFORM}", f"coverage_ratio_{BASELINE}", f"coverage_ratio_{REFORM}"]
+    return {
+        "summary": summary,
+        "labels": CELL_LABELS,
+        "baseline": BASELINE,
+        "reform": REFORM,
+        "cells_table": html_table(totals.drop(columns=["label"]), index_label="cell"),
+        "cells_labels": [(c, CELL_LABELS[c]) for c in totals.index],
+        "chart_cells": chart_cells(totals),
+        "chart_sex": chart_groups(by_group, "sex", "Share of assessed need met, by sex"),
+        "chart_lrc": chart_groups(by_group, "low_risk_complex", "Share of assessed need met: 'low risk, complex needs' (yes) vs others"),
+        "chart_protect": chart_groups(by_group, "protect_level", "Share of assessed need met, by protect level"),
+        "chart_costs": chart_costs(totals),
+        "chart_sensitivity": chart_sensitivity(tables["sensitivity"]),
+        "chart_utilisation": chart_utilisation(result.practitioners),
+        "groups": sections_groups,
+        "equity": [
+            {"title": dimensions[d], "table": html_table(equity[equity["dimension"] == d], columns=equity_cols, index_label=dimensions[d])}
+            for d in dimensions
+        ],
+        "sensitivity": html_table(tables["sensitivity"], index_label="assumption"),
+        "pdus": html_table(tables["pdus"], columns=[c for c in ["cases", "fte_available", "fte_needed_wmt", "fte_needed_assessed_need", "shortfall_hours", "status", "solver"] if c in tables["pdus"].columns], index_label="PDU"),
+        "threshold": threshold,
+        "overridden": overridden,
+        "warnings": result.warnings,
+        "scenario": scenario,
+        "version": summary.get("version", ""),
+    }
+
+
+def write_report(result: Any, folder: Path) -> list[Path]:
+    """Write report.html and report.xlsx into ``folder`` (the temporary run folder)."""
+    env = Environment(loader=PackageLoader("workload", "report"), autoescape=select_autoescape(["html"]))
+    env.filters["pct"] = lambda v: "–" if v is None else f"{float(v) * 100:.1f}%"
+    env.filters["num"] = lambda v: "–" if v is None else f"{float(v):,.0f}"
+    env.filters["gbp"] = lambda v: "–" if v is None else ("−" if float(v) < 0 else "") + f"£{abs(float(v)):,.0f}"
+    html = env.get_template("report.html").render(**build_context(result))
+    html_path = folder / "report.html"
+    html_path.write_text(html, encoding="utf-8")
+    xlsx_path = folder / "report.xlsx"
+    with pd.ExcelWriter(xlsx_path, engine="openpyxl") as writer:
+        notes = pd.DataFrame(
+            {"note": [
+                f"Scenario: {result.summary['scenario']}",
+                f"Cells counting fewer than {result.summary['suppression_threshold']} cases are suppressed (blank), with a second cell where needed so totals cannot reveal them.",
+                "Hours are practitioner hours per case per year; coverage is the share of assessed need met.",
+                "Cells: " + "; ".join(f"{k} = {v}" for k, v in CELL_LABELS.items()),
+            ]}
+        )
+        notes.to_excel(writer, sheet_name="notes", index=False)
+        for name in PUBLISHED_TABLES:
+            if name in result.tables:
+                with_units(result.tables[name]).to_excel(writer, sheet_name=name[:31])
+    return [html_path, xlsx_path]
