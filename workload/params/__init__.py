@@ -62,7 +62,7 @@ class ParameterLeaf(BaseModel):
         return self
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: ~10x faster
     """YAML loader that refuses duplicate keys, which plain YAML silently lets the last one win."""
 
 
