@@ -75,7 +75,7 @@ def test_costs_recomputed_by_hand_for_three_cases() -> None:
 
 
 def test_low_risk_complex_group() -> None:
-    params = load_parameters()
+    params = load_parameters({"outcomes.groups.low_risk_complex_min_needs": 4})
     from workload.scenario import OASYS_NEEDS, RESEARCH_FLAGS
 
     base = {n: 0 for n in (*OASYS_NEEDS, *RESEARCH_FLAGS)}
@@ -97,25 +97,45 @@ def _table(counts: list[int]) -> pd.DataFrame:
     return outcomes.group_table(frame, "g")
 
 
-@given(st.lists(st.integers(1, 30), min_size=1, max_size=8), st.integers(0, 10))
-@settings(max_examples=150, deadline=None)
-def test_suppression_hides_small_groups_and_cannot_be_undone_by_subtraction(counts, threshold) -> None:
+@given(st.lists(st.integers(1, 30), min_size=1, max_size=8), st.integers(1, 10))
+@settings(max_examples=200, deadline=None)
+def test_suppression_never_publishes_a_small_group_and_rows_still_add_up(counts, threshold) -> None:
     table = _table(counts)
     shown = outcomes.suppress(table, threshold)
-    groups = [g for g in table.index if g != "Total"]
-    hidden = [g for g in groups if shown.loc[g, "suppressed"]]
-    for g in groups:
-        if table.loc[g, "cases"] < threshold:
-            assert g in hidden and shown.loc[g, "cases"] is None
-    # never exactly one hidden group when there are others: the total minus the rest would reveal it
-    assert len(hidden) != 1 or len(groups) == 1
-    assert shown.loc["Total", "cases"] == sum(counts)
-    assert not shown.loc["Total", "suppressed"]
+    rows = shown.drop(index="Total")
+    small = {f"g{i}" for i, n in enumerate(counts) if n < threshold}
+    # no small group appears on its own row
+    assert not (small & set(rows.index))
+    # every published row counts at least `threshold` cases (unless the whole table is that small)
+    if sum(counts) >= threshold:
+        assert (rows["cases"] >= threshold).all()
+    if sum(counts) < threshold:
+        assert rows.empty, "a table smaller than the threshold shows its Total only"
+        return
+    # the rows partition the total, so subtracting shown rows from the Total reveals only pooled rows
+    assert rows["cases"].sum() == shown.loc["Total", "cases"] == sum(counts)
+    assert rows["required_hours"].sum() == pytest.approx(shown.loc["Total", "required_hours"])
+    # large groups keep their exact figures
+    for i, n in enumerate(counts):
+        if n >= threshold and f"g{i}" in rows.index:
+            assert rows.loc[f"g{i}", "cases"] == n
+
+
+def test_single_small_group_is_merged_into_the_largest_not_hiding_others() -> None:
+    shown = outcomes.suppress(_table([300, 900, 3]), 5)
+    assert list(shown.index) == ["g0", "g1 + small groups", "Total"]
+    assert shown.loc["g0", "cases"] == 300 and shown.loc["g1 + small groups", "cases"] == 903
+
+
+def test_several_small_groups_pool_together() -> None:
+    shown = outcomes.suppress(_table([300, 3, 4]), 5)
+    assert list(shown.index) == ["g0", "(small groups)", "Total"]
+    assert shown.loc["(small groups)", "pooled_groups"] == 2
 
 
 def test_suppression_off_at_zero() -> None:
     shown = outcomes.suppress(_table([1, 2, 30]), 0)
-    assert not shown["suppressed"].any()
+    assert list(shown.index) == ["g0", "g1", "g2", "Total"]
 
 
 def test_group_table_totals_and_coverage() -> None:

@@ -172,6 +172,15 @@ SUM_COLUMNS = ("required_hours", "afforded_hours", "partner_hours", "unmet_hours
                "staff_cost", "partner_cost", "reoffending_cost", "children_cost", "whole_life_cost")
 
 
+def _add_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """Coverage (share of assessed need met) and hours per case, from a table's summed columns."""
+    given = table["afforded_hours"] + table["partner_hours"]
+    need = table["required_hours"]
+    table["coverage"] = np.where(need > 0, np.minimum(given, need) / need.where(need > 0, 1.0), 1.0)
+    table["hours_per_case"] = given / table["cases"].where(table["cases"] > 0, 1)
+    return table
+
+
 def group_table(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
     """Sum the outcome columns by one dimension, with case counts and coverage; a Total row last."""
     grouped = frame.groupby(dimension, observed=True, sort=True, dropna=False)
@@ -180,34 +189,45 @@ def group_table(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
     table.index = table.index.map(lambda v: "(blank)" if pd.isna(v) else str(v))
     total = table.sum().to_frame("Total").T
     table = pd.concat([table, total])
-    given = table["afforded_hours"] + table["partner_hours"]
-    table["coverage"] = np.where(table["required_hours"] > 0, np.minimum(given, table["required_hours"]) / table["required_hours"].where(table["required_hours"] > 0, 1), 1.0)
-    table["hours_per_case"] = (table["afforded_hours"] + table["partner_hours"]) / table["cases"]
     table.index.name = "group"
-    return table
+    return _add_ratios(table)
+
+
+SMALL_GROUPS = "(small groups)"
 
 
 def suppress(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Hide cells counting fewer than ``threshold`` cases, so that no small group can be recovered.
+    """Publishable version of a group table: no row counts fewer than ``threshold`` cases.
 
-    Every value of a group row under the threshold is blanked. If exactly one group is blanked, the next
-    smallest group is blanked too (complementary suppression), so the Total minus the shown groups never
-    gives a suppressed group's figures. The Total row is always shown. ``threshold`` 0 turns this off.
+    Groups under the threshold are never shown on their own. They are pooled into one row,
+    ``(small groups)``; if even the pool is under the threshold it is merged into the largest group (the row
+    becomes e.g. ``male + small groups``), so that no small group can be recovered by subtracting the shown
+    rows from the Total, here or in any other published table. Rows still partition the Total, which is
+    always shown. ``pooled_groups`` counts the groups folded into each row. ``threshold`` 0 turns this off.
     """
-    out = table.astype(object).copy()
-    out["suppressed"] = False
+    out = table.copy()
+    out["pooled_groups"] = 0
     if threshold <= 0:
         return out
-    groups = [g for g in table.index if g != "Total"]
-    counts = table.loc[groups, "cases"]
-    small = set(counts[counts < threshold].index)
-    if len(small) == 1 and len(groups) > 1:
-        rest = counts.drop(list(small)).sort_values(kind="stable")
-        small.add(rest.index[0])
-    for g in small:
-        out.loc[g, [c for c in table.columns]] = None
-        out.loc[g, "suppressed"] = True
-    return out
+    groups = out.drop(index="Total")
+    small = groups[groups["cases"] < threshold]
+    if small.empty:
+        return out
+    shown = groups.drop(index=small.index)
+    pooled = small.sum()
+    pooled["pooled_groups"] = len(small)
+    if pooled["cases"] >= threshold or shown.empty:
+        if pooled["cases"] >= threshold:
+            shown = pd.concat([shown, pooled.to_frame(SMALL_GROUPS).T])
+    else:
+        largest = shown["cases"].astype(float).idxmax()
+        merged = shown.loc[largest] + pooled
+        merged["pooled_groups"] = len(small)
+        shown = shown.drop(index=largest)
+        shown = pd.concat([shown, merged.to_frame(f"{largest} + small groups").T])
+    result = pd.concat([shown, out.loc[["Total"]]])
+    result.index.name = "group"
+    return _add_ratios(result)
 
 
 def equity_table(by_group: dict[str, pd.DataFrame], dimension: str) -> pd.DataFrame:
@@ -224,7 +244,10 @@ def equity_table(by_group: dict[str, pd.DataFrame], dimension: str) -> pd.DataFr
         columns[f"hours_per_case_{cell}"] = groups["hours_per_case"]
         columns[f"coverage_ratio_{cell}"] = groups["coverage"] / overall["coverage"] if overall["coverage"] else np.nan
     out = pd.DataFrame(columns)
-    out.insert(0, "cases", next(iter(by_group.values())).drop(index="Total")["cases"])
+    first = next(iter(by_group.values())).drop(index="Total")
+    out.insert(0, "cases", first["cases"])
+    if "pooled_groups" in first:
+        out["pooled_groups"] = first["pooled_groups"]
     out.insert(0, "dimension", dimension)
     out.index.name = "group"
     return out

@@ -151,16 +151,13 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     for dimension in outcomes.GROUP_DIMENSIONS:
         by_cell = {}
         for name, frame in per_case.items():
-            table = outcomes.group_table(frame.join(groups[[dimension]]), dimension)
+            table = outcomes.suppress(outcomes.group_table(frame.join(groups[[dimension]]), dimension), threshold)
             by_cell[name] = table
-            shown = outcomes.suppress(table, threshold)
+            shown = table.copy()
             shown.insert(0, "cell", name)
             shown.insert(0, "dimension", dimension)
             tidy.append(shown)
-        eq = outcomes.equity_table(by_cell, dimension)
-        eq_shown = outcomes.suppress(eq.drop(columns=["dimension"]).assign(cases=eq["cases"]), threshold)
-        eq_shown.insert(0, "dimension", dimension)
-        equity.append(eq_shown)
+        equity.append(outcomes.equity_table(by_cell, dimension))
     tables["outcomes_by_group"] = pd.concat(tidy)
     tables["equity"] = pd.concat(equity)
     totals = pd.DataFrame({name: outcomes.group_table(frame.assign(all="all"), "all").loc["Total"] for name, frame in per_case.items()}).T
@@ -223,8 +220,8 @@ def headline_summary(scenario: Scenario, totals: pd.DataFrame, staff_out: pd.Dat
 
     def coverage_of(dimension: str, group: str, cell: str) -> float | None:
         rows = by_group[(by_group["dimension"] == dimension) & (by_group["cell"] == cell)]
-        if group not in rows.index or rows.loc[group, "suppressed"]:
-            return None
+        if group not in rows.index:
+            return None  # pooled with small groups (or absent)
         return float(rows.loc[group, "coverage"])
 
     cells = {cell: _cell_figures(totals.loc[cell]) for cell in totals.index}

@@ -105,7 +105,6 @@ def chart_cells(totals: pd.DataFrame) -> str:
 def chart_groups(by_group: pd.DataFrame, dimension: str, title: str) -> str:
     """Grouped bars: coverage of each group, baseline beside reform (suppressed groups left out)."""
     rows = by_group[(by_group["dimension"] == dimension) & (by_group["cell"].isin([BASELINE, REFORM]))]
-    rows = rows[~rows["suppressed"].astype(bool)]
     groups = [g for g in dict.fromkeys(rows.index) if g != "Total"]
     fig, ax = plt.subplots(figsize=(8, 3))
     x = np.arange(len(groups))
@@ -202,13 +201,13 @@ def _format(value: Any, column: str) -> str:
 
 def html_table(frame: pd.DataFrame, columns: list[str] | None = None, index_label: str = "") -> dict[str, Any]:
     """A table as header and formatted rows for the template (units in the header)."""
-    columns = columns or [c for c in frame.columns if c != "suppressed"]
+    columns = columns or [c for c in frame.columns if c != "pooled_groups"]
     header = [index_label] + [f"{c.replace('_', ' ')}" + (f" ({unit_of(c)})" if unit_of(c) else "") for c in columns]
     rows = []
     for key, row in frame.iterrows():
-        suppressed = bool(row.get("suppressed", False)) if "suppressed" in frame.columns else False
-        cells = ["suppressed" if suppressed else _format(row[c], c) for c in columns]
-        rows.append({"key": str(key), "cells": cells, "suppressed": suppressed})
+        pooled = bool(row.get("pooled_groups", 0)) if "pooled_groups" in frame.columns else False
+        cells = [_format(row[c], c) for c in columns]
+        rows.append({"key": str(key), "cells": cells, "pooled": pooled})
     return {"header": header, "rows": rows}
 
 
@@ -220,7 +219,7 @@ def _group_view(by_group: pd.DataFrame, dimension: str) -> pd.DataFrame:
         wide[f"coverage_{cell}"] = part["coverage"]
         wide[f"hours_per_case_{cell}"] = part["hours_per_case"]
     base = rows[rows["cell"] == BASELINE]
-    view = pd.DataFrame({"cases": base["cases"], **wide, "suppressed": base["suppressed"]})
+    view = pd.DataFrame({"cases": base["cases"], **wide, "pooled_groups": base["pooled_groups"]})
     return view
 
 
@@ -286,7 +285,7 @@ def write_report(result: Any, folder: Path) -> list[Path]:
         notes = pd.DataFrame(
             {"note": [
                 f"Scenario: {result.summary['scenario']}",
-                f"Cells counting fewer than {result.summary['suppression_threshold']} cases are suppressed (blank), with a second cell where needed so totals cannot reveal them.",
+                f"Groups counting fewer than {result.summary['suppression_threshold']} cases are never shown alone: they are pooled into '(small groups)', or, if the pool is still too small, into the largest group, so no small group can be worked out from any total.",
                 "Hours are practitioner hours per case per year; coverage is the share of assessed need met.",
                 "Cells: " + "; ".join(f"{k} = {v}" for k, v in CELL_LABELS.items()),
             ]}
