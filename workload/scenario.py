@@ -291,7 +291,8 @@ class Tables(BaseModel):
 class Policy(BaseModel):
     """Policy options: how need is scored and what the allocator may and may not do."""
 
-    model_config = ConfigDict(extra="forbid")
+    # inf or nan (both valid TOML) would make the allocator's objective or limits meaningless
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     scoring_mode: Literal["full", "budget-neutral"] = Field(
         default="full",
