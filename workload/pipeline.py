@@ -160,7 +160,7 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
         equity.append(outcomes.equity_table(by_cell, dimension))
     tables["outcomes_by_group"] = pd.concat(tidy)
     tables["equity"] = pd.concat(equity)
-    totals = pd.DataFrame({name: outcomes.group_table(frame.assign(all="all"), "all").loc["Total"] for name, frame in per_case.items()}).T
+    totals = pd.DataFrame({name: outcomes.group_table(per_case[name].assign(all="all"), "all").loc["Total"] for name in outcomes.CELLS}).T
     totals.index.name = "cell"
     totals.insert(0, "label", [outcomes.CELL_LABELS[c] for c in totals.index])
     tables["totals"] = totals
@@ -173,6 +173,12 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     allocations_csv.index.name = "case_id"
     tables["allocations"] = allocations_csv
     pdus = reform.pdus.copy()
+    # wall times vary run to run: they go to the manifest, so pdus.csv stays byte-identical
+    timed = [c for c in pdus.columns if c.endswith("seconds")]
+    for scoring, alloc in allocations.items():
+        for column in [c for c in alloc.pdus.columns if c.endswith("seconds")]:
+            timings[f"lp_{scoring}_{column}_sum"] = round(float(alloc.pdus[column].sum()), 4)
+    pdus = pdus.drop(columns=timed)
     fte_hours = float(params["allocation.capacity.productive_hours_per_fte_year"])
     by_pdu = cases["pdu"]
     pdus["cases"] = by_pdu.value_counts()

@@ -116,7 +116,7 @@ def chart_groups(by_group: pd.DataFrame, dimension: str, title: str) -> str:
     ax.set_ylabel("% of assessed need met")
     ax.set_ylim(0, 105)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.legend(fontsize=8, frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return _svg(fig)
@@ -187,6 +187,8 @@ def _format(value: Any, column: str) -> str:
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
         unit = unit_of(column)
+        if unit == "cases":
+            return f"{int(round(float(value))):,}"
         if unit == "share":
             return f"{float(value) * 100:.1f}%"
         if unit == "ratio":

@@ -1,0 +1,98 @@
+"""The whole run on a small synthetic scenario: contracts, conservation, and headline numbers that agree with the tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workload.cli import main
+from workload.load import load_scenario
+from workload.synth import synth_scenario, write_scenario
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pipeline")
+    folder = write_scenario(root / "scenario", synth_scenario(n_cases=500, n_practitioners=18, n_pdus=2, seed=11), name="pipeline test")
+    out = root / "run"
+    assert main(["run", str(folder), "--out", str(out), "--workers", "1"]) == 0
+    return out
+
+
+def read(run: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(run / name, keep_default_na=False, na_values=[""])
+
+
+def test_output_contracts(run: Path) -> None:
+    cases = read(run, "cases.csv")
+    for column in ("case_id", "wmt_points", "wmt_hours", "baseline_practitioner_id", "hours_risk", "hours_needs",
+                   "hours_complexity", "hours_relationship", "hours_responsive", "required_hours"):
+        assert column in cases.columns, column
+    allocations = read(run, "allocations.csv")
+    assert list(allocations.columns) == ["case_id", "practitioner_id", "afforded_hours", "partner_id", "partner_hours", "unmet_hours", "moved"]
+    staff = read(run, "practitioners.csv")
+    for column in ("practitioner_id", "wmt_points", "available_points", "workload_pct", "wmt_flag", "allocated_hours", "capacity_hours", "utilisation"):
+        assert column in staff.columns, column
+    assert set(staff["wmt_flag"]) <= {"ok", "over", "red"}
+    assert {"report.html", "report.xlsx", "summary.json", "totals.csv", "equity.csv", "sensitivity.csv", "pdus.csv"} <= {p.name for p in run.iterdir()}
+
+
+def test_every_case_scored_and_allocated_once(run: Path) -> None:
+    cases = read(run, "cases.csv")
+    allocations = read(run, "allocations.csv")
+    assert cases["case_id"].is_unique and allocations["case_id"].is_unique
+    assert set(cases["case_id"]) == set(allocations["case_id"])
+
+
+def test_hours_conserved_in_the_reform_allocation(run: Path) -> None:
+    cases = read(run, "cases.csv").set_index("case_id")
+    allocations = read(run, "allocations.csv").set_index("case_id")
+    total = allocations["afforded_hours"] + allocations["partner_hours"] + allocations["unmet_hours"]
+    assert (total - cases.loc[allocations.index, "required_hours"]).abs().max() < 1e-3
+
+
+def test_components_sum_to_required_hours(run: Path) -> None:
+    cases = read(run, "cases.csv")
+    parts = cases[["hours_risk", "hours_needs", "hours_complexity", "hours_relationship", "hours_responsive"]].sum(axis=1)
+    assert (parts - cases["required_hours"]).abs().max() < 1e-3
+
+
+def test_headline_numbers_agree_with_the_tables(run: Path) -> None:
+    summary = json.loads((run / "summary.json").read_text())
+    totals = read(run, "totals.csv").set_index("cell")
+    allocations = read(run, "allocations.csv")
+    cases = read(run, "cases.csv")
+    assert list(totals.index) == ["wmt_today", "needs_today", "wmt_lp", "needs_lp"]
+    for cell, figures in summary["cells"].items():
+        for key in ("required_hours", "afforded_hours", "unmet_hours", "whole_life_cost", "coverage"):
+            assert figures[key] == pytest.approx(totals.loc[cell, key], rel=1e-5), (cell, key)
+    assert summary["cells"]["needs_lp"]["afforded_hours"] == pytest.approx(allocations["afforded_hours"].sum(), rel=1e-5)
+    assert summary["cells"]["needs_lp"]["partner_hours"] == pytest.approx(allocations["partner_hours"].sum(), rel=1e-5, abs=1e-6)
+    assert summary["cells"]["wmt_today"]["required_hours"] == pytest.approx(cases["assessed_need_hours"].sum(), rel=1e-5)
+    assert summary["net_whole_life_cost_reform_vs_baseline"] == pytest.approx(
+        totals.loc["needs_lp", "whole_life_cost"] - totals.loc["wmt_today", "whole_life_cost"], rel=1e-5)
+    by_group = read(run, "outcomes_by_group.csv")
+    women = by_group[(by_group["dimension"] == "sex") & (by_group["group"] == "female") & (by_group["cell"] == "needs_lp")]
+    assert summary["coverage_women"]["needs_lp"] == pytest.approx(float(women["coverage"].iloc[0]), rel=1e-5)
+
+
+def test_published_group_tables_have_no_small_rows(run: Path) -> None:
+    by_group = read(run, "outcomes_by_group.csv")
+    rows = by_group[by_group["group"] != "Total"]
+    assert (rows["cases"] >= 5).all()
+
+
+def test_report_has_no_case_ids(run: Path) -> None:
+    html = (run / "report.html").read_text()
+    cases = read(run, "cases.csv")
+    assert not any(case_id in html for case_id in cases["case_id"].head(200))
+
+
+def test_baseline_allocation_keeps_current_practitioners(run: Path, tmp_path: Path) -> None:
+    scenario_cases = load_scenario(run.parent / "scenario").cases
+    cases = read(run, "cases.csv").set_index("case_id")
+    held = scenario_cases["current_practitioner_id"].dropna()
+    assert (cases.loc[held.index, "baseline_practitioner_id"] == held).all()
