@@ -1,0 +1,535 @@
+"""The LP allocator: its model, both hand-offs, rounding, fallbacks, parallel PDUs and the output contract."""
+
+from __future__ import annotations
+
+import math
+
+import highspy
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import FIXTURES
+from workload.allocate import lp as lp_module
+from workload.allocate.lp import (
+    Allocation,
+    allocate_lp,
+    export_model,
+    round_allocation,
+    solve_highs,
+    solve_pulp,
+)
+from workload.allocate.model import (
+    NEED_AREAS,
+    NEED_COLUMNS,
+    build_model,
+    capacity_hours,
+    define_capacity,
+    pdu_arrays,
+    pdu_inputs,
+    statutory_floor,
+)
+from workload.allocate.priority import unmet_need_weight
+from workload.load import load_scenario
+from workload.params import load_parameters
+from workload.scenario import Policy
+from workload.testing import assert_allocation_valid, random_allocation_inputs
+
+PARAMS = load_parameters()
+
+
+def one_pdu_model(cases, practitioners, partners, policy, integral=False, explicit=None):
+    inputs = pdu_inputs(cases, practitioners, partners, PARAMS, policy)
+    (inp,) = inputs.values()
+    return build_model(pdu_arrays(inp, PARAMS, policy), explicit=explicit, integral=integral)
+
+
+def allocate(cases, practitioners, partners, policy, workers=1) -> Allocation:
+    allocation = allocate_lp(cases, practitioners, partners, PARAMS, policy, workers=workers)
+    assert_allocation_valid(allocation, cases, practitioners, partners, policy, PARAMS)
+    return allocation
+
+
+def hand_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two cases held by P1 (a PO with 100 h): a low-need D2 case (20 h) and a complex A1 case (100 h).
+
+    P2 is a PSO with 40 h, who may hold the D case but not the A case.
+    """
+    cases = pd.DataFrame(
+        {
+            "pdu": ["X", "X"],
+            "sex": ["male", "male"],
+            "tier": ["D2", "A1"],
+            "current_practitioner_id": ["P1", "P1"],
+            "required_hours": [20.0, 100.0],
+            "wmt_hours": [10.0, 60.0],
+            "overdose_history": 0,
+            "self_harm_history": 0,
+            "suicide_attempt_history": 0,
+            "dependent_children": 0,
+            "pregnant": 0,
+        },
+        index=pd.Index(["LOW", "COMPLEX"], name="case_id"),
+    )
+    for column in NEED_COLUMNS:
+        cases[column] = 0.0
+    fte_hours = PARAMS["allocation.capacity.fte_hours_per_week"]
+    per_fte = PARAMS["allocation.capacity.productive_hours_per_fte_year"]
+    practitioners = pd.DataFrame(
+        {
+            "pdu": ["X", "X"],
+            "grade": ["PO", "PSO"],
+            "contracted_hours_per_week": [100 / per_fte * fte_hours, 40 / per_fte * fte_hours],
+            "reduction_hours_per_week": [0.0, 0.0],
+            "specialisms": [(), ()],
+        },
+        index=pd.Index(["P1", "P2"], name="practitioner_id"),
+    )
+    return cases, practitioners
+
+
+# ----------------------------------------------------------------------------------------------------------
+# quantities
+
+
+def test_capacity_hours_from_available_hours_and_grade() -> None:
+    practitioners = pd.DataFrame(
+        {
+            "grade": ["PO", "PSO", "SPO", "PQiP"],
+            "contracted_hours_per_week": [37.0, 30.0, 37.0, 10.0],
+            "reduction_hours_per_week": [0.0, 1.8, 0.0, 12.0],
+        },
+        index=["a", "b", "c", "d"],
+    )
+    hours = capacity_hours(practitioners, PARAMS)
+    assert hours["a"] == pytest.approx(1660.0)
+    assert hours["b"] == pytest.approx(1660.0 * 28.2 / 37)
+    assert hours["c"] == 0.0  # SPOs hold no cases by default
+    assert hours["d"] == 0.0  # reductions above contracted hours leave nothing, never less
+    more = PARAMS.with_overrides({"allocation.capacity.productive_hours_per_fte_year": 1590})
+    assert capacity_hours(practitioners, more)["a"] == pytest.approx(1590.0)
+
+
+def test_statutory_floor_is_a_share_of_tier_hours_never_above_need() -> None:
+    cases = pd.DataFrame({"wmt_hours": [100.0, 100.0, 0.0], "required_hours": [200.0, 50.0, 30.0]})
+    floor = statutory_floor(cases, PARAMS)
+    share = PARAMS["allocation.floor.share_of_tier_hours"]
+    assert floor.tolist() == pytest.approx([share * 100.0, 50.0, 0.0])
+
+
+def test_priority_weights_follow_the_rules_and_never_sex() -> None:
+    cases, _, _ = random_allocation_inputs(3, cases_per_pdu=60, n_partners=0)
+    weight = unmet_need_weight(cases, PARAMS)
+    base = PARAMS["allocation.priority.base_weight"]
+    uplift = PARAMS.table("allocation.priority.protect_level_uplift")
+    plain = (cases[["overdose_history", "self_harm_history", "suicide_attempt_history", "dependent_children", "pregnant"]].sum(axis=1) == 0)
+    for case_id in cases.index[plain.to_numpy()]:
+        tier = cases.loc[case_id, "tier"]
+        letter = "untiered" if tier == "untiered" else tier[0]
+        assert weight[case_id] == pytest.approx(base + uplift[letter])
+    flipped = cases.assign(sex=np.where(cases["sex"] == "female", "male", "female"))
+    pd.testing.assert_series_equal(unmet_need_weight(flipped, PARAMS), weight)
+    costed = cases.assign(unmet_need_weight=7.5)
+    assert (unmet_need_weight(costed, PARAMS) == 7.5).all()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the model as arrays
+
+
+def test_capacity_rows_sum_each_practitioners_hours() -> None:
+    cases, practitioners, partners = random_allocation_inputs(5, cases_per_pdu=25, practitioners_per_pdu=4)
+    policy = Policy()
+    model = one_pdu_model(cases, practitioners, partners, policy)
+    a = model.arrays
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0, 10, model.n_cols)
+    rows = model.row_activity(values)[model.families["capacity"]]
+    y = values[model.blocks["y"]]
+    o = values[model.blocks["o"]]
+    expected = np.bincount(a.pair_prac, weights=y, minlength=a.n_practitioners) - o
+    assert rows == pytest.approx(expected)
+    block = define_capacity(a, model.layout)
+    assert block.upper == pytest.approx(a.capacity)
+
+
+def test_no_pair_breaks_grade_or_capacity_eligibility() -> None:
+    cases, practitioners, partners = random_allocation_inputs(8, cases_per_pdu=40, practitioners_per_pdu=6)
+    model = one_pdu_model(cases, practitioners, partners, Policy())
+    a = model.arrays
+    grade = practitioners.loc[a.practitioner_ids[a.pair_prac], "grade"].to_numpy()
+    tier = cases.loc[a.case_ids[a.pair_case], "tier"].to_numpy()
+    assert not ((grade == "PSO") & np.isin(pd.Series(tier).str[0], ["A", "B"])).any()
+    assert (a.capacity[a.pair_prac] > 0).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_projected_lp_has_the_same_optimum_as_the_explicit_relaxation(seed: int) -> None:
+    """The projection (no x, continuity per hour) is exact for the LP: same optimum, fewer columns."""
+    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=30, practitioners_per_pdu=4, n_partners=2)
+    policy = Policy()
+    projected = one_pdu_model(cases, practitioners, partners, policy)
+    explicit = one_pdu_model(cases, practitioners, partners, policy, explicit=True)
+    assert projected.n_cols < explicit.n_cols
+    a = solve_highs(projected, 60)
+    b = solve_highs(explicit, 60)
+    assert a.status == b.status == "optimal"
+    assert a.objective == pytest.approx(b.objective, rel=1e-7, abs=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# hand-offs
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_highs_and_pulp_handoffs_reach_the_same_optimum(seed: int) -> None:
+    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=20, practitioners_per_pdu=3, n_partners=2)
+    policy = Policy(caseload_cap=30, budget_cap_gbp=1e9)
+    for integral in (False, True):
+        model = one_pdu_model(cases, practitioners, partners, policy, integral=integral)
+        direct = solve_highs(model, 60)
+        via_highs = solve_pulp(model, "highs", 60)
+        via_cbc = solve_pulp(model, "cbc", 60)
+        assert direct.status == via_highs.status == via_cbc.status == "optimal"
+        assert via_highs.objective == pytest.approx(direct.objective, rel=1e-6, abs=1e-6)
+        assert via_cbc.objective == pytest.approx(direct.objective, rel=1e-4, abs=1e-4)
+        assert not model.violations(via_cbc.values, tol=1e-5)
+
+
+def test_pulp_handoff_through_allocate_lp_gives_the_same_objective() -> None:
+    cases, practitioners, partners = random_allocation_inputs(2, n_pdus=2, cases_per_pdu=15, practitioners_per_pdu=3)
+    direct = allocate(cases, practitioners, partners, Policy())
+    via_pulp = allocate(cases, practitioners, partners, Policy(solver="pulp-cbc"))
+    assert (via_pulp.pdus["solver"] == "pulp-cbc").all()
+    assert via_pulp.pdus["bound"].to_numpy() == pytest.approx(direct.pdus["bound"].to_numpy(), rel=1e-5)
+
+
+def test_export_writes_an_auditable_model_that_solves_to_the_same_optimum(tmp_path) -> None:
+    cases, practitioners, partners = random_allocation_inputs(6, cases_per_pdu=15, practitioners_per_pdu=3, n_partners=1)
+    policy = Policy()
+    lp_file = export_model(cases, practitioners, partners, PARAMS, policy, "PDU01", tmp_path / "pdu.lp")
+    mps_file = export_model(cases, practitioners, partners, PARAMS, policy, "PDU01", tmp_path / "pdu.mps")
+    text = lp_file.read_text()
+    first_case, first_practitioner = cases.index[0], practitioners.index[0]
+    assert f"capacity_{first_practitioner}" in text and f"hours_{first_case}" in text
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(mps_file))
+    h.run()
+    model = one_pdu_model(cases, practitioners, partners, policy)
+    direct = solve_highs(model, 60)
+    assert h.getObjectiveValue() == pytest.approx(direct.objective, rel=1e-6)
+    with pytest.raises(ValueError, match=".lp or .mps"):
+        export_model(cases, practitioners, partners, PARAMS, policy, "PDU01", tmp_path / "pdu.txt")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# hand-solved
+
+
+def test_moving_a_low_need_case_frees_capacity_for_a_complex_one() -> None:
+    """P1 (100 h) holds LOW (20 h, D2) and COMPLEX (100 h, A1); P2 is a PSO with 40 h.
+
+    With continuity penalty 20, moving LOW to P2 costs 20 while keeping it costs COMPLEX 20 unmet hours at
+    weight 1.5 (A: base 1 + 0.5) = 30: LOW moves, every need is met, and the objective is the move plus
+    the staff cost, 20 + 0.001 x (100 x 30.25 + 20 x 23.38) = 23.4926. With a penalty of 40, LOW stays
+    and both share P1: LOW keeps its coverage target (15 h; below-target hours weigh 2 x 1 = 2 > 1.5),
+    COMPLEX gets 85 h; objective 5 x 1 + 15 x 1.5 + 0.001 x 100 x 30.25 = 30.525.
+    """
+    cases, practitioners = hand_frames()
+    moved = allocate(cases, practitioners, None, Policy(continuity_penalty=20))
+    assert moved.cases.loc["LOW", "practitioner_id"] == "P2" and bool(moved.cases.loc["LOW", "moved"])
+    assert moved.cases.loc["COMPLEX", "practitioner_id"] == "P1"
+    assert moved.cases["unmet_hours"].sum() == pytest.approx(0.0, abs=1e-6)
+    assert moved.pdus.loc["X", "objective"] == pytest.approx(20 + 0.001 * (100 * 30.25 + 20 * 23.38))
+
+    kept = allocate(cases, practitioners, None, Policy(continuity_penalty=40))
+    assert (kept.cases["practitioner_id"] == "P1").all() and not kept.cases["moved"].any()
+    assert kept.cases["afforded_hours"].tolist() == pytest.approx([15.0, 85.0])
+    assert kept.pdus.loc["X", "objective"] == pytest.approx(5 * 1.0 + 15 * 1.5 + 0.001 * 100 * 30.25)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# rounding
+
+
+ROUNDING_INSTANCES = [(seed, load) for seed in range(4) for load in (1.2, 1.3)]
+"""Small PDUs (60 cases, 3 practitioners: ~20 cases each, a realistic caseload) at 120-130% of capacity,
+where the service runs (domain.md 4.3): small enough for the exact MIP to solve in well under a second."""
+
+
+def test_rounding_gap_against_the_exact_mip_stays_under_one_percent() -> None:
+    gaps = []
+    for seed, load in ROUNDING_INSTANCES:
+        cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=60, practitioners_per_pdu=3, n_partners=2, load=load)
+        policy = Policy()
+        lp = one_pdu_model(cases, practitioners, partners, policy)
+        relaxed = solve_highs(lp, 60)
+        rounded = round_allocation(lp, relaxed.values)
+        exact = one_pdu_model(cases, practitioners, partners, policy, integral=True)
+        best = solve_highs(exact, 60)
+        assert best.status == "optimal"
+        vector = exact.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours)
+        assert not exact.violations(vector), "the rounded allocation must be feasible for the exact MIP"
+        objective = exact.objective(vector)
+        assert objective == pytest.approx(lp.integral_objective(lp.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours), rounded.pair))
+        assert relaxed.objective <= best.objective + 1e-6 <= objective + 2e-6
+        gaps.append((objective - best.objective) / best.objective)
+    assert max(gaps) < 0.01, f"rounding gaps {[f'{g:.3%}' for g in gaps]}"
+
+
+def test_greedy_rounding_without_any_solver_is_a_valid_allocation() -> None:
+    cases, practitioners, partners = random_allocation_inputs(9, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=2)
+    model = one_pdu_model(cases, practitioners, partners, Policy())
+    rounded = round_allocation(model, None)
+    exact = one_pdu_model(cases, practitioners, partners, Policy(), integral=True)
+    assert not exact.violations(exact.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours))
+    assert rounded.hours.sum() > 0.9 * min(model.arrays.capacity.sum(), model.arrays.required.sum())
+
+
+def test_exact_option_solves_the_mip_and_is_never_worse_than_rounding() -> None:
+    cases, practitioners, partners = random_allocation_inputs(1, cases_per_pdu=25, practitioners_per_pdu=3, n_partners=1)
+    exact = allocate(cases, practitioners, partners, Policy(exact=True))
+    rounded = allocate(cases, practitioners, partners, Policy())
+    assert exact.pdus.loc["PDU01", "status"] == "optimal"
+    assert exact.pdus.loc["PDU01", "objective"] <= rounded.pdus.loc["PDU01", "objective"] + 1e-6
+    assert rounded.pdus.loc["PDU01", "bound"] <= exact.pdus.loc["PDU01", "objective"] + 1e-6
+
+
+# ----------------------------------------------------------------------------------------------------------
+# properties over random scenarios
+
+
+@st.composite
+def scenarios(draw):
+    seed = draw(st.integers(0, 10_000))
+    n_pdus = draw(st.integers(1, 3))
+    cases_per_pdu = draw(st.integers(1, 30))
+    practitioners_per_pdu = draw(st.integers(0, 5))
+    n_partners = draw(st.integers(0, 2))
+    load = draw(st.floats(0.5, 3.0))
+    policy = Policy(
+        women_specialist_pool=draw(st.sampled_from(["off", "soft", "hard"])),
+        caseload_cap=draw(st.one_of(st.none(), st.integers(5, 60))),
+        continuity_penalty=draw(st.sampled_from([0.0, 20.0, 200.0])),
+        budget_cap_gbp=draw(st.one_of(st.none(), st.floats(0.0, 200_000.0))),
+        use_partners=draw(st.booleans()),
+    )
+    cases, practitioners, partners = random_allocation_inputs(
+        seed, n_pdus=n_pdus, cases_per_pdu=cases_per_pdu, practitioners_per_pdu=practitioners_per_pdu,
+        n_partners=n_partners, load=load,
+    )
+    return cases, practitioners, partners, policy
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_every_allocation_keeps_the_rules(scenario) -> None:
+    """One practitioner per case (or none only when nobody may hold it), hours conserved, eligibility,
+    capacity never exceeded except as reported overflow, partner scope and contracts, caps and budget."""
+    cases, practitioners, partners, policy = scenario
+    allocation = allocate(cases, practitioners, partners, policy)
+    overflow = allocation.practitioners["overflow_hours"]
+    limit = PARAMS["allocation.capacity.overflow_limit_share"] * allocation.practitioners["capacity_hours"]
+    assert (overflow <= limit + 1e-6).all()
+    assert list(allocation.pdus.index) == sorted(cases["pdu"].unique())
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000))
+def test_input_order_does_not_change_the_answer(seed: int) -> None:
+    cases, practitioners, partners = random_allocation_inputs(seed, n_pdus=2, cases_per_pdu=12, practitioners_per_pdu=3)
+    policy = Policy()
+    first = allocate(cases, practitioners, partners, policy)
+    shuffled = allocate(cases.sample(frac=1.0, random_state=1), practitioners.sample(frac=1.0, random_state=2), partners, policy)
+    pd.testing.assert_frame_equal(shuffled.cases.loc[cases.index], first.cases)
+    pd.testing.assert_frame_equal(shuffled.practitioners.loc[practitioners.index], first.practitioners)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# shortfalls, cases nobody may hold, fallbacks
+
+
+def test_floors_beyond_capacity_stay_feasible_and_are_reported() -> None:
+    cases, practitioners, partners = random_allocation_inputs(11, cases_per_pdu=30, practitioners_per_pdu=3, load=6.0)
+    allocation = allocate(cases, practitioners, partners, Policy())
+    row = allocation.pdus.loc["PDU01"]
+    assert row["shortfall_hours"] > 0
+    assert row["practitioners_over_capacity"]
+    over = row["practitioners_over_capacity"].split(";")
+    ratio = allocation.practitioners.loc[over, "allocated_hours"] / allocation.practitioners.loc[over, "capacity_hours"]
+    assert (ratio <= 1 + PARAMS["allocation.capacity.overflow_limit_share"] + 1e-9).all()
+    message = next(w for w in allocation.warnings if "statutory floors" in w)
+    placed = allocation.cases["practitioner_id"].notna()
+    short = allocation.cases.loc[placed, "floor_shortfall_hours"].sum()
+    assert short > 0 and row["shortfall_hours"] >= short
+    assert "PDU01" in message and f"{short:,.1f} floor hours short" in message
+    assert all(p in message for p in over)
+
+
+def test_case_nobody_may_hold_gets_no_practitioner_and_a_warning() -> None:
+    cases, practitioners = hand_frames()
+    practitioners = practitioners.loc[["P2"]]  # only the PSO: the A1 case has nobody
+    cases.loc["COMPLEX", "current_practitioner_id"] = None
+    allocation = allocate(cases, practitioners, None, Policy())
+    out = allocation.cases.loc["COMPLEX"]
+    assert out["practitioner_id"] is None
+    assert out["unmet_hours"] == pytest.approx(100.0) and out["afforded_hours"] == 0.0
+    assert out["floor_shortfall_hours"] == pytest.approx(out["floor_hours"])
+    assert any("COMPLEX" in w and "no eligible practitioner" in w for w in allocation.warnings)
+    assert allocation.cases.loc["LOW", "practitioner_id"] == "P2"
+
+
+def test_pdu_without_practitioners_does_not_crash() -> None:
+    cases, practitioners, partners = random_allocation_inputs(3, n_pdus=2, cases_per_pdu=5, practitioners_per_pdu=2)
+    practitioners = practitioners[practitioners["pdu"] == "PDU01"]
+    allocation = allocate(cases, practitioners, partners, Policy())
+    lost = allocation.cases[cases["pdu"] == "PDU02"]
+    assert lost["practitioner_id"].isna().all()
+    assert allocation.pdus.loc["PDU02", "status"] == "no-model"
+    assert any("PDU PDU02" in w and "has no practitioners" in w for w in allocation.warnings)
+
+
+def test_solver_failure_falls_back_to_cbc_and_says_so(monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(lp_module, "solve_highs", broken)
+    cases, practitioners, partners = random_allocation_inputs(4, cases_per_pdu=15, practitioners_per_pdu=3)
+    allocation = allocate(cases, practitioners, partners, Policy())
+    row = allocation.pdus.loc["PDU01"]
+    assert row["solver"] == "pulp-cbc" and row["status"] == "rounded"
+    assert "solver crashed" in row["message"] and "CBC" in row["message"]
+    assert any("fallback" in w and "PDU01" in w for w in allocation.warnings)
+
+
+def test_no_solver_at_all_gives_the_greedy_fallback(monkeypatch) -> None:
+    monkeypatch.setattr(lp_module, "solve_model", lambda model, solver, limit: lp_module.SolveResult(
+        "failed", None, None, None, 0.0, 0.0, solver, "unavailable"))
+    cases, practitioners, partners = random_allocation_inputs(4, cases_per_pdu=15, practitioners_per_pdu=3)
+    allocation = allocate(cases, practitioners, partners, Policy())
+    row = allocation.pdus.loc["PDU01"]
+    assert row["status"] == "fallback" and row["solver"] == "greedy"
+    assert math.isnan(row["bound"])
+    assert any("no solver answered" in w for w in allocation.warnings)
+
+
+def test_time_limit_falls_back_and_says_so() -> None:
+    cases, practitioners, partners = random_allocation_inputs(7, cases_per_pdu=20, practitioners_per_pdu=3)
+    allocation = allocate(cases, practitioners, partners, Policy(time_limit_seconds=1e-9))
+    row = allocation.pdus.loc["PDU01"]
+    assert row["status"] in {"time-limit", "fallback", "rounded"}
+    assert "HiGHS" in row["message"] and ("time limit" in row["message"] or "fallback" in row["message"])
+    assert any("PDU01" in w for w in allocation.warnings)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# policy options
+
+
+def test_hard_pool_sends_womens_cases_only_to_specialists_and_soft_pool_prefers_them() -> None:
+    cases, practitioners, partners = random_allocation_inputs(12, cases_per_pdu=40, practitioners_per_pdu=5, women_share=0.5)
+    specialist = practitioners["specialisms"].map(lambda s: "women" in s)
+    women = cases["sex"] == "female"
+    hard = allocate(cases, practitioners, partners, Policy(women_specialist_pool="hard"))
+    held = hard.cases.loc[women, "practitioner_id"].dropna()
+    assert specialist[held].all()
+
+    def non_specialist_hours(policy):
+        out = allocate(cases, practitioners, partners, policy).cases
+        mask = women & out["practitioner_id"].map(lambda p: p is not None and not specialist[p])
+        return out.loc[mask, "afforded_hours"].sum()
+
+    assert non_specialist_hours(Policy(women_specialist_pool="soft", specialist_pool_penalty=50.0)) <= non_specialist_hours(Policy())
+
+
+def test_caseload_cap_and_budget_are_kept_when_they_can_be() -> None:
+    cases, practitioners, partners = random_allocation_inputs(13, cases_per_pdu=40, practitioners_per_pdu=4, load=0.9)
+    capped = allocate(cases, practitioners, partners, Policy(caseload_cap=40))
+    assert capped.pdus["practitioners_over_cap"].eq("").all()
+    full = allocate(cases, practitioners, partners, Policy())
+    unit = practitioners["grade"].map(PARAMS.table("costs.staff_cost_per_hour"))
+    spend = (full.practitioners["allocated_hours"] * unit).sum()
+    budget = 0.5 * spend
+    tight = allocate(cases, practitioners, partners, Policy(budget_cap_gbp=budget, use_partners=False))
+    assert (tight.practitioners["allocated_hours"] * unit).sum() <= budget * (1 + 1e-9)
+    assert tight.cases["unmet_hours"].sum() > full.cases["unmet_hours"].sum()
+
+
+def test_partner_hours_only_for_areas_delivered_and_women_only_partners() -> None:
+    cases, practitioners, partners = random_allocation_inputs(14, cases_per_pdu=40, practitioners_per_pdu=3, n_partners=2, load=1.5)
+    partners["women_only"] = [1, 0]
+    partners["need_areas"] = [("domestic_abuse_victim", "dependent_children"), ("drugs", "alcohol")]
+    partners["contract_hours_per_year"] = 400.0
+    allocation = allocate(cases, practitioners, partners, Policy())
+    referred = allocation.cases[allocation.cases["partner_id"].notna()]
+    assert len(referred) > 0
+    women_only = referred[referred["partner_id"] == "K001"]
+    assert (cases.loc[women_only.index, "sex"] == "female").all()
+    off = allocate(cases, practitioners, partners, Policy(use_partners=False))
+    assert off.cases["partner_id"].isna().all() and (off.cases["partner_hours"] == 0).all()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# parallel PDUs, the output contract, the fixture scenario
+
+
+def test_parallel_pdus_give_the_same_answer_as_serial() -> None:
+    cases, practitioners, partners = random_allocation_inputs(21, n_pdus=3, cases_per_pdu=20, practitioners_per_pdu=3, n_partners=2)
+    serial = allocate(cases, practitioners, partners, Policy(), workers=1)
+    parallel = allocate(cases, practitioners, partners, Policy(), workers=2)
+    pd.testing.assert_frame_equal(parallel.cases, serial.cases)
+    pd.testing.assert_frame_equal(parallel.practitioners, serial.practitioners)
+    columns = ["status", "solver", "objective", "bound", "shortfall_hours", "practitioners_over_capacity", "message"]
+    pd.testing.assert_frame_equal(parallel.pdus[columns], serial.pdus[columns])
+    assert parallel.warnings == serial.warnings
+
+
+def test_output_contract() -> None:
+    cases, practitioners, partners = random_allocation_inputs(22, cases_per_pdu=10, practitioners_per_pdu=2)
+    allocation = allocate(cases, practitioners, partners, Policy())
+    for column in ("practitioner_id", "afforded_hours", "partner_id", "partner_hours", "unmet_hours", "moved",
+                   "floor_hours", "floor_shortfall_hours"):
+        assert column in allocation.cases.columns
+    assert allocation.cases.index.equals(cases.index)
+    for column in ("allocated_hours", "capacity_hours", "utilisation", "overflow_hours"):
+        assert column in allocation.practitioners.columns
+    for column in ("status", "solver", "objective", "seconds", "shortfall_hours", "practitioners_over_capacity", "message"):
+        assert column in allocation.pdus.columns
+    assert allocation.cases["moved"].dtype == bool
+
+
+def test_tiny_fixture_scenario_end_to_end() -> None:
+    scenario = load_scenario(FIXTURES / "tiny")
+    cases = scenario.cases.copy()
+    rng = np.random.default_rng(0)
+    for area in NEED_AREAS:
+        cases[f"hours_need_{area}"] = cases[area].astype(float) * 4.0 if area in cases.columns else 0.0
+    cases["wmt_hours"] = [23.0, 100.0, 23.0]
+    cases["required_hours"] = cases["wmt_hours"] + cases[list(NEED_COLUMNS)].sum(axis=1) + rng.uniform(0, 5, len(cases))
+    policy = scenario.spec.policy
+    allocation = allocate_lp(cases, scenario.practitioners, scenario.partners, scenario.params, policy, workers=1)
+    assert_allocation_valid(allocation, cases, scenario.practitioners, scenario.partners, policy, scenario.params)
+    assert allocation.cases.loc["C002", "practitioner_id"] == "P01"  # a B2 case: the PSO may not hold it
+    referred = allocation.cases[allocation.cases["partner_id"] == "WC1"]
+    assert (scenario.cases.loc[referred.index, "sex"] == "female").all()
+
+
+def test_assert_allocation_valid_catches_broken_allocations() -> None:
+    cases, practitioners, partners = random_allocation_inputs(23, cases_per_pdu=12, practitioners_per_pdu=2)
+    policy = Policy()
+    allocation = allocate(cases, practitioners, partners, policy)
+    broken = Allocation(allocation.cases.copy(), allocation.practitioners.copy(), allocation.pdus, [])
+    broken.cases.iloc[0, broken.cases.columns.get_loc("unmet_hours")] += 5.0
+    with pytest.raises(AssertionError, match="hours not conserved"):
+        assert_allocation_valid(broken, cases, practitioners, partners, policy, PARAMS)
+    overloaded = Allocation(allocation.cases.copy(), allocation.practitioners.copy(), allocation.pdus, [])
+    first = overloaded.practitioners.index[0]
+    extra = overloaded.practitioners.loc[first, "capacity_hours"]
+    target = overloaded.cases.index[overloaded.cases["practitioner_id"] == first][0]
+    overloaded.cases.loc[target, ["afforded_hours", "unmet_hours"]] += [extra, -extra]
+    overloaded.cases.loc[target, "unmet_hours"] = cases.loc[target, "required_hours"] - overloaded.cases.loc[target, "afforded_hours"] - overloaded.cases.loc[target, "partner_hours"]
+    with pytest.raises(AssertionError):
+        assert_allocation_valid(overloaded, cases, practitioners, partners, policy, PARAMS)

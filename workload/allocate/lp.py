@@ -1,0 +1,1204 @@
+"""The LP allocator: solve each PDU's model, round it to one practitioner per case, report what broke.
+
+Per PDU (PDUs are independent and solve in parallel processes, HiGHS on one thread each):
+
+1. :func:`workload.allocate.model.build_model` defines the model once, as arrays.
+2. A hand-off solves it: :func:`solve_highs` passes the arrays straight to HiGHS (the default, fast);
+   :func:`solve_pulp` builds the same model in PuLP and hands it to CBC or HiGHS (portable to any solver
+   PuLP drives, and :func:`export_model` writes it as .lp/.mps for an analyst to audit).
+3. :func:`round_allocation` turns the LP relaxation into one practitioner per case: it keeps what the LP
+   settles, places the split cases, re-optimises every practitioner's hours for that assignment (which
+   repairs capacity) and then improves by single moves and exchanges (docs/model-allocation.md,
+   "Rounding"); with ``policy.exact`` the MIP is solved instead and its answer is kept as it is.
+4. If a solver fails or stops at its time limit without a usable answer, the PDU falls back to CBC through
+   PuLP, then to a solver-free greedy allocation by priority; the PDU's row and the warnings say so.
+
+Results do not depend on the order in which PDUs finish: inputs are sorted by id, each PDU's solve is
+deterministic, and results are collected in PDU order.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from warnings import catch_warnings, simplefilter
+
+import numpy as np
+import pandas as pd
+
+from workload.allocate.model import (
+    HOURS_TOL,
+    Model,
+    PduArrays,
+    PduInput,
+    build_model,
+    build_pdu_model,
+    capacity_hours,
+    pdu_arrays,
+    pdu_inputs,
+)
+from workload.params import Parameters
+from workload.scenario import Policy
+
+SHARE_TOL = 1e-6
+"""Numerical guard: an LP share of a case at or above 1 - SHARE_TOL counts as the whole case."""
+
+SOLVER_LABELS = {"highs": "HiGHS", "pulp-highs": "HiGHS through PuLP", "pulp-cbc": "CBC through PuLP", "greedy": "greedy (no solver)"}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class Allocation:
+    """The LP allocator's answer for a whole scenario.
+
+    Attributes
+    ----------
+    cases
+        Indexed by case_id (input order): ``practitioner_id`` (None when no practitioner may hold the case),
+        ``afforded_hours`` (practitioner hours), ``partner_id`` (None when none), ``partner_hours``,
+        ``unmet_hours``, ``floor_hours``, ``floor_shortfall_hours``, ``moved`` (the case had a current
+        practitioner and now has another, or none). ``afforded + partner + unmet = required`` for every case.
+    practitioners
+        Indexed by practitioner_id (input order): ``allocated_hours``, ``capacity_hours``, ``utilisation``
+        (allocated / capacity; NaN when capacity is 0), ``overflow_hours`` (hours above capacity, only ever
+        to meet statutory floors) and ``caseload`` (cases held).
+    pdus
+        Indexed by pdu (sorted): ``status`` (optimal, rounded, time-limit, fallback, no-model), ``solver``,
+        ``objective`` (of the final one-practitioner allocation), ``bound`` (LP relaxation or MIP bound),
+        ``gap`` (objective - bound, over max(|bound|, 1)), ``seconds``, ``cases``, ``shortfall_hours``
+        (floor hours not met), ``overflow_hours``, ``practitioners_over_capacity`` and
+        ``practitioners_over_cap`` (';'-joined ids), ``message``.
+    warnings
+        Plain-English notes: cases no one may hold, statutory shortfalls, overflow, solver fallbacks.
+    """
+
+    cases: pd.DataFrame
+    practitioners: pd.DataFrame
+    pdus: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SolveResult:
+    """What a hand-off returns: a status, the primal values when usable, and timings."""
+
+    status: str
+    """``optimal``, ``time-limit`` (values hold the last feasible solution, if any), or ``failed``."""
+    values: np.ndarray | None
+    objective: float | None
+    bound: float | None
+    seconds: float
+    """Wall time of the hand-off: building the solver's copy, solving, reading the answer back."""
+    solver_seconds: float
+    """The solver's own run time (HiGHS's ``getRunTime``; equal to ``seconds`` for CBC)."""
+    solver: str
+    message: str = ""
+
+
+@dataclass
+class Rounded:
+    """A one-practitioner allocation of a PDU's placeable cases (positions in the model's arrays)."""
+
+    pair: np.ndarray
+    hours: np.ndarray
+    link: np.ndarray
+    partner_hours: np.ndarray
+    moves: int = 0
+
+
+@dataclass
+class PduResult:
+    """One PDU's answer, ready to be stacked with the others."""
+
+    pdu: str
+    cases: pd.DataFrame
+    practitioners: pd.DataFrame
+    row: dict
+    warnings: list[str]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# hand-offs
+
+
+PRICING_START_PAIRS = 8
+"""Solver setting, not a model number: with pricing, each case starts with its current practitioner's pair
+and this many others (spread evenly over the PDU's practitioners)."""
+
+PRICING_ADD_PER_CASE = 5
+"""Solver setting: each pricing round adds at most this many pairs per case, those of most negative
+reduced cost."""
+
+PRICING_TOL = 1e-9
+"""Numerical guard: a pair joins the model when its reduced cost is below -PRICING_TOL."""
+
+
+def _columns(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The model's matrix by columns (CSC start, row index, value), from its CSR rows."""
+    rows = np.repeat(np.arange(model.n_rows), np.diff(model.start))
+    order = np.lexsort((rows, model.index))
+    start = np.concatenate([[0], np.cumsum(np.bincount(model.index, minlength=model.n_cols))]).astype(np.int64)
+    return start, rows[order].astype(np.int32), model.value[order]
+
+
+def _column_block(csc: tuple[np.ndarray, np.ndarray, np.ndarray], cols: np.ndarray):
+    """CSC (start, index, value) of the given columns, in that order."""
+    start, index, value = csc
+    lengths = start[cols + 1] - start[cols]
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    take = np.repeat(start[cols] - first, lengths) + np.arange(int(lengths.sum()))
+    return first.astype(np.int32), index[take], value[take]
+
+
+def _new_highs(time_limit: float, threads: int) -> "highspy.Highs":
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", int(threads))
+    h.setOptionValue("time_limit", float(time_limit))
+    return h
+
+
+def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool | None = None) -> SolveResult:
+    """Pass the model's arrays straight to HiGHS (``highspy``) and solve it.
+
+    The CSR rows, bounds, costs and integrality go into one ``HighsLp`` (no per-variable Python objects).
+    ``threads`` is 1 because PDUs already run in parallel processes.
+
+    ``pricing`` (default: on for the projected LP, which has no x) solves the same LP by pricing pairs in:
+    it starts from each case's current practitioner and :data:`PRICING_START_PAIRS` others, then adds the
+    pairs whose reduced cost ``c_e - A_e' pi`` is negative at the current duals, warm-starting each
+    round, until none is. The answer is the full LP's optimum (every left-out pair has a non-negative
+    reduced cost), found about three times faster on a 2,500 x 90 PDU, whose many equal-cost pairs make
+    the simplex method slow.
+    """
+    import highspy
+
+    start = time.perf_counter()
+    if pricing is None:
+        pricing = not model.explicit and not model.integral
+    h = _new_highs(time_limit, threads)
+    y = model.blocks["y"]
+    if pricing and y.stop > y.start:
+        csc = _columns(model)
+        a = model.arrays
+        counts = np.diff(a.pair_start)[a.pair_case]
+        rank = (np.arange(a.n_pairs) - a.pair_start[a.pair_case] - (a.pair_case % np.maximum(counts, 1))) % np.maximum(counts, 1)
+        keep = rank < PRICING_START_PAIRS
+        keep[a.current_pair[a.current_pair >= 0]] = True
+        active = np.concatenate([np.flatnonzero(keep) + y.start, np.arange(y.stop, model.n_cols)]).astype(np.int64)
+        col_start, col_index, col_value = _column_block(csc, active)
+        lp = highspy.HighsLp()
+        lp.num_col_ = len(active)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.r_[col_start, len(col_index)].astype(np.int32)
+        lp.a_matrix_.index_ = col_index
+        lp.a_matrix_.value_ = col_value
+    else:
+        active = np.arange(model.n_cols)
+        lp = highspy.HighsLp()
+        lp.num_col_ = model.n_cols
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = model.start.astype(np.int32)
+        lp.a_matrix_.index_ = model.index
+        lp.a_matrix_.value_ = model.value
+    lp.num_row_ = model.n_rows
+    lp.a_matrix_.num_col_ = lp.num_col_
+    lp.a_matrix_.num_row_ = model.n_rows
+    lp.col_cost_ = model.cost[active]
+    lp.col_lower_ = model.lower[active]
+    lp.col_upper_ = model.upper[active]
+    lp.row_lower_ = model.row_lower
+    lp.row_upper_ = model.row_upper
+    lp.offset_ = model.offset
+    h.passModel(lp)
+    if model.integral and model.integrality.any():
+        cols = np.flatnonzero(model.integrality).astype(np.int32)
+        h.changeColsIntegrality(len(cols), cols, np.ones(len(cols), dtype=np.uint8))
+    h.run()
+    rounds = 1
+    if pricing and y.stop > y.start:
+        in_model = np.zeros(model.n_cols, dtype=bool)
+        in_model[active] = True
+        rows = np.repeat(np.arange(model.n_rows), np.diff(model.start))
+        a = model.arrays
+        while h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            duals = np.array(h.getSolution().row_dual)
+            reduced = model.cost - np.bincount(model.index, weights=model.value * duals[rows], minlength=model.n_cols)
+            pairs = np.flatnonzero((reduced[y] < -PRICING_TOL) & ~in_model[y])
+            if not len(pairs):
+                break
+            pairs = pairs[np.lexsort((pairs, reduced[y][pairs], a.pair_case[pairs]))]
+            case = a.pair_case[pairs]
+            first = np.r_[True, case[1:] != case[:-1]]
+            position = np.arange(len(pairs)) - np.maximum.accumulate(np.where(first, np.arange(len(pairs)), 0))
+            add = (pairs[position < PRICING_ADD_PER_CASE] + y.start).astype(np.int64)
+            col_start, col_index, col_value = _column_block(csc, add)
+            h.addCols(len(add), model.cost[add], model.lower[add], model.upper[add], len(col_index), col_start, col_index, col_value)
+            in_model[add] = True
+            active = np.concatenate([active, add])
+            h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - start), 1e-6))
+            h.run()
+            rounds += 1
+    status = h.getModelStatus()
+    info = h.getInfo()
+    feasible = info.primal_solution_status == 2
+    values = None
+    if feasible:
+        values = np.zeros(model.n_cols)
+        values[active] = np.array(h.getSolution().col_value)
+    objective = h.getObjectiveValue() if feasible else None
+    bound: float | None = None
+    if status == highspy.HighsModelStatus.kOptimal:
+        label = "optimal"
+        bound = float(info.mip_dual_bound) if model.integral else objective
+    elif status == highspy.HighsModelStatus.kTimeLimit:
+        label = "time-limit"
+        bound = float(info.mip_dual_bound) if model.integral and math.isfinite(info.mip_dual_bound) else None
+    else:
+        label = "failed"
+        values = None
+    message = h.modelStatusToString(status) + (f" after {rounds} pricing round(s)" if pricing else "")
+    return SolveResult(label, values, objective, bound, time.perf_counter() - start, float(h.getRunTime()), "highs", message)
+
+
+def _safe_names(names: list[str]) -> list[str]:
+    """Names PuLP and the LP/MPS formats accept, unique (ids may hold '-' that PuLP would rewrite)."""
+    cleaned = [re.sub(r"[^A-Za-z0-9_.]", "_", n) for n in names]
+    if len(set(cleaned)) != len(cleaned):
+        cleaned = [f"{n}_{i}" for i, n in enumerate(cleaned)]
+    return cleaned
+
+
+def to_pulp(model: Model) -> tuple["pulp.LpProblem", list["pulp.LpVariable"]]:
+    """The model as a PuLP problem, from the same arrays: one variable per column, one row at a time.
+
+    Rows with both bounds finite and different become two constraints (``_lo`` and ``_hi``); empty rows
+    that any value satisfies are left out. Returns ``(problem, variables)`` with ``variables`` in column
+    order.
+    """
+    import pulp
+
+    names = _safe_names(model.column_names())
+    problem = pulp.LpProblem(_safe_names([f"workload_{model.arrays.pdu}"])[0], pulp.LpMinimize)
+    integer = (model.integrality > 0).tolist() if model.integral else [False] * model.n_cols
+    variables = [
+        problem.add_variable(
+            name,
+            lowBound=float(lo) if math.isfinite(lo) else None,
+            upBound=float(hi) if math.isfinite(hi) else None,
+            cat=pulp.LpInteger if whole else pulp.LpContinuous,
+        )
+        for name, lo, hi, whole in zip(names, model.lower.tolist(), model.upper.tolist(), integer)
+    ]
+    nz = np.flatnonzero(model.cost)
+    problem.setObjective(
+        pulp.LpAffineExpression([(variables[j], float(model.cost[j])) for j in nz.tolist()], constant=float(model.offset))
+    )
+    row_names = _safe_names(model.row_names())
+    index = model.index.tolist()
+    value = model.value.tolist()
+    start = model.start.tolist()
+    for i, (name, lo, hi) in enumerate(zip(row_names, model.row_lower.tolist(), model.row_upper.tolist())):
+        a, b = start[i], start[i + 1]
+        if a == b and lo <= 0.0 <= hi:
+            continue
+        expr = pulp.LpAffineExpression([(variables[j], v) for j, v in zip(index[a:b], value[a:b])])
+        if lo == hi:
+            problem.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintEQ, name, lo))
+            continue
+        if math.isfinite(lo) and math.isfinite(hi):
+            problem.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintGE, f"{name}_lo", lo))
+            problem.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(expr), pulp.LpConstraintLE, f"{name}_hi", hi))
+        elif math.isfinite(hi):
+            problem.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintLE, name, hi))
+        elif math.isfinite(lo):
+            problem.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintGE, name, lo))
+    return problem, variables
+
+
+def solve_pulp(model: Model, solver: Literal["highs", "cbc"], time_limit: float, threads: int = 1) -> SolveResult:
+    """Build the model in PuLP (:func:`to_pulp`) and solve it with HiGHS or CBC."""
+    import pulp
+
+    start = time.perf_counter()
+    problem, variables = to_pulp(model)
+    if solver == "highs":
+        engine = pulp.HiGHS(msg=False, timeLimit=float(time_limit), threads=int(threads))
+    else:
+        with catch_warnings():
+            # PuLP 3.x warns that the bundled CBC goes in 4.0; pyproject pins pulp<4 for exactly this binary
+            simplefilter("ignore", DeprecationWarning)
+            engine = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit), threads=int(threads))
+    solve_start = time.perf_counter()
+    problem.solve(engine)
+    solver_seconds = time.perf_counter() - solve_start
+    name = f"pulp-{solver}"
+    usable = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    if not usable:
+        return SolveResult("failed", None, None, None, time.perf_counter() - start, solver_seconds, name,
+                           f"{pulp.LpStatus[problem.status]} (solution status {problem.sol_status})")
+    values = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables], dtype=float)
+    values = np.clip(values, model.lower, model.upper)
+    label = "optimal" if problem.sol_status == pulp.LpSolutionOptimal else "time-limit"
+    objective = model.objective(values)
+    bound = objective if label == "optimal" else None
+    return SolveResult(label, values, objective, bound, time.perf_counter() - start, solver_seconds, name,
+                       pulp.LpStatus[problem.status])
+
+
+def solve_model(model: Model, solver: str, time_limit: float) -> SolveResult:
+    """Solve with the named hand-off (``highs``, ``pulp-highs`` or ``pulp-cbc``); exceptions become ``failed``."""
+    start = time.perf_counter()
+    try:
+        if solver == "highs":
+            return solve_highs(model, time_limit)
+        if solver == "pulp-highs":
+            return solve_pulp(model, "highs", time_limit)
+        if solver == "pulp-cbc":
+            return solve_pulp(model, "cbc", time_limit)
+        raise ValueError(f"unknown solver {solver!r}; expected highs, pulp-highs or pulp-cbc")
+    except Exception as exc:  # a solver crash must not crash the run: it falls back
+        elapsed = time.perf_counter() - start
+        return SolveResult("failed", None, None, None, elapsed, elapsed, solver, f"{type(exc).__name__}: {exc}")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# rounding
+
+
+def _take(group: np.ndarray, amount: np.ndarray, priority: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Greedy within groups: take from items in ascending ``priority`` until each group's budget is used.
+
+    ``group[i]`` indexes ``budget``; returns how much is taken from each item (0..amount[i]). Ties go to
+    the earlier item. Vectorised: one lexsort and a cumulative sum per group.
+    """
+    n = len(amount)
+    if n == 0:
+        return np.zeros(0)
+    order = np.lexsort((np.arange(n), priority, group))
+    g = group[order]
+    amt = np.maximum(amount[order], 0.0)
+    cum_before = np.cumsum(amt) - amt
+    first = np.r_[True, g[1:] != g[:-1]]
+    first_pos = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    before = cum_before - cum_before[first_pos]
+    taken = np.clip(np.maximum(budget[g], 0.0) - before, 0.0, amt)
+    out = np.zeros(n)
+    out[order] = taken
+    return out
+
+
+def _segments(
+    a: PduArrays, cases: np.ndarray, pair: np.ndarray, partner_hours: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A case's practitioner hours as three segments, each with its value per hour to the objective.
+
+    For case c held through pair e with partner hours z_c: hours in [0, F_c) save the floor shortfall and
+    unmet need below the target (``pi_s + m w_c`` an hour); hours up to the coverage target,
+    [F_c, max(F_c, theta R_c - z_c)), save ``m w_c``; hours above it, up to R_c - z_c, save ``w_c``. Each
+    value is net of the hour's cost at that practitioner (``lambda g_p`` plus any soft-pool penalty).
+    Returns (start, length, value), each of shape (3, len(cases)); values fall along a case's segments.
+    """
+    R = a.required[cases]
+    F = np.minimum(a.floor[cases], R - partner_hours)
+    top = np.maximum(R - partner_hours, F)
+    target = np.clip(a.coverage_target * R - partner_hours, F, top)
+    start = np.vstack([np.zeros(len(cases)), F, target])
+    end = np.vstack([F, target, top])
+    w = a.weight[cases]
+    m = a.below_target_multiplier
+    unit = a.cost_weight * a.staff_cost[a.pair_prac[pair]] + a.pair_pool_penalty[pair]
+    value = np.vstack([a.shortfall_penalty + m * w, m * w, w]) - unit
+    return start, np.maximum(end - start, 0.0), value
+
+
+def _best_hours(a: PduArrays, cases: np.ndarray, pair: np.ndarray, partner_hours: np.ndarray) -> np.ndarray:
+    """The best practitioner hours for these cases given who holds them: a fractional knapsack per practitioner.
+
+    Each practitioner's capacity K_p goes to the segments of their cases (:func:`_segments`) of highest
+    value first, and only to segments worth more than their cost; then up to rho K_p of overflow goes to
+    segments worth more than the overflow penalty (in practice only floors). With the assignment fixed this
+    is exactly the LP's choice of hours (partner hours held fixed).
+    """
+    n = len(cases)
+    if n == 0:
+        return np.zeros(0)
+    _, length, value = _segments(a, cases, pair, partner_hours)
+    prac = a.pair_prac[pair]
+    group = np.tile(prac, 3)
+    amount = np.where(value > 0, length, 0.0).ravel()
+    priority = -value.ravel()
+    first = _take(group, amount, priority, a.capacity)
+    rest = np.where(value.ravel() > a.overflow_penalty, amount - first, 0.0)
+    second = _take(group, rest, priority, a.overflow_limit)
+    return (first + second).reshape(3, n).sum(axis=0)
+
+
+def _case_costs(a: PduArrays, cases: np.ndarray, pair: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray) -> np.ndarray:
+    """Each case's part of the objective given its practitioner hours: unmet pieces plus the hours' cost."""
+    R = a.required[cases]
+    unmet = np.maximum(R - hours - partner_hours, 0.0)
+    short = np.minimum(np.maximum(a.floor[cases] - hours, 0.0), unmet)
+    rest = unmet - short
+    u1 = np.minimum(rest, R - np.maximum(a.floor[cases], a.coverage_target * R))
+    u2 = rest - u1
+    w = a.weight[cases]
+    m = a.below_target_multiplier
+    unit = a.cost_weight * a.staff_cost[a.pair_prac[pair]] + a.pair_pool_penalty[pair]
+    return w * u1 + m * w * u2 + (m * w + a.shortfall_penalty) * short + unit * hours
+
+
+def _practitioner_cost(
+    a: PduArrays, p: int, cases: np.ndarray, pair: np.ndarray, partner_hours: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Objective part of one practitioner's caseload at its best hours: (cost, hours of those cases)."""
+    hours = _best_hours(a, cases, pair[cases], partner_hours[cases])
+    load = float(hours.sum())
+    overflow = max(load - float(a.capacity[p]), 0.0)
+    return float(_case_costs(a, cases, pair[cases], hours, partner_hours[cases]).sum()) + a.overflow_penalty * overflow, hours
+
+
+def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray,
+             count: np.ndarray, limit: np.ndarray | None) -> int:
+    """Local search: single-case moves (and swaps) that lower the objective, until none does.
+
+    Each candidate is evaluated exactly (both practitioners' hours re-optimised by :func:`_best_hours`, the
+    continuity penalty counted whole) and made only if the objective falls:
+
+    - **back to the current practitioner**: the LP prices a move at pi / R_c an hour, so it undercharges
+      moving a case it cannot fully meet; each case away from an eligible current practitioner is tried
+      back with them, alone or in exchange for one of their cases of similar hours (the three closest);
+    - **to a practitioner whose hours are worth less**: rounding can leave a practitioner with spare
+      hours, or giving hours of less value than another practitioner's unmet need; for each such
+      practitioner, every case held elsewhere that they may hold is scored by an optimistic estimate
+      (what its practitioner can give other cases with the hours freed, plus what the case is worth at the
+      new practitioner, in spare hours or in place of their least valuable hours, minus continuity) and
+      the best five are evaluated.
+
+    - **exchanges**: when no single move helps, two cases are swapped between a practitioner whose
+      unmet need is worth more and one whose hours are worth less, the larger going to the latter.
+
+    Passes repeat until one makes no move; the objective falls with every move, so this ends. A
+    candidate already rejected is not evaluated again until one of its two practitioners' caseloads
+    changes. Arrays are updated in place; returns the number of moves made.
+    """
+    C, P = a.n_cases, a.n_practitioners
+    pi = a.continuity_penalty
+    pairs_of = [np.flatnonzero(a.pair_prac == p) for p in range(P)]
+    held = [np.flatnonzero(prac == p) for p in range(P)]
+    version = np.zeros(P, dtype=np.int64)
+    tried: dict[tuple[int, int, int], tuple[int, int]] = {}
+    cost_cache: dict[int, tuple[int, float]] = {}
+    moves = 0
+
+    def cost_of(p: int) -> float:
+        cached = cost_cache.get(p)
+        if cached is None or cached[0] != version[p]:
+            cached = (int(version[p]), _practitioner_cost(a, p, held[p], pair, partner_hours)[0])
+            cost_cache[p] = cached
+        return cached[1]
+
+    def attempt(case: int, new_pair: int, other: int = -1, other_pair: int = -1) -> bool:
+        """Move ``case`` to ``new_pair`` (and, for a swap, ``other`` to ``other_pair``) if that helps."""
+        nonlocal moves
+        old, q = int(prac[case]), int(a.pair_prac[new_pair])
+        if old == q:
+            return False
+        key = (case, q, other)
+        stamp = (int(version[old]), int(version[q]))
+        if tried.get(key) == stamp:
+            return False
+        if other < 0 and limit is not None and count[q] >= limit[q]:
+            return False
+        tried[key] = stamp
+        cases = [case] if other < 0 else [case, other]
+        targets = [new_pair] if other < 0 else [new_pair, other_pair]
+        continuity = pi * sum(float(pair[k] == a.current_pair[k]) - float(t == a.current_pair[k]) for k, t in zip(cases, targets))
+        before = cost_of(old) + cost_of(q)
+        saved = pair[cases].copy()
+        pair[cases] = targets
+        stay = held[old][held[old] != case]
+        join = held[q]
+        if other >= 0:
+            join = join[join != other]
+            stay = np.sort(np.r_[stay, other])
+        join = np.sort(np.r_[join, case])
+        after_p, hours_p = _practitioner_cost(a, old, stay, pair, partner_hours)
+        after_q, hours_q = _practitioner_cost(a, q, join, pair, partner_hours)
+        if after_p + after_q + continuity - before < -HOURS_TOL:
+            prac[case] = q
+            if other >= 0:
+                prac[other] = old
+            else:
+                count[old] -= 1
+                count[q] += 1
+            hours[stay] = hours_p
+            hours[join] = hours_q
+            held[old], held[q] = stay, join
+            version[old] += 1
+            version[q] += 1
+            moves += 1
+            return True
+        pair[cases] = saved
+        return False
+
+    def swap_back(case: int) -> bool:
+        """Return ``case`` to its current practitioner q0 in exchange for one of q0's cases of similar hours."""
+        old, target = int(prac[case]), int(a.current_pair[case])
+        others = held[int(a.pair_prac[target])]
+        if not len(others):
+            return False
+        order = others[np.lexsort((others, np.abs(hours[others] - hours[case])))]
+        tries = 0
+        for other in order.tolist():
+            l, h = int(a.pair_start[other]), int(a.pair_start[other + 1])
+            hit = np.flatnonzero(a.pair_prac[l:h] == old)
+            if not len(hit):
+                continue
+            if attempt(case, target, other, l + int(hit[0])):
+                return True
+            tries += 1
+            if tries == 3:
+                break
+        return False
+
+    pair_of = np.full((C, P), -1, dtype=np.int64)
+    pair_of[a.pair_case, a.pair_prac] = np.arange(a.n_pairs)
+
+    def swap(best_open: np.ndarray, worth: np.ndarray) -> int:
+        """Exchange two cases between practitioners p and q when p's unmet need is worth more than q's
+        least valuable hours: the larger case goes to q, moving the difference in hours. The ten most
+        promising (p, q), the three best exchanges of each."""
+        edge = best_open[:, None] - worth[None, :]
+        np.fill_diagonal(edge, 0.0)
+        flat = np.argsort(-edge, axis=None, kind="stable")[:10]
+        for p, q in zip(*np.unravel_index(flat, edge.shape)):
+            p, q = int(p), int(q)
+            if edge[p, q] <= HOURS_TOL:
+                break
+            cs, ds = held[p], held[q]
+            cs = cs[pair_of[cs, q] >= 0]
+            ds = ds[pair_of[ds, p] >= 0]
+            if not (len(cs) and len(ds)):
+                continue
+            shift = hours[cs][:, None] - hours[ds][None, :]
+            stay_c = (pair[cs] == a.current_pair[cs]).astype(float)
+            stay_d = (pair[ds] == a.current_pair[ds]).astype(float)
+            back_c = (pair_of[cs, q] == a.current_pair[cs]).astype(float)
+            back_d = (pair_of[ds, p] == a.current_pair[ds]).astype(float)
+            continuity = pi * ((stay_c - back_c)[:, None] + (stay_d - back_d)[None, :])
+            estimate = np.clip(shift, 0.0, None) * edge[p, q] - continuity
+            for k in np.argsort(-estimate, axis=None, kind="stable")[:3].tolist():
+                i, j = divmod(k, len(ds))
+                if estimate[i, j] <= HOURS_TOL:
+                    break
+                c, d = int(cs[i]), int(ds[j])
+                if attempt(c, int(pair_of[c, q]), d, int(pair_of[d, p])):
+                    return 1
+        return 0
+
+    while True:
+        made = 0
+        away = np.flatnonzero((a.current_pair >= 0) & (pair != a.current_pair)) if pi > 0 else np.zeros(0, dtype=np.int64)
+        for case in away[np.lexsort((away, hours[away]))].tolist():
+            if pair[case] != a.current_pair[case] and (attempt(case, int(a.current_pair[case])) or swap_back(case)):
+                made += 1
+        load = np.bincount(prac, weights=hours, minlength=P)
+        spare = a.capacity - load
+        start, length, value = _segments(a, np.arange(C), pair, partner_hours)
+        filled = np.clip(hours[None, :] - start, 0.0, length)
+        open_value = np.where((value > 0) & (length - filled > HOURS_TOL), value, 0.0)
+        best_open = np.zeros(P)
+        np.maximum.at(best_open, prac, open_value.max(axis=0))
+        open_hours = np.bincount(prac, weights=np.where(value > 0, length - filled, 0.0).sum(axis=0), minlength=P)
+        marginal = np.full(P, np.inf)  # value of the least valuable hour each practitioner gives
+        np.minimum.at(marginal, prac, np.where(filled > HOURS_TOL, value, np.inf).min(axis=0))
+        marginal = np.where(np.isfinite(marginal), marginal, 0.0)
+        receiving = np.where(spare > HOURS_TOL, 0.0, marginal)
+        hope = (spare > HOURS_TOL) | (marginal < best_open.max() - HOURS_TOL)
+        for q in np.lexsort((-spare, receiving)).tolist():
+            if not hope[q] or (limit is not None and count[q] >= limit[q]):
+                continue
+            cand = pairs_of[q]
+            c = a.pair_case[cand]
+            keep = prac[c] != q
+            cand, c = cand[keep], c[keep]
+            if not len(cand):
+                continue
+            p = prac[c]
+            freed = np.minimum(hours[c], open_hours[p]) * best_open[p]
+            q_start, q_length, q_value = _segments(a, c, cand, partner_hours[c])
+            within = np.clip(max(spare[q], 0.0) - q_start, 0.0, q_length)
+            q_gain = (within * np.maximum(q_value, 0.0) + (q_length - within) * np.maximum(q_value - marginal[q], 0.0)).sum(axis=0)
+            p_have = (filled[:, c] * value[:, c]).sum(axis=0)
+            continuity = pi * ((pair[c] == a.current_pair[c]).astype(float) - (cand == a.current_pair[c]).astype(float))
+            estimate = freed + q_gain - p_have - continuity
+            for j in np.argsort(-estimate, kind="stable")[:5].tolist():
+                if estimate[j] <= HOURS_TOL:
+                    break
+                if prac[c[j]] == p[j] and attempt(int(c[j]), int(cand[j])):
+                    made += 1
+                    break
+        if not made:
+            made = swap(best_open, np.where(spare > HOURS_TOL, 0.0, marginal))
+        if not made:
+            return moves
+
+
+def lp_choice(
+    model: Model, values: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read an LP answer per case: practitioner hours, partner hours per link, and the practitioner it leans to.
+
+    Returns ``(hours, z, score, chosen, settled)``: each case's total practitioner hours; partner hours by
+    link; each pair's share of its case (x in the explicit form, y / hours in the projected form); the
+    pair with the largest share per case (the current practitioner's on a tie); and whether that share is
+    the whole case (>= 1 - 1e-6, with some hours in the projected form).
+    """
+    a = model.arrays
+    C, E, Q = a.n_cases, a.n_pairs, a.n_links
+    lay = model.layout
+    if values is None:
+        y, z, x = np.zeros(E), np.zeros(Q), None
+    else:
+        y = np.clip(values[lay.slice("y")], 0.0, None)
+        z = np.clip(values[lay.slice("z")], 0.0, None)
+        x = values[lay.slice("x")] if model.explicit else None
+    y = np.where(y > HOURS_TOL, y, 0.0)
+    hours = np.bincount(a.pair_case, weights=y, minlength=C)
+    if x is not None:
+        score = np.clip(x, 0.0, 1.0)
+    else:
+        denom = hours[a.pair_case]
+        score = np.divide(y, denom, out=np.zeros(E), where=denom > HOURS_TOL)
+    starts = a.pair_start[:-1]
+    best = np.maximum.reduceat(score, starts)
+    is_best = score >= best[a.pair_case] - 1e-9
+    first = np.minimum.reduceat(np.where(is_best, np.arange(E), E), starts)
+    current_ok = (a.current_pair >= 0) & is_best[np.maximum(a.current_pair, 0)]
+    chosen = np.where(current_ok, a.current_pair, first)
+    settled = best >= 1.0 - SHARE_TOL
+    if x is None:
+        settled &= hours > HOURS_TOL
+    return hours, z, score, chosen, settled
+
+
+def round_allocation(model: Model, values: np.ndarray | None, improve: bool = True) -> Rounded:
+    """Round an LP (or MIP) answer to one practitioner and at most one partner per case, within capacity.
+
+    1. **Choose**: a case the LP gives wholly to one practitioner (share >= 1 - 1e-6) keeps them. Split
+       cases (about 1%), and cases the LP gave no practitioner hours, are placed one at a time, highest
+       weighted need first, on the eligible practitioner with the largest LP share among those with room
+       for the case's LP hours (and under any caseload cap), ties to the current practitioner, then to the
+       most spare hours; if none has room, on the one with most spare hours.
+    2. **Partner**: keep the partner with the most LP hours (capped at R_c - F_c: partners never give the
+       floor); hours from any other partner are given up.
+    3. **Caseload cap**: cases over a practitioner's cap move (smallest first, current holders last) to an
+       eligible practitioner under their cap, if there is one.
+    4. **Hours**: with every case's practitioner fixed, each practitioner's hours go where they are worth
+       most (:func:`_best_hours`: floors, then need below the coverage target, then above it; overflow up
+       to rho K_p only for floors). This is the LP's own answer for a fixed assignment, so capacity is
+       repaired by trimming the least valuable hours, never by guesswork.
+    5. **Improve**: single-case moves to practitioners with spare hours, while they lower the objective
+       (:func:`_improve`); this also moves cases whose floors cannot be met where they are.
+    6. **Partners' spare contract hours** go to cases with need left in areas the partner delivers; with a
+       **budget**, hours are trimmed by least value per pound until the PDU's share of the cap holds.
+
+    ``values`` None (no solver answered) is the greedy fallback: every case is placed by step 1 with no LP
+    hours (current practitioner first), then steps 2-6 run. An exact MIP answer (``model.integral``) is
+    already whole: it keeps its practitioners and hours, and only step 6 runs.
+    """
+    a = model.arrays
+    C, P, Q = a.n_cases, a.n_practitioners, a.n_links
+    lp_hours, z, score, chosen, settled = lp_choice(model, values)
+
+    pair = np.where(settled, chosen, -1)
+    prac = np.where(settled, a.pair_prac[np.maximum(pair, 0)], -1)
+    load = np.bincount(prac[settled], weights=lp_hours[settled], minlength=P)
+    count = np.bincount(prac[settled], minlength=P)
+    limit = np.floor(a.limit + 1e-9) if a.limit is not None else None
+    moves = 0
+
+    # 1. place split cases, highest weighted need first
+    split = np.flatnonzero(~settled)
+    if len(split):
+        order = np.lexsort((split, -(a.weight[split] * a.required[split])))
+        for c in split[order].tolist():
+            lo, hi = int(a.pair_start[c]), int(a.pair_start[c + 1])
+            pr = a.pair_prac[lo:hi]
+            rem = a.capacity[pr] - load[pr]
+            room = count[pr] < limit[pr] if limit is not None else np.ones(hi - lo, dtype=bool)
+            fits = (rem >= max(lp_hours[c], a.floor[c]) - HOURS_TOL) & room
+            is_current = np.arange(lo, hi) == a.current_pair[c]
+            tie = -np.arange(hi - lo)
+            if fits.any():
+                j = int(np.lexsort((tie, rem, is_current, score[lo:hi], fits))[-1])
+            else:
+                j = int(np.lexsort((tie, rem, room))[-1])
+            pair[c] = lo + j
+            p = int(pr[j])
+            prac[c] = p
+            load[p] += max(lp_hours[c], a.floor[c])
+            count[p] += 1
+
+    # 2. partner: keep the one with most LP hours
+    link = np.full(C, -1, dtype=np.int64)
+    partner_hours = np.zeros(C)
+    if Q:
+        order = np.lexsort((np.arange(Q), -z, a.link_case))
+        lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
+        lead = lead[z[lead] > HOURS_TOL]
+        link[a.link_case[lead]] = lead
+        partner_hours[a.link_case[lead]] = np.minimum(z[lead], a.link_hours[lead])
+    partner_hours = np.clip(np.minimum(partner_hours, a.required - a.floor), 0.0, None)
+
+    # 3. caseload cap
+    if limit is not None and (count > limit).any():
+        for p in np.flatnonzero(count > limit).tolist():
+            mine = np.flatnonzero(prac == p)
+            mine = mine[np.lexsort((mine, lp_hours[mine], pair[mine] == a.current_pair[mine]))]
+            for c in mine.tolist():
+                if count[p] <= limit[p]:
+                    break
+                lo, hi = int(a.pair_start[c]), int(a.pair_start[c + 1])
+                pr = a.pair_prac[lo:hi]
+                ok = (count[pr] < limit[pr]) & (pr != p)
+                if not ok.any():
+                    continue
+                rem = a.capacity[pr] - load[pr]
+                j = int(np.lexsort((-np.arange(hi - lo), rem, ok))[-1])
+                q = int(pr[j])
+                load[p] -= lp_hours[c]
+                load[q] += lp_hours[c]
+                count[p] -= 1
+                count[q] += 1
+                pair[c], prac[c] = lo + j, q
+                moves += 1
+
+    # 4. hours, given the assignment (an exact MIP answer keeps its own hours: they already respect the budget)
+    if model.integral and values is not None:
+        hours = np.minimum(lp_hours, a.required - partner_hours)
+    else:
+        hours = _best_hours(a, np.arange(C), pair, partner_hours)
+
+    # 5. improving moves
+    if improve and not (model.integral and values is not None):
+        moves += _improve(a, pair, prac, hours, partner_hours, count, limit)
+
+    # 6. partners' spare contract hours, then the budget
+    if Q:
+        link, partner_hours = _partner_refill(a, hours, link, partner_hours)
+    if a.budget is not None:
+        hours, link, partner_hours = _keep_budget(a, pair, hours, link, partner_hours)
+    hours = np.clip(hours, 0.0, a.required)
+    partner_hours = np.clip(np.minimum(partner_hours, a.required - hours), 0.0, None)
+    link = np.where(partner_hours > HOURS_TOL, link, -1)
+    partner_hours = np.where(link >= 0, partner_hours, 0.0)
+    return Rounded(pair=pair.astype(np.int64), hours=hours, link=link, partner_hours=partner_hours, moves=moves)
+
+
+def _partner_refill(
+    a: PduArrays, hours: np.ndarray, link: np.ndarray, partner_hours: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give partners' spare contract hours to cases with need left in areas they deliver, most valuable first.
+
+    A referred case can get more from its partner (up to D_ck and R_c - F_c); a case not referred can be
+    referred to the partner that could deliver most for it. Within each partner, hours go to the highest
+    marginal weight (below the coverage target first).
+    """
+    C, Q = a.n_cases, a.n_links
+    used = np.bincount(a.link_partner[link[link >= 0]], weights=partner_hours[link >= 0], minlength=len(a.partner_ids))
+    spare = np.maximum(a.contract - used, 0.0)
+    gap = np.maximum(a.required - hours - partner_hours, 0.0)
+    if not ((spare > HOURS_TOL).any() and (gap > HOURS_TOL).any()):
+        return link, partner_hours
+    order = np.lexsort((np.arange(Q), -a.link_hours, a.link_case))
+    lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
+    candidate = np.full(C, -1, dtype=np.int64)
+    candidate[a.link_case[lead]] = lead
+    candidate = np.where(link >= 0, link, candidate)
+    has = candidate >= 0
+    ceiling = np.minimum(a.link_hours[np.maximum(candidate, 0)], a.required - a.floor)
+    amount = np.where(has, np.clip(np.minimum(gap, ceiling - partner_hours), 0.0, None), 0.0)
+    covered = hours + partner_hours
+    target = a.coverage_target * a.required
+    below = np.clip(np.minimum(covered + amount, target) - covered, 0.0, None)
+    above = amount - below
+    group = np.concatenate([a.link_partner[np.maximum(candidate, 0)]] * 2)
+    weights = np.concatenate([a.below_target_multiplier * a.weight, a.weight])
+    unit = a.cost_weight * np.concatenate([a.price[group[:C]]] * 2)
+    worth = np.concatenate([below, above]) * (weights > unit)
+    add = _take(group, worth, -(weights - unit), spare)
+    extra = add[:C] + add[C:]
+    got = extra > HOURS_TOL
+    link = np.where(got & (link < 0), candidate, link)
+    return link, partner_hours + np.where(got, extra, 0.0)
+
+
+def _keep_budget(
+    a: PduArrays, pair: np.ndarray, hours: np.ndarray, link: np.ndarray, partner_hours: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trim hours, least value per pound first, until staff plus partner cost is within the PDU's budget."""
+    C = a.n_cases
+    unit = a.staff_cost[a.pair_prac[pair]]
+    price = np.zeros(C)
+    referred = link >= 0
+    price[referred] = a.price[a.link_partner[link[referred]]]
+    over = float(unit @ hours + price @ partner_hours) - float(a.budget)  # type: ignore[arg-type]
+    if over <= HOURS_TOL:
+        return hours, link, partner_hours
+    start, length, value = _segments(a, np.arange(C), pair, partner_hours)
+    filled = np.clip(hours[None, :] - start, 0.0, length)
+    m = a.below_target_multiplier
+    partner_value = a.weight * np.where(hours + partner_hours <= a.coverage_target * a.required, m, 1.0)
+    amounts = np.concatenate([filled.ravel() * np.tile(unit, 3), partner_hours * price])
+    per_pound = np.concatenate([np.tile(unit, 3), price])
+    worth = np.concatenate([value.ravel(), partner_value])
+    priority = np.divide(worth, per_pound, out=np.full(len(worth), np.inf), where=per_pound > 0)
+    taken = _take(np.zeros(len(amounts), dtype=np.int64), np.where(per_pound > 0, amounts, 0.0), priority, np.array([over]))
+    cut = np.divide(taken, per_pound, out=np.zeros(len(taken)), where=per_pound > 0)
+    hours = hours - cut[: 3 * C].reshape(3, C).sum(axis=0)
+    partner_hours = partner_hours - cut[3 * C:]
+    link = np.where(partner_hours > HOURS_TOL, link, -1)
+    return np.clip(hours, 0.0, None), link, np.clip(partner_hours, 0.0, None)
+
+
+def _empty_case_frame(index: pd.Index) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "practitioner_id": pd.Series([None] * len(index), index=index, dtype=object),
+            "afforded_hours": 0.0,
+            "partner_id": pd.Series([None] * len(index), index=index, dtype=object),
+            "partner_hours": 0.0,
+            "unmet_hours": 0.0,
+            "floor_hours": 0.0,
+            "floor_shortfall_hours": 0.0,
+            "moved": False,
+        },
+        index=index,
+    )
+
+
+def _ids(values: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(v) for v in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def _unplaced_reason(inp: PduInput, cases: pd.DataFrame, policy: Policy) -> str:
+    practs = inp.practitioners
+    if len(practs) == 0:
+        return "the PDU has no practitioners"
+    if not (practs["capacity_hours"] > 0).any():
+        return "no practitioner in the PDU has case hours (capacity 0: SPOs, or reductions equal to contracted hours)"
+    if policy.women_specialist_pool == "hard" and (cases["sex"].astype(str) == "female").any():
+        return "no practitioner of a grade that may hold the tier, or in the hard women's specialist pool, has case hours"
+    return "no practitioner of a grade that may hold the tier (no A or B tier for PSOs) has case hours"
+
+
+def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
+    """Build, solve, round and report one PDU (the unit of parallel work)."""
+    start = time.perf_counter()
+    a = pdu_arrays(inp, params, policy)
+    warnings: list[str] = []
+    notes: list[str] = []
+    solver_warnings: list[str] = []
+    cases_out = _empty_case_frame(inp.cases.index)
+    cases_out["floor_hours"] = inp.cases["floor_hours"].to_numpy(dtype=float)
+    cases_out["unmet_hours"] = inp.cases["required_hours"].to_numpy(dtype=float)
+    cases_out["floor_shortfall_hours"] = cases_out["floor_hours"]
+    current = inp.cases["current_practitioner_id"]
+    cases_out["moved"] = current.notna().to_numpy()
+
+    if len(a.unplaced):
+        unplaced = inp.cases.loc[a.unplaced]
+        warnings.append(
+            f"PDU {inp.pdu}: {len(a.unplaced)} case(s) have no eligible practitioner ({_ids(a.unplaced)}): "
+            f"{_unplaced_reason(inp, unplaced, policy)}. They get no practitioner and all "
+            f"{unplaced['required_hours'].sum():,.1f} of their required hours are unmet."
+        )
+
+    status, solver_used, objective, bound = "no-model", "", 0.0, None
+    prac_out = pd.DataFrame(index=inp.practitioners.index)
+    prac_out["allocated_hours"] = 0.0
+    prac_out["capacity_hours"] = inp.practitioners["capacity_hours"].to_numpy(dtype=float)
+    prac_out["overflow_hours"] = 0.0
+    prac_out["caseload"] = 0
+    over_capacity: list[str] = []
+    over_cap: list[str] = []
+
+    if a.n_cases:
+        model, values, status, solver_used, bound = _solve_with_fallbacks(a, policy, notes, solver_warnings)
+        rounded = round_allocation(model, values)
+        vector = model.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours)
+        objective = model.integral_objective(vector, rounded.pair)
+        if rounded.moves:
+            notes.append(f"rounding: {rounded.moves} improving move(s) after the LP")
+
+        ids = a.case_ids
+        practitioner = a.practitioner_ids[a.pair_prac[rounded.pair]]
+        partner = np.full(a.n_cases, None, dtype=object)
+        referred = rounded.link >= 0
+        partner[referred] = a.partner_ids[a.link_partner[rounded.link[referred]]]
+        cases_out.loc[ids, "practitioner_id"] = practitioner
+        cases_out.loc[ids, "afforded_hours"] = rounded.hours
+        cases_out.loc[ids, "partner_id"] = partner
+        cases_out.loc[ids, "partner_hours"] = rounded.partner_hours
+        cases_out.loc[ids, "unmet_hours"] = np.maximum(a.required - rounded.hours - rounded.partner_hours, 0.0)
+        cases_out.loc[ids, "floor_shortfall_hours"] = np.maximum(a.floor - rounded.hours, 0.0)
+        has_current = pd.notna(a.current_id)
+        cases_out.loc[ids, "moved"] = has_current & (practitioner != a.current_id)
+
+        load = np.bincount(a.pair_prac[rounded.pair], weights=rounded.hours, minlength=a.n_practitioners)
+        count = np.bincount(a.pair_prac[rounded.pair], minlength=a.n_practitioners)
+        prac_out["allocated_hours"] = load
+        prac_out["caseload"] = count
+        overflow = np.maximum(load - a.capacity, 0.0)
+        overflow = np.where(overflow > HOURS_TOL, overflow, 0.0)
+        prac_out["overflow_hours"] = overflow
+        over_capacity = [str(p) for p in a.practitioner_ids[overflow > 0]]
+        if a.limit is not None:
+            over_cap = [str(p) for p in a.practitioner_ids[count > np.floor(a.limit + 1e-9)]]
+
+    cases_out["floor_shortfall_hours"] = np.where(cases_out["floor_shortfall_hours"] > HOURS_TOL, cases_out["floor_shortfall_hours"], 0.0)
+    shortfall = float(cases_out["floor_shortfall_hours"].sum())
+    short_placed = float(cases_out.loc[a.case_ids, "floor_shortfall_hours"].sum()) if a.n_cases else 0.0
+    overflow_total = float(prac_out["overflow_hours"].sum())
+    if short_placed > HOURS_TOL or overflow_total > HOURS_TOL:
+        n_short = int((cases_out.loc[a.case_ids, "floor_shortfall_hours"] > 0).sum()) if a.n_cases else 0
+        over_text = (
+            "; practitioners over capacity: "
+            + ", ".join(f"{p} (+{h:,.1f} h)" for p, h in zip(over_capacity, prac_out.loc[over_capacity, "overflow_hours"]))
+            if over_capacity else ""
+        )
+        limit_text = " within the budget cap" if policy.budget_cap_gbp is not None else ""
+        warnings.append(
+            f"PDU {inp.pdu}: statutory floors need more hours than the practitioners who may hold the cases "
+            f"can give{limit_text}: {short_placed:,.1f} floor hours short across {n_short} case(s){over_text}."
+        )
+    if over_cap:
+        warnings.append(
+            f"PDU {inp.pdu}: the caseload cap of {policy.caseload_cap} per whole-time practitioner cannot be kept: "
+            f"{', '.join(over_cap)} hold more cases than their cap."
+        )
+    warnings += [f"PDU {inp.pdu}: {text}" for text in solver_warnings]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prac_out["utilisation"] = np.where(prac_out["capacity_hours"] > 0, prac_out["allocated_hours"] / prac_out["capacity_hours"], np.nan)
+    gap = (objective - bound) / max(abs(bound), 1.0) if bound is not None else np.nan
+    row = {
+        "status": status,
+        "solver": solver_used,
+        "objective": objective,
+        "bound": bound if bound is not None else np.nan,
+        "gap": gap,
+        "seconds": time.perf_counter() - start,
+        "cases": len(inp.cases),
+        "shortfall_hours": shortfall,
+        "overflow_hours": overflow_total,
+        "practitioners_over_capacity": ";".join(over_capacity),
+        "practitioners_over_cap": ";".join(over_cap),
+        "message": "; ".join(notes),
+    }
+    return PduResult(inp.pdu, cases_out, prac_out[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours", "caseload"]], row, warnings)
+
+
+def _solve_with_fallbacks(
+    a: PduArrays, policy: Policy, notes: list[str], warnings: list[str]
+) -> tuple[Model, np.ndarray | None, str, str, float | None]:
+    """Solve the PDU's model, falling back as the issue asks; returns (model, values, status, solver, bound).
+
+    Exact: the MIP; at the time limit its best solution is used; with none, the LP route below.
+    LP: the chosen hand-off; at the time limit a feasible LP point is rounded; a failure, or a time limit
+    without a feasible point, tries CBC through PuLP; if that fails too, the greedy fallback (no solver).
+    Every fallback is added to ``notes`` (the PDU's message) and ``warnings``.
+    """
+
+    def fall_back(text: str) -> None:
+        notes.append(text)
+        warnings.append(text)
+
+    limit = float(policy.time_limit_seconds)
+    if policy.exact:
+        model = build_model(a, integral=True)
+        result = solve_model(model, policy.solver, limit)
+        if result.values is not None:
+            if result.status == "optimal":
+                notes.append(f"exact MIP solved to optimality by {SOLVER_LABELS[result.solver]}")
+                return model, result.values, "optimal", result.solver, result.bound
+            fall_back(
+                f"time limit: the exact MIP stopped at {limit:g} s; its best solution is used "
+                f"(proven within {_gap_text(result)})"
+            )
+            return model, result.values, "time-limit", result.solver, result.bound
+        fall_back(
+            f"exact MIP gave no solution with {SOLVER_LABELS[result.solver]} ({result.message}); "
+            "solved the LP relaxation and rounded instead"
+        )
+    model = build_model(a)
+    chain = [policy.solver] + (["pulp-cbc"] if policy.solver != "pulp-cbc" else [])
+    for i, name in enumerate(chain):
+        result = solve_model(model, name, limit)
+        if result.status == "optimal" and result.values is not None:
+            if i:
+                fall_back(f"fallback: solved by {SOLVER_LABELS[name]}")
+            return model, result.values, "rounded", name, result.bound
+        if result.status == "time-limit" and result.values is not None:
+            fall_back(
+                f"time limit: {SOLVER_LABELS[name]} stopped at {limit:g} s; rounded its last feasible LP solution"
+            )
+            return model, result.values, "time-limit", name, None
+        fall_back(
+            f"fallback: {SOLVER_LABELS[name]} gave no usable solution ({result.message or result.status})"
+            + (", trying CBC through PuLP" if i + 1 < len(chain) else "")
+        )
+    fall_back("fallback: no solver answered; greedy allocation by priority (current practitioner kept where eligible)")
+    return model, None, "fallback", "greedy", None
+
+
+def _gap_text(result: SolveResult) -> str:
+    if result.bound is None or result.objective is None:
+        return "an unknown gap"
+    return f"{100 * (result.objective - result.bound) / max(abs(result.objective), 1.0):.2f}%"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the public entry points
+
+
+def allocate_lp(
+    cases: pd.DataFrame,
+    practitioners: pd.DataFrame,
+    partners: pd.DataFrame | None,
+    params: Parameters,
+    policy: Policy,
+    workers: int | None = None,
+) -> Allocation:
+    """Allocate every case to one practitioner (and at most one partner) by solving an LP per PDU.
+
+    Parameters
+    ----------
+    cases
+        Case table indexed by case_id, with the needs model's ``required_hours`` and ``hours_need_<area>``
+        columns and the WMT baseline's ``wmt_hours`` (plus pdu, sex, tier, current_practitioner_id and the
+        flags the priority rules read).
+    practitioners
+        Practitioner table indexed by practitioner_id.
+    partners
+        Partner table indexed by partner_id (or None / empty for none).
+    params
+        Model parameters (``allocation.*``, ``costs.staff_cost_per_hour``, the grade rule in
+        ``wmt.baseline_allocation.highest_protect_level``).
+    policy
+        The scenario's ``[policy]``.
+    workers
+        Parallel PDU solves (processes); default ``policy.workers``, else the machine's cores. Workers are
+        started fresh ("spawn"), so a script must call this under ``if __name__ == "__main__":``; if the
+        workers cannot start, PDUs are solved one after another and a warning says so.
+
+    Returns
+    -------
+    Allocation
+        Case, practitioner and PDU tables and plain-English warnings (see :class:`Allocation`).
+    """
+    inputs = pdu_inputs(cases, practitioners, partners, params, policy)
+    n_workers = workers or policy.workers or os.cpu_count() or 1
+    n_workers = max(1, min(int(n_workers), len(inputs)))
+    run_warnings: list[str] = []
+    results = None
+    if n_workers > 1:
+        try:
+            results = _solve_in_parallel(inputs, params, policy, n_workers)
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            run_warnings.append(
+                f"parallel PDU solves failed ({type(exc).__name__}); PDUs were solved one after another. In a "
+                "script, call allocate_lp under `if __name__ == \"__main__\":` so worker processes can start."
+            )
+    if results is None:
+        results = [solve_pdu(inp, params, policy) for inp in inputs.values()]
+
+    case_frames = [r.cases for r in results]
+    case_table = pd.concat(case_frames) if case_frames else _empty_case_frame(pd.Index([], name="case_id"))
+    case_table = case_table.reindex(cases.index)
+    case_table.index.name = cases.index.name
+    for column in ("practitioner_id", "partner_id"):
+        case_table[column] = pd.Series(
+            np.where(pd.notna(case_table[column].to_numpy(dtype=object)), case_table[column].to_numpy(dtype=object), None),
+            index=case_table.index, dtype=object,
+        )
+    case_table["moved"] = case_table["moved"].astype(bool)
+
+    prac_table = pd.DataFrame(index=practitioners.index)
+    prac_table["allocated_hours"] = 0.0
+    prac_table["capacity_hours"] = capacity_hours(practitioners, params).to_numpy(dtype=float)
+    prac_table["overflow_hours"] = 0.0
+    prac_table["caseload"] = 0
+    for r in results:
+        ids = r.practitioners.index
+        prac_table.loc[ids, ["allocated_hours", "overflow_hours", "caseload"]] = r.practitioners[
+            ["allocated_hours", "overflow_hours", "caseload"]
+        ].to_numpy()
+    prac_table["caseload"] = prac_table["caseload"].astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prac_table["utilisation"] = np.where(
+            prac_table["capacity_hours"] > 0, prac_table["allocated_hours"] / prac_table["capacity_hours"], np.nan
+        )
+    prac_table = prac_table[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours", "caseload"]]
+    prac_table.index.name = practitioners.index.name
+
+    pdus = pd.DataFrame([r.row for r in results], index=pd.Index([r.pdu for r in results], name="pdu"))
+    warnings = run_warnings + [w for r in results for w in r.warnings]
+    return Allocation(case_table, prac_table, pdus, warnings)
+
+
+def _solve_in_parallel(inputs: dict[str, PduInput], params: Parameters, policy: Policy, n_workers: int) -> list[PduResult]:
+    """Solve PDUs in ``n_workers`` fresh ("spawn") processes, largest first; results in PDU order.
+
+    Spawned rather than forked: a fork would copy any solver threads of the parent. Each PDU's solve is
+    deterministic, so the order in which they finish does not matter.
+    """
+    by_size = sorted(inputs, key=lambda pdu: (-len(inputs[pdu].cases) * max(len(inputs[pdu].practitioners), 1), pdu))
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
+        futures = {pdu: pool.submit(solve_pdu, inputs[pdu], params, policy) for pdu in by_size}
+        done = {pdu: future.result() for pdu, future in futures.items()}
+    return [done[pdu] for pdu in inputs]
+
+
+def export_model(
+    cases: pd.DataFrame,
+    practitioners: pd.DataFrame,
+    partners: pd.DataFrame | None,
+    params: Parameters,
+    policy: Policy,
+    pdu: str,
+    path: str | Path,
+) -> Path:
+    """Write one PDU's model as an .lp or .mps file (by the suffix of ``path``) for an analyst to audit.
+
+    The file is written through PuLP from the same arrays both hand-offs use, so names are readable:
+    ``y_<case>_<practitioner>`` hours, ``u1_<case>``/``u2_<case>`` unmet hours, ``capacity_<practitioner>``
+    rows and so on (docs/model-allocation.md lists them). With ``policy.exact`` the file is the MIP.
+    """
+    path = Path(path)
+    model = build_pdu_model(cases, practitioners, partners, params, policy, pdu)
+    problem, _ = to_pulp(model)
+    suffix = path.suffix.lower()
+    if suffix == ".lp":
+        problem.writeLP(str(path))
+    elif suffix == ".mps":
+        problem.writeMPS(str(path))
+    else:
+        raise ValueError(f"{path.name}: the model can be written as .lp or .mps, not {path.suffix!r}")
+    return path
