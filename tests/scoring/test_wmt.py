@@ -172,7 +172,7 @@ def test_points_to_weekly_hours_matches_the_reference_table(points: int, weekly:
 
 def test_the_nominal_target_is_a_year_of_productive_hours() -> None:
     assert points_to_hours(2176, PARAMS) == pytest.approx(1660)
-    assert points_to_hours(1088, load_parameters({"wmt.productive_hours_per_year": 1590})) == pytest.approx(795)
+    assert points_to_hours(1088, load_parameters({"allocation.capacity.productive_hours_per_fte_year": 1590})) == pytest.approx(795)
 
 
 def test_hours_from_points_are_within_5_pct_of_the_tiering_timings() -> None:

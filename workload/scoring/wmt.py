@@ -136,8 +136,8 @@ def points_to_hours(points, params: Parameters):
     """Practitioner hours a year that WMT points stand for, through the nominal target.
 
     ``hours = points_to_weekly_hours(points) x productive_hours_per_year / default_hours.PO``
-    ``      = points x wmt.productive_hours_per_year / wmt.nominal_target.PO``: a 37-hour practitioner at the
-    nominal target (2,176 points) works ``wmt.productive_hours_per_year`` (1,660) productive hours a year on
+    ``      = points x allocation.capacity.productive_hours_per_fte_year / wmt.nominal_target.PO``: a 37-hour practitioner at the
+    nominal target (2,176 points) works ``allocation.capacity.productive_hours_per_fte_year`` (1,660) productive hours a year on
     cases, about 44.9 working weeks of 37 hours. With the seed values the result is within 5% of the 2021
     tiering timings of :func:`case_hours` for every tier that has a timing, since the weights are those
     timings x ~1.31.
@@ -151,7 +151,7 @@ def points_to_hours(points, params: Parameters):
     -------
     The same shape as ``points``, in hours per year (a Series is named ``hours_from_points``).
     """
-    productive_weeks = params["wmt.productive_hours_per_year"] / params["wmt.default_hours.PO"]
+    productive_weeks = params["allocation.capacity.productive_hours_per_fte_year"] / params["wmt.default_hours.PO"]
     hours = points_to_weekly_hours(points, params) * productive_weeks
     return hours.rename("hours_from_points") if isinstance(hours, pd.Series) else hours
 
