@@ -8,7 +8,7 @@ Per PDU (PDUs are independent and solve in parallel processes, HiGHS on one thre
    PuLP drives, and :func:`export_model` writes it as .lp/.mps for an analyst to audit).
 3. :func:`round_allocation` turns the LP relaxation into one practitioner per case: it keeps what the LP
    settles, places the split cases, re-optimises every practitioner's hours for that assignment (which
-   repairs capacity) and then improves by single moves and exchanges (docs/model-allocation.md,
+   repairs capacity) and then improves by single moves and exchanges (docs/model.md, "The LP allocator",
    "Rounding"); with ``policy.exact`` the MIP is solved instead and its answer is kept as it is.
 4. If a solver fails or stops at its time limit without a usable answer, the PDU falls back to CBC through
    PuLP, then to a solver-free greedy allocation by priority; the PDU's row and the warnings say so.
@@ -1189,7 +1189,7 @@ def export_model(
 
     The file is written through PuLP from the same arrays both hand-offs use, so names are readable:
     ``y_<case>_<practitioner>`` hours, ``u1_<case>``/``u2_<case>`` unmet hours, ``capacity_<practitioner>``
-    rows and so on (docs/model-allocation.md lists them). With ``policy.exact`` the file is the MIP.
+    rows and so on (docs/model.md, "The LP allocator" lists them). With ``policy.exact`` the file is the MIP.
     """
     path = Path(path)
     model = build_pdu_model(cases, practitioners, partners, params, policy, pdu)

@@ -21,7 +21,7 @@ The LP relaxation without a caseload cap uses the *projected* form, which leaves
 x[c,p] >= y[c,p] / R_c and sum_p x[c,p] = 1, the cheapest x puts all the mass not forced elsewhere on the
 current practitioner, so the continuity penalty pi (1 - x[c, current]) becomes pi / R_c per hour a
 non-current practitioner gives; likewise the referral rows become sum_k z[c,k] / D_ck <= 1. The optimum
-is the same with half the columns and a tenth of the rows (docs/model-allocation.md; a test holds the two
+is the same with half the columns and a tenth of the rows (docs/model.md, "The LP allocator"; a test holds the two
 forms to the same optimum).
 """
 
