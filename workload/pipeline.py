@@ -227,7 +227,10 @@ def headline_summary(scenario: Scenario, totals: pd.DataFrame, staff_out: pd.Dat
     def coverage_of(dimension: str, group: str, cell: str) -> float | None:
         rows = by_group[(by_group["dimension"] == dimension) & (by_group["cell"] == cell)]
         if group not in rows.index:
-            return None  # pooled with small groups (or absent)
+            merged = [g for g in rows.index if str(g).startswith(f"{group} + ")]
+            if not merged:
+                return None  # absent, or pooled into (small groups)
+            group = merged[0]  # the group's figures include a few cases of groups too small to show
         return float(rows.loc[group, "coverage"])
 
     cells = {cell: _cell_figures(totals.loc[cell]) for cell in totals.index}
