@@ -1,0 +1,43 @@
+"""`workload compare`: the differences between two runs, in the same form as the runs themselves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from workload.cli import main
+
+
+@pytest.fixture
+def two_runs(tiny: Path, tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["run", str(tiny), "--out", str(a), "--workers", "1"]) == 0
+    text = (tiny / "scenario.toml").read_text() + '\n[parameters]\n"outcomes.reoffending.cost_per_reoffender" = 200000\n'
+    (tiny / "scenario.toml").write_text(text)
+    assert main(["run", str(tiny), "--out", str(b), "--workers", "1"]) == 0
+    return a, b
+
+
+def test_compare_prints_and_writes_differences(two_runs, tmp_path: Path, capsys) -> None:
+    a, b = two_runs
+    out = tmp_path / "cmp"
+    assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "whole_life_cost" in printed and "B - A" in printed
+    table = pd.read_csv(out / "compare.csv")
+    sa, sb = (json.loads((p / "summary.json").read_text()) for p in (a, b))
+    row = table[(table["section"] == "cell") & (table["item"] == "wmt_today") & (table["measure"] == "reoffending_cost")].iloc[0]
+    assert row["difference"] == pytest.approx(sb["cells"]["wmt_today"]["reoffending_cost"] - sa["cells"]["wmt_today"]["reoffending_cost"])
+    assert row["difference"] > 0
+    hours = table[(table["section"] == "cell") & (table["measure"] == "afforded_hours")]
+    assert (hours["difference"].abs() < 1e-6).all(), "a cost parameter moves no hours"
+    assert (out / "compare.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_compare_refuses_a_folder_that_is_not_a_run(two_runs, tmp_path: Path, capsys) -> None:
+    a, _ = two_runs
+    assert main(["compare", str(a), str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
