@@ -53,6 +53,35 @@ def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove hidden temporary folders left beside ``target`` by a run that was killed.
+
+    A temporary folder is named ``.<target>.tmp-<pid>-<random>``; it is stale when that process is gone.
+    """
+    removed = []
+    for candidate in target.parent.glob(f".{target.name}.tmp-*"):
+        parts = candidate.name[len(f".{target.name}.tmp-"):].split("-", 1)
+        if parts[0].isdigit() and not _alive(int(parts[0])):
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    for candidate in target.parent.glob(f".{target.name}.old-*"):
+        pid = candidate.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
+
+
 @contextmanager
 def atomic_folder(target: Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder to fill; on success it becomes ``target`` in one rename.
@@ -63,7 +92,8 @@ def atomic_folder(target: Path, force: bool = False) -> Iterator[Path]:
     if target.exists() and not force:
         raise OutputExistsError(f"{target} exists already; choose another --out or add --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    remove_stale_temporaries(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     try:
         yield tmp
         os.chmod(tmp, 0o755)
