@@ -101,10 +101,15 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     capacity = lp.capacity_hours(staff, params)
     lap("today's allocation")
 
-    allocations: dict[str, lp.Allocation] = {}
-    for scoring in ("wmt", "needs"):
-        cell_policy = policy if scoring == "needs" else policy.model_copy(update={"use_partners": False})
-        allocations[scoring] = lp.allocate_lp(lp_cases(scenario, scores, scoring), staff, scenario.partners, params, cell_policy, workers=workers)
+    # both cells' PDUs go to one pool of workers (started once, kept busy across cells)
+    scorings = ("wmt", "needs")
+    jobs = [
+        (lp_cases(scenario, scores, scoring), staff, scenario.partners, params,
+         policy if scoring == "needs" else policy.model_copy(update={"use_partners": False}))
+        for scoring in scorings
+    ]
+    allocations: dict[str, lp.Allocation] = dict(zip(scorings, lp.allocate_lp_many(jobs, workers=workers)))
+    for scoring in scorings:
         warnings += [f"{scoring}-scored LP: {w}" for w in allocations[scoring].warnings]
     lap("LP allocation")
 

@@ -76,7 +76,8 @@ class Allocation:
     pdus
         Indexed by pdu (sorted): ``status`` (optimal, rounded, time-limit, fallback, no-model), ``solver``,
         ``objective`` (of the final one-practitioner allocation), ``bound`` (LP relaxation or MIP bound),
-        ``gap`` (objective - bound, over max(|bound|, 1)), ``seconds``, ``cases``, ``shortfall_hours``
+        ``gap`` (objective - bound, over max(|bound|, 1)), ``seconds`` (the PDU's wall time),
+        ``solver_seconds`` (the solver's own run time, summed over any fallbacks), ``cases``, ``shortfall_hours``
         (floor hours not met), ``overflow_hours``, ``practitioners_over_capacity`` and
         ``practitioners_over_cap`` (';'-joined ids), ``message``.
     warnings
@@ -461,14 +462,75 @@ def _case_costs(a: PduArrays, cases: np.ndarray, pair: np.ndarray, hours: np.nda
     return w * u1 + m * w * u2 + (m * w + a.shortfall_penalty) * short + unit * hours
 
 
-def _practitioner_cost(
-    a: PduArrays, p: int, cases: np.ndarray, pair: np.ndarray, partner_hours: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """Objective part of one practitioner's caseload at its best hours: (cost, hours of those cases)."""
-    hours = _best_hours(a, cases, pair[cases], partner_hours[cases])
-    load = float(hours.sum())
-    overflow = max(load - float(a.capacity[p]), 0.0)
-    return float(_case_costs(a, cases, pair[cases], hours, partner_hours[cases]).sum()) + a.overflow_penalty * overflow, hours
+@dataclass
+class _CostTables:
+    """Per-case and per-pair quantities :func:`_practitioner_cost` reads, computed once for a local search
+    (partner hours are fixed while it runs). Each is computed by the same expression as in
+    :func:`_segments` and :func:`_case_costs`, so gathering from them gives the same floats."""
+
+    R: np.ndarray
+    z: np.ndarray
+    floor: np.ndarray
+    w: np.ndarray
+    mw: np.ndarray
+    mw_short: np.ndarray
+    above_target: np.ndarray
+    length: np.ndarray
+    base: np.ndarray
+    unit: np.ndarray
+
+
+def _cost_tables(a: PduArrays, partner_hours: np.ndarray) -> _CostTables:
+    R, z, floor, w = a.required, partner_hours, a.floor, a.weight
+    m = a.below_target_multiplier
+    F = np.minimum(floor, R - z)
+    top = np.maximum(R - z, F)
+    target = np.clip(a.coverage_target * R - z, F, top)
+    length = np.maximum(np.vstack([F, target, top]) - np.vstack([np.zeros(len(R)), F, target]), 0.0)
+    mw = m * w
+    base = np.vstack([a.shortfall_penalty + mw, mw, w])
+    unit = a.cost_weight * a.staff_cost[a.pair_prac] + a.pair_pool_penalty
+    return _CostTables(R, z, floor, w, mw, mw + a.shortfall_penalty, R - np.maximum(floor, a.coverage_target * R), length, base, unit)
+
+
+def _practitioner_cost(a: PduArrays, t: _CostTables, p: int, cases: np.ndarray, pair: np.ndarray) -> tuple[float, np.ndarray]:
+    """Objective part of one practitioner's caseload at its best hours: (cost, hours of those cases).
+
+    The same arithmetic as :func:`_best_hours` then :func:`_case_costs` (so the same floats), specialised
+    to one practitioner and reading the precomputed :class:`_CostTables`: the local search calls this
+    thousands of times on a few dozen cases, where numpy's per-call overhead, not the arithmetic, is the cost.
+    """
+    n = len(cases)
+    capacity = float(a.capacity[p])
+    if n == 0:
+        return a.overflow_penalty * max(0.0 - capacity, 0.0), np.zeros(0)
+    unit = t.unit[pair[cases]]
+    v = (t.base[:, cases] - unit).ravel()
+    length = t.length[:, cases].ravel()
+    # one practitioner's fractional knapsack (as _take with a single group: ties to the earlier item)
+    amount = np.where(v > 0, length, 0.0)
+    order = np.argsort(-v, kind="stable")
+    amt = amount[order]
+    before = np.cumsum(amt) - amt
+    before -= before[0]
+    first = np.empty(3 * n)
+    first[order] = np.minimum(np.maximum(max(capacity, 0.0) - before, 0.0), amt)
+    rest = np.where(v > a.overflow_penalty, amount - first, 0.0)
+    amt2 = np.maximum(rest[order], 0.0)
+    before2 = np.cumsum(amt2) - amt2
+    before2 -= before2[0]
+    second = np.empty(3 * n)
+    second[order] = np.minimum(np.maximum(max(float(a.overflow_limit[p]), 0.0) - before2, 0.0), amt2)
+    hours = (first + second).reshape(3, n).sum(axis=0)
+    # costs (as _case_costs)
+    R, floor = t.R[cases], t.floor[cases]
+    unmet = np.maximum(R - hours - t.z[cases], 0.0)
+    short = np.minimum(np.maximum(floor - hours, 0.0), unmet)
+    rest_u = unmet - short
+    u1 = np.minimum(rest_u, t.above_target[cases])
+    cost = t.w[cases] * u1 + t.mw[cases] * (rest_u - u1) + t.mw_short[cases] * short + unit * hours
+    overflow = max(float(hours.sum()) - capacity, 0.0)
+    return float(cost.sum()) + a.overflow_penalty * overflow, hours
 
 
 def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray,
@@ -497,17 +559,22 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
     """
     C, P = a.n_cases, a.n_practitioners
     pi = a.continuity_penalty
-    pairs_of = [np.flatnonzero(a.pair_prac == p) for p in range(P)]
-    held = [np.flatnonzero(prac == p) for p in range(P)]
+    # each practitioner's pairs and cases, ascending (one stable sort rather than P scans)
+    by_prac = np.argsort(a.pair_prac, kind="stable")
+    pairs_of = np.split(by_prac, np.cumsum(np.bincount(a.pair_prac, minlength=P))[:-1])
+    by_holder = np.argsort(prac, kind="stable")
+    held = np.split(by_holder, np.cumsum(np.bincount(prac, minlength=P))[:-1])
     version = np.zeros(P, dtype=np.int64)
     tried: dict[tuple[int, int, int], tuple[int, int]] = {}
     cost_cache: dict[int, tuple[int, float]] = {}
+    tables = _cost_tables(a, partner_hours)
+    without: dict[tuple[int, int], tuple[int, np.ndarray, float, np.ndarray]] = {}
     moves = 0
 
     def cost_of(p: int) -> float:
         cached = cost_cache.get(p)
         if cached is None or cached[0] != version[p]:
-            cached = (int(version[p]), _practitioner_cost(a, p, held[p], pair, partner_hours)[0])
+            cached = (int(version[p]), _practitioner_cost(a, tables, p, held[p], pair)[0])
             cost_cache[p] = cached
         return cached[1]
 
@@ -530,14 +597,22 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
         before = cost_of(old) + cost_of(q)
         saved = pair[cases].copy()
         pair[cases] = targets
-        stay = held[old][held[old] != case]
         join = held[q]
         if other >= 0:
             join = join[join != other]
-            stay = np.sort(np.r_[stay, other])
+            stay = np.sort(np.r_[held[old][held[old] != case], other])
+            after_p, hours_p = _practitioner_cost(a, tables, old, stay, pair)
+        else:
+            # old's caseload without this case is the same for every practitioner the case is tried with,
+            # until old's caseload changes: evaluate it once per version
+            left = without.get((old, case))
+            if left is None or left[0] != version[old]:
+                stay = held[old][held[old] != case]
+                left = (int(version[old]), stay, *_practitioner_cost(a, tables, old, stay, pair))
+                without[(old, case)] = left
+            _, stay, after_p, hours_p = left
         join = np.sort(np.r_[join, case])
-        after_p, hours_p = _practitioner_cost(a, old, stay, pair, partner_hours)
-        after_q, hours_q = _practitioner_cost(a, q, join, pair, partner_hours)
+        after_q, hours_q = _practitioner_cost(a, tables, q, join, pair)
         if after_p + after_q + continuity - before < -HOURS_TOL:
             prac[case] = q
             if other >= 0:
@@ -931,6 +1006,7 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         )
 
     status, solver_used, objective, bound = "no-model", "", 0.0, None
+    solver_time: list[float] = []
     prac_out = pd.DataFrame(index=inp.practitioners.index)
     prac_out["allocated_hours"] = 0.0
     prac_out["capacity_hours"] = inp.practitioners["capacity_hours"].to_numpy(dtype=float)
@@ -940,7 +1016,7 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
     over_cap: list[str] = []
 
     if a.n_cases:
-        model, values, status, solver_used, bound = _solve_with_fallbacks(a, policy, notes, solver_warnings)
+        model, values, status, solver_used, bound = _solve_with_fallbacks(a, policy, notes, solver_warnings, solver_time)
         rounded = round_allocation(model, values)
         vector = model.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours)
         objective = model.integral_objective(vector, rounded.pair)
@@ -1004,6 +1080,7 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         "bound": bound if bound is not None else np.nan,
         "gap": gap,
         "seconds": time.perf_counter() - start,
+        "solver_seconds": float(sum(solver_time)),
         "cases": len(inp.cases),
         "shortfall_hours": shortfall,
         "overflow_hours": overflow_total,
@@ -1015,15 +1092,17 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
 
 
 def _solve_with_fallbacks(
-    a: PduArrays, policy: Policy, notes: list[str], warnings: list[str]
+    a: PduArrays, policy: Policy, notes: list[str], warnings: list[str], solver_time: list[float] | None = None
 ) -> tuple[Model, np.ndarray | None, str, str, float | None]:
     """Solve the PDU's model, falling back as the issue asks; returns (model, values, status, solver, bound).
 
     Exact: the MIP; at the time limit its best solution is used; with none, the LP route below.
     LP: the chosen hand-off; at the time limit a feasible LP point is rounded; a failure, or a time limit
     without a feasible point, tries CBC through PuLP; if that fails too, the greedy fallback (no solver).
-    Every fallback is added to ``notes`` (the PDU's message) and ``warnings``.
+    Every fallback is added to ``notes`` (the PDU's message) and ``warnings``; each solve's own run time
+    (``SolveResult.solver_seconds``) is appended to ``solver_time``.
     """
+    solver_time = solver_time if solver_time is not None else []
 
     def fall_back(text: str) -> None:
         notes.append(text)
@@ -1033,6 +1112,7 @@ def _solve_with_fallbacks(
     if policy.exact:
         model = build_model(a, integral=True)
         result = solve_model(model, policy.solver, limit)
+        solver_time.append(result.solver_seconds)
         if result.values is not None:
             if result.status == "optimal":
                 notes.append(f"exact MIP solved to optimality by {SOLVER_LABELS[result.solver]}")
@@ -1050,6 +1130,7 @@ def _solve_with_fallbacks(
     chain = [policy.solver] + (["pulp-cbc"] if policy.solver != "pulp-cbc" else [])
     for i, name in enumerate(chain):
         result = solve_model(model, name, limit)
+        solver_time.append(result.solver_seconds)
         if result.status == "optimal" and result.values is not None:
             if i:
                 fall_back(f"fallback: solved by {SOLVER_LABELS[name]}")
@@ -1112,22 +1193,49 @@ def allocate_lp(
     Allocation
         Case, practitioner and PDU tables and plain-English warnings (see :class:`Allocation`).
     """
-    inputs = pdu_inputs(cases, practitioners, partners, params, policy)
-    n_workers = workers or policy.workers or os.cpu_count() or 1
-    n_workers = max(1, min(int(n_workers), len(inputs)))
+    return allocate_lp_many([(cases, practitioners, partners, params, policy)], workers=workers)[0]
+
+
+LpJob = tuple[pd.DataFrame, pd.DataFrame, "pd.DataFrame | None", Parameters, Policy]
+"""One :func:`allocate_lp` call's arguments: (cases, practitioners, partners, params, policy)."""
+
+
+def allocate_lp_many(jobs: list[LpJob], workers: int | None = None) -> list[Allocation]:
+    """:func:`allocate_lp` for several jobs at once (e.g. the WMT- and needs-scored cells), one answer each.
+
+    Every job's PDUs go to one pool of worker processes, largest first, so the workers start once and
+    stay busy across jobs (two pools one after the other would each idle while their last, largest PDU
+    finishes). Each PDU's solve is deterministic and results are collected in PDU order, so every answer
+    is exactly what :func:`allocate_lp` gives for that job alone. ``workers`` defaults to the first job's
+    ``policy.workers``, else the machine's cores.
+    """
+    if not jobs:
+        return []
+    all_inputs = [pdu_inputs(cases, practitioners, partners, params, policy) for cases, practitioners, partners, params, policy in jobs]
+    tasks = [(j, pdu) for j, inputs in enumerate(all_inputs) for pdu in inputs]
+    n_workers = workers or jobs[0][4].workers or os.cpu_count() or 1
+    n_workers = max(1, min(int(n_workers), len(tasks)))
     run_warnings: list[str] = []
-    results = None
+    done: dict[tuple[int, str], PduResult] | None = None
     if n_workers > 1:
         try:
-            results = _solve_in_parallel(inputs, params, policy, n_workers)
+            done = _solve_in_parallel(all_inputs, [(job[3], job[4]) for job in jobs], n_workers)
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             run_warnings.append(
                 f"parallel PDU solves failed ({type(exc).__name__}); PDUs were solved one after another. In a "
                 "script, call allocate_lp under `if __name__ == \"__main__\":` so worker processes can start."
             )
-    if results is None:
-        results = [solve_pdu(inp, params, policy) for inp in inputs.values()]
+    if done is None:
+        done = {(j, pdu): solve_pdu(all_inputs[j][pdu], jobs[j][3], jobs[j][4]) for j, pdu in tasks}
+    return [
+        _assemble(jobs[j][0], jobs[j][1], jobs[j][3], [done[(j, pdu)] for pdu in inputs], run_warnings)
+        for j, inputs in enumerate(all_inputs)
+    ]
 
+
+def _assemble(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters, results: list[PduResult],
+              run_warnings: list[str]) -> Allocation:
+    """Stack the PDUs' answers (in PDU order) into one :class:`Allocation`."""
     case_frames = [r.cases for r in results]
     case_table = pd.concat(case_frames) if case_frames else _empty_case_frame(pd.Index([], name="case_id"))
     case_table = case_table.reindex(cases.index)
@@ -1144,11 +1252,9 @@ def allocate_lp(
     prac_table["capacity_hours"] = capacity_hours(practitioners, params).to_numpy(dtype=float)
     prac_table["overflow_hours"] = 0.0
     prac_table["caseload"] = 0
-    for r in results:
-        ids = r.practitioners.index
-        prac_table.loc[ids, ["allocated_hours", "overflow_hours", "caseload"]] = r.practitioners[
-            ["allocated_hours", "overflow_hours", "caseload"]
-        ].to_numpy()
+    if results:
+        solved = pd.concat([r.practitioners[["allocated_hours", "overflow_hours", "caseload"]] for r in results])
+        prac_table.loc[solved.index, ["allocated_hours", "overflow_hours", "caseload"]] = solved.to_numpy()
     prac_table["caseload"] = prac_table["caseload"].astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         prac_table["utilisation"] = np.where(
@@ -1158,22 +1264,40 @@ def allocate_lp(
     prac_table.index.name = practitioners.index.name
 
     pdus = pd.DataFrame([r.row for r in results], index=pd.Index([r.pdu for r in results], name="pdu"))
-    warnings = run_warnings + [w for r in results for w in r.warnings]
+    warnings = list(run_warnings) + [w for r in results for w in r.warnings]
     return Allocation(case_table, prac_table, pdus, warnings)
 
 
-def _solve_in_parallel(inputs: dict[str, PduInput], params: Parameters, policy: Policy, n_workers: int) -> list[PduResult]:
-    """Solve PDUs in ``n_workers`` fresh ("spawn") processes, largest first; results in PDU order.
+_WORKER_SETTINGS: list[tuple[Parameters, Policy]] = []
+
+
+def _init_worker(settings: list[tuple[Parameters, Policy]]) -> None:
+    """Pool initializer: each worker gets the jobs' parameters and policies once, not with every PDU."""
+    _WORKER_SETTINGS[:] = settings
+
+
+def _solve_task(job: int, inp: PduInput) -> PduResult:
+    params, policy = _WORKER_SETTINGS[job]
+    return solve_pdu(inp, params, policy)
+
+
+def _solve_in_parallel(all_inputs: list[dict[str, PduInput]], settings: list[tuple[Parameters, Policy]],
+                       n_workers: int) -> dict[tuple[int, str], PduResult]:
+    """Solve every job's PDUs in one pool of ``n_workers`` fresh ("spawn") processes, largest first.
 
     Spawned rather than forked: a fork would copy any solver threads of the parent. Each PDU's solve is
-    deterministic, so the order in which they finish does not matter.
+    deterministic, so the order in which they finish does not matter; answers are keyed by (job, pdu).
     """
-    by_size = sorted(inputs, key=lambda pdu: (-len(inputs[pdu].cases) * max(len(inputs[pdu].practitioners), 1), pdu))
+    tasks = [(j, pdu) for j, inputs in enumerate(all_inputs) for pdu in inputs]
+
+    def size(task: tuple[int, str]) -> tuple[int, int, str]:
+        inp = all_inputs[task[0]][task[1]]
+        return (-len(inp.cases) * max(len(inp.practitioners), 1), task[0], task[1])
+
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool:
-        futures = {pdu: pool.submit(solve_pdu, inputs[pdu], params, policy) for pdu in by_size}
-        done = {pdu: future.result() for pdu, future in futures.items()}
-    return [done[pdu] for pdu in inputs]
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
+        futures = {task: pool.submit(_solve_task, task[0], all_inputs[task[0]][task[1]]) for task in sorted(tasks, key=size)}
+        return {task: future.result() for task, future in futures.items()}
 
 
 def export_model(
