@@ -308,3 +308,37 @@ def random_allocation_inputs(
             index=pd.Index([], name="partner_id"),
         )
     return cases, practitioners, partners
+
+
+# ----------------------------------------------------------------------------------------------------------
+# small tables shaped like the loader's, for tests and notebooks
+
+CASE_DEFAULTS: dict = {
+    "pdu": "PDU1", "sex": "female", "ethnicity": None, "case_type": "community", "tier": "C2",
+    "rosh": "low", "mappa_level": 0, "months_on_order": 6.0, "current_practitioner_id": None,
+}
+"""Values a test case takes unless it says otherwise (needs and flags default to 0)."""
+
+
+def cases_frame(rows: list[dict]) -> pd.DataFrame:
+    """A case table shaped like the loader's: every CaseRecord column, needs and flags 0 unless given."""
+    from workload.scenario import CaseRecord
+
+    columns = [c for c in CaseRecord.model_fields if c != "case_id"]
+    records = [{c: row.get(c, CASE_DEFAULTS.get(c, 0)) for c in columns} for row in rows]
+    ids = [row.get("case_id", f"C{i:04d}") for i, row in enumerate(rows)]
+    return pd.DataFrame(records, index=pd.Index(ids, name="case_id"), columns=columns)
+
+
+def practitioners_frame(rows: list[dict]) -> pd.DataFrame:
+    """A practitioner table shaped like the loader's (a full-time PO in PDU1 with no reports unless given)."""
+    from workload.scenario import PractitionerRecord
+
+    defaults: dict = {
+        "pdu": "PDU1", "grade": "PO", "contracted_hours_per_week": 37.0, "reduction_hours_per_week": 0.0,
+        "specialisms": (), "standard_reports_30d": 0, "fast_reports_30d": 0,
+    }
+    columns = [c for c in PractitionerRecord.model_fields if c != "practitioner_id"]
+    records = [{c: row.get(c, defaults[c]) for c in columns} for row in rows]
+    ids = [row.get("practitioner_id", f"P{i:03d}") for i, row in enumerate(rows)]
+    return pd.DataFrame(records, index=pd.Index(ids, name="practitioner_id"), columns=columns)

@@ -24,28 +24,7 @@ CASE_TYPES = ["community", "licence", "custody"]
 GRADES = ["PO", "PSO", "PQiP", "SPO"]
 
 
-def cases_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A case table shaped like the loader's: every CaseRecord column, needs and flags 0 unless given."""
-    defaults: dict[str, Any] = {
-        "pdu": "PDU1", "sex": "female", "ethnicity": None, "case_type": "community", "tier": "C2",
-        "rosh": "low", "mappa_level": 0, "months_on_order": 6.0, "current_practitioner_id": None,
-    }
-    columns = [c for c in CaseRecord.model_fields if c != "case_id"]
-    records = [{c: row.get(c, defaults.get(c, 0)) for c in columns} for row in rows]
-    ids = [row.get("case_id", f"C{i:04d}") for i, row in enumerate(rows)]
-    return pd.DataFrame(records, index=pd.Index(ids, name="case_id"), columns=columns)
-
-
-def practitioners_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A practitioner table shaped like the loader's (a full-time PO in PDU1 with no reports unless given)."""
-    defaults: dict[str, Any] = {
-        "pdu": "PDU1", "grade": "PO", "contracted_hours_per_week": 37.0, "reduction_hours_per_week": 0.0,
-        "specialisms": (), "standard_reports_30d": 0, "fast_reports_30d": 0,
-    }
-    columns = [c for c in PractitionerRecord.model_fields if c != "practitioner_id"]
-    records = [{c: row.get(c, defaults[c]) for c in columns} for row in rows]
-    ids = [row.get("practitioner_id", f"P{i:03d}") for i, row in enumerate(rows)]
-    return pd.DataFrame(records, index=pd.Index(ids, name="practitioner_id"), columns=columns)
+from workload.testing import cases_frame, practitioners_frame  # noqa: E402
 
 
 def reference_baseline(cases: pd.DataFrame, staff: pd.DataFrame, params: Parameters) -> dict[str, str | None]:
