@@ -32,7 +32,7 @@ from workload.scoring.wmt import (
 PARAMS = load_parameters()
 ALL_TIERS = [t.value for t in Tier]
 CASE_TYPES = ["community", "licence", "custody"]
-from workload.testing import CASE_DEFAULTS, cases_frame, practitioners_frame  # noqa: E402
+from workload.testing import cases_frame, practitioners_frame  # noqa: E402
 
 
 def worked_example() -> tuple[pd.DataFrame, pd.DataFrame]:
