@@ -266,7 +266,9 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [
             "",
             f"The whole sweep on a 2-worker LocalCluster with the nanny default took "
-            f"{result['dask_default_vs_local']:.2f}x as long as with `--scheduler local`, which starts its "
+            f"{result['dask_default_vs_local']:.2f}x as long as with `--scheduler local` (medians; "
+            f"{'within' if abs(result['dask_default_vs_local'] - 1) < 0.15 else 'beyond'} the run-to-run noise of "
+            "this comparison, the range in the table above), which starts its "
             "LocalCluster with the variable removed (`dask.config.set({\"distributed.nanny.pre-spawn-environ."
             "MALLOC_TRIM_THRESHOLD_\": None})`, and the variable taken out of the parent's environment while "
             "workers start, since an earlier nanny in the same process leaves it there). Against a remote "
