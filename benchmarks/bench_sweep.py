@@ -184,7 +184,6 @@ def main(argv: list[str] | None = None) -> int:
         "runs": summary,
         "speed_up_1_to_2_workers": summary["pool1"]["median_seconds"] / summary["pool2"]["median_seconds"],
         "speed_up_1_to_2_workers_best_runs": summary["pool1"]["min_seconds"] / summary["pool2"]["min_seconds"],
-        "busy": max(x for c in configs for x in loads[c]) > 0.5 * (os.cpu_count() or 1),
         "results_identical_across_configurations_and_repeats": len(digests) == 1,
         "malloc_probe": {
             label: {setting: stats(values) for setting, values in found.items()}
@@ -235,14 +234,15 @@ def markdown(result: dict[str, Any]) -> str:
         "results.csv byte-identical in every configuration and repeat: "
         f"{'yes' if result['results_identical_across_configurations_and_repeats'] else 'NO'}.",
     ]
-    if result["busy"]:
+    # The load average before a run mostly shows the previous run's own workers; the spread of a
+    # configuration's times is what shows that something else was running.
+    spread = max(r["max_seconds"] / r["min_seconds"] for r in result["runs"].values())
+    if spread > 1.25:
         lines += [
             "",
-            f"**Caution:** the machine was busy with other work (1-minute load average up to "
-            f"{max(x for r in result['runs'].values() for x in r['load_average_1min_before_each']):.1f} on "
-            f"{result['machine']['cpus']} CPUs), so two workers seldom had two CPUs to themselves and the "
-            "medians understate what a second worker gives; the best runs are the better guide. Rerun on a "
-            "quiet machine for a clean figure.",
+            f"**Caution:** times of one configuration differ by up to {spread:.2f}x, so other work was running "
+            "on the machine during some runs; the best runs are the better guide. Rerun on a quiet machine for "
+            "a clean figure.",
         ]
     lines += [
         "",

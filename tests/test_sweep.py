@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -380,6 +381,16 @@ def test_process_pool_and_dask_local_cluster_give_identical_results(tmp_path: Pa
     finally:
         _restore_environ(before)
     assert "1 of 1 Dask workers run with MALLOC_TRIM_THRESHOLD_=65536" in " ".join(notes), "an eager remote cluster is reported"
+
+
+def test_pool_workers_run_one_thread_each_and_leave_the_callers_environment(monkeypatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # a value the user set is kept
+    with open_executor(workers=2) as (executor, notes):
+        omp = {executor.submit(functools.partial(os.getenv, "OMP_NUM_THREADS")).result() for _ in range(4)}
+        mkl = executor.submit(functools.partial(os.getenv, "MKL_NUM_THREADS")).result()
+    assert omp == {"1"} and mkl == "3" and notes == []
+    assert "OMP_NUM_THREADS" not in os.environ
 
 
 def test_cli_sweep_writes_the_folder_and_resumes(tmp_path: Path, synth_folder: Path, capsys) -> None:
