@@ -280,6 +280,57 @@ def test_rounding_gap_against_the_exact_mip_stays_under_one_percent() -> None:
     assert max(gaps) < 0.01, f"rounding gaps {[f'{g:.3%}' for g in gaps]}"
 
 
+def _objective_by_practitioner(a, pair: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray) -> np.ndarray:
+    """Each practitioner's part of the objective for these hours, by the allocator's plain per-case arithmetic."""
+    cases = np.arange(a.n_cases)
+    prac = a.pair_prac[pair]
+    cost = np.bincount(prac, weights=lp_module._case_costs(a, cases, pair, hours, partner_hours), minlength=a.n_practitioners)
+    load = np.bincount(prac, weights=hours, minlength=a.n_practitioners)
+    return cost + a.overflow_penalty * np.maximum(load - a.capacity, 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.5, 3.0), st.sampled_from(["off", "soft"]))
+def test_batched_caseload_prices_equal_each_practitioner_priced_alone(seed: int, load: float, pool: str) -> None:
+    """The local search prices many caseloads in one sort; each price must be that caseload's own knapsack."""
+    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=1, load=load)
+    model = one_pdu_model(cases, practitioners, partners, Policy(women_specialist_pool=pool))
+    a = model.arrays
+    rng = np.random.default_rng(seed)
+    pair = a.pair_start[:-1] + (rng.random(a.n_cases) * np.diff(a.pair_start)).astype(np.int64)
+    partner_hours = np.zeros(a.n_cases)
+    tables = lp_module._cost_tables(a, partner_hours)
+    prac = a.pair_prac[pair]
+    cost, hours = lp_module._caseload_costs(a, tables, np.arange(a.n_practitioners), prac, np.arange(a.n_cases), pair)
+    alone = lp_module._best_hours(a, np.arange(a.n_cases), pair, partner_hours)
+    np.testing.assert_allclose(cost, _objective_by_practitioner(a, pair, alone, partner_hours), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.bincount(prac, weights=hours, minlength=a.n_practitioners),
+                               np.bincount(prac, weights=alone, minlength=a.n_practitioners), atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.8, 2.0), st.sampled_from([0.0, 20.0]))
+def test_local_search_only_lowers_the_objective_and_keeps_hours_at_their_best(seed: int, load: float, continuity: float) -> None:
+    """Rounding with the local search is never worse than without it, and the hours it leaves are the best
+    hours for the assignment it ends with (its caseload prices were updated move by move, not recomputed)."""
+    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=60, practitioners_per_pdu=4, n_partners=0, load=load)
+    model = one_pdu_model(cases, practitioners, partners, Policy(continuity_penalty=continuity))
+    relaxed = solve_highs(model, 60)
+    plain = round_allocation(model, relaxed.values, improve=False)
+    better = round_allocation(model, relaxed.values)
+
+    def objective(r) -> float:
+        return model.integral_objective(model.solution_vector(r.pair, r.hours, r.link, r.partner_hours), r.pair)
+
+    assert objective(better) <= objective(plain) + 1e-6
+    a = model.arrays
+    best = lp_module._best_hours(a, np.arange(a.n_cases), better.pair, better.partner_hours)
+    np.testing.assert_allclose(
+        _objective_by_practitioner(a, better.pair, better.hours, better.partner_hours).sum(),
+        _objective_by_practitioner(a, better.pair, best, better.partner_hours).sum(), rtol=1e-9, atol=1e-7,
+    )
+
+
 def test_greedy_rounding_without_any_solver_is_a_valid_allocation() -> None:
     cases, practitioners, partners = random_allocation_inputs(9, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=2)
     model = one_pdu_model(cases, practitioners, partners, Policy())

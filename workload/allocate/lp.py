@@ -464,9 +464,8 @@ def _case_costs(a: PduArrays, cases: np.ndarray, pair: np.ndarray, hours: np.nda
 
 @dataclass
 class _CostTables:
-    """Per-case and per-pair quantities :func:`_practitioner_cost` reads, computed once for a local search
-    (partner hours are fixed while it runs). Each is computed by the same expression as in
-    :func:`_segments` and :func:`_case_costs`, so gathering from them gives the same floats."""
+    """Per-case and per-pair quantities the local search reads, computed once for it (partner hours are
+    fixed while it runs), each by the same expression as in :func:`_segments` and :func:`_case_costs`."""
 
     R: np.ndarray
     z: np.ndarray
@@ -475,6 +474,7 @@ class _CostTables:
     mw: np.ndarray
     mw_short: np.ndarray
     above_target: np.ndarray
+    start: np.ndarray
     length: np.ndarray
     base: np.ndarray
     unit: np.ndarray
@@ -486,59 +486,114 @@ def _cost_tables(a: PduArrays, partner_hours: np.ndarray) -> _CostTables:
     F = np.minimum(floor, R - z)
     top = np.maximum(R - z, F)
     target = np.clip(a.coverage_target * R - z, F, top)
-    length = np.maximum(np.vstack([F, target, top]) - np.vstack([np.zeros(len(R)), F, target]), 0.0)
+    start = np.vstack([np.zeros(len(R)), F, target])
+    length = np.maximum(np.vstack([F, target, top]) - start, 0.0)
     mw = m * w
     base = np.vstack([a.shortfall_penalty + mw, mw, w])
     unit = a.cost_weight * a.staff_cost[a.pair_prac] + a.pair_pool_penalty
-    return _CostTables(R, z, floor, w, mw, mw + a.shortfall_penalty, R - np.maximum(floor, a.coverage_target * R), length, base, unit)
+    return _CostTables(R, z, floor, w, mw, mw + a.shortfall_penalty, R - np.maximum(floor, a.coverage_target * R),
+                       start, length, base, unit)
 
 
-def _practitioner_cost(a: PduArrays, t: _CostTables, p: int, cases: np.ndarray, pair: np.ndarray) -> tuple[float, np.ndarray]:
-    """Objective part of one practitioner's caseload at its best hours: (cost, hours of those cases).
+def _caseload_costs(
+    a: PduArrays, t: _CostTables, owner: np.ndarray, group: np.ndarray, members: np.ndarray, member_pair: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Objective part of many caseloads at their best hours, in one pass: (cost per caseload, hours per member).
 
-    The same arithmetic as :func:`_best_hours` then :func:`_case_costs` (so the same floats), specialised
-    to one practitioner and reading the precomputed :class:`_CostTables`: the local search calls this
-    thousands of times on a few dozen cases, where numpy's per-call overhead, not the arithmetic, is the cost.
+    Caseload g is held by practitioner ``owner[g]`` and is the cases ``members[group == g]``, each held
+    through the pair ``member_pair``. Its hours are its own fractional knapsack, as :func:`_best_hours`
+    (capacity to the most valuable segments first, then up to rho K_p of overflow for segments worth more
+    than the overflow penalty), and its cost is :func:`_case_costs` summed plus the overflow penalty. The
+    local search prices hundreds of candidate caseloads a round: one sort over all their segments costs
+    what one numpy call per caseload would cost in overhead alone.
     """
-    n = len(cases)
-    capacity = float(a.capacity[p])
+    G, n = len(owner), len(members)
+    capacity = a.capacity[owner]
     if n == 0:
-        return a.overflow_penalty * max(0.0 - capacity, 0.0), np.zeros(0)
-    unit = t.unit[pair[cases]]
-    v = (t.base[:, cases] - unit).ravel()
-    length = t.length[:, cases].ravel()
-    # one practitioner's fractional knapsack (as _take with a single group: ties to the earlier item)
-    amount = np.where(v > 0, length, 0.0)
-    order = np.argsort(-v, kind="stable")
+        return a.overflow_penalty * np.maximum(-capacity, 0.0), np.zeros(0)
+    unit = t.unit[member_pair]
+    value = (t.base[:, members] - unit).ravel()
+    amount = np.where(value > 0, t.length[:, members].ravel(), 0.0)
+    items = np.tile(group, 3)
+    # within a caseload: most valuable first, ties to the earlier segment (as _take's stable order)
+    order = np.lexsort((np.arange(3 * n), -value, items))
+    g = items[order]
+    first_item = np.maximum.accumulate(np.where(np.r_[True, g[1:] != g[:-1]], np.arange(3 * n), 0))
+
+    def fill(amt: np.ndarray, budget: np.ndarray) -> np.ndarray:
+        before = np.cumsum(amt) - amt
+        before = before - before[first_item]
+        return np.clip(np.maximum(budget[g], 0.0) - before, 0.0, amt)
+
     amt = amount[order]
-    before = np.cumsum(amt) - amt
-    before -= before[0]
-    first = np.empty(3 * n)
-    first[order] = np.minimum(np.maximum(max(capacity, 0.0) - before, 0.0), amt)
-    rest = np.where(v > a.overflow_penalty, amount - first, 0.0)
-    amt2 = np.maximum(rest[order], 0.0)
-    before2 = np.cumsum(amt2) - amt2
-    before2 -= before2[0]
-    second = np.empty(3 * n)
-    second[order] = np.minimum(np.maximum(max(float(a.overflow_limit[p]), 0.0) - before2, 0.0), amt2)
-    hours = (first + second).reshape(3, n).sum(axis=0)
-    # costs (as _case_costs)
-    R, floor = t.R[cases], t.floor[cases]
-    unmet = np.maximum(R - hours - t.z[cases], 0.0)
+    first = fill(amt, capacity)
+    second = fill(np.where(value[order] > a.overflow_penalty, amt - first, 0.0), a.overflow_limit[owner])
+    filled = np.empty(3 * n)
+    filled[order] = first + second
+    hours = filled.reshape(3, n).sum(axis=0)
+    R, floor = t.R[members], t.floor[members]
+    unmet = np.maximum(R - hours - t.z[members], 0.0)
     short = np.minimum(np.maximum(floor - hours, 0.0), unmet)
-    rest_u = unmet - short
-    u1 = np.minimum(rest_u, t.above_target[cases])
-    cost = t.w[cases] * u1 + t.mw[cases] * (rest_u - u1) + t.mw_short[cases] * short + unit * hours
-    overflow = max(float(hours.sum()) - capacity, 0.0)
-    return float(cost.sum()) + a.overflow_penalty * overflow, hours
+    rest = unmet - short
+    u1 = np.minimum(rest, t.above_target[members])
+    cost = t.w[members] * u1 + t.mw[members] * (rest - u1) + t.mw_short[members] * short + unit * hours
+    load = np.bincount(group, weights=hours, minlength=G)
+    return np.bincount(group, weights=cost, minlength=G) + a.overflow_penalty * np.maximum(load - capacity, 0.0), hours
+
+
+EXCHANGE_PAIRS = 10
+"""Search setting, not a model number: when no single move helps, exchanges are tried between the this many
+most promising (p, q) pairs of practitioners, :data:`EXCHANGES_PER_PAIR` each."""
+
+EXCHANGES_PER_PAIR = 3
+SWAP_BACK_TRIES = 3
+"""Search setting: a case away from its current practitioner is tried back in exchange for this many of
+their cases, those closest in hours."""
+
+SPARE_MOVES_PER_PRACTITIONER = 5
+"""Search setting: each practitioner whose hours are worth less is offered this many cases a round, those
+of best optimistic estimate."""
+
+
+@dataclass
+class _Holdings:
+    """Who holds what during the local search: cases sorted by holder, with each holder's slice."""
+
+    by_holder: np.ndarray
+    start: np.ndarray
+
+    @classmethod
+    def of(cls, prac: np.ndarray, P: int) -> "_Holdings":
+        return cls(np.argsort(prac, kind="stable"), np.r_[0, np.cumsum(np.bincount(prac, minlength=P))])
+
+    def size(self, p: np.ndarray) -> np.ndarray:
+        return self.start[p + 1] - self.start[p]
+
+    def cases(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every case held by each of ``p``: (position in ``p``, case), in ``p``'s order then ascending."""
+        sizes = self.size(p)
+        owner = np.repeat(np.arange(len(p)), sizes)
+        offset = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return owner, self.by_holder[np.repeat(self.start[p], sizes) + offset]
+
+
+def _first_per_group(group: np.ndarray, rank: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` items of lowest ``rank`` in each group (ties to the earlier item)."""
+    if not len(group):
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((np.arange(len(group)), rank, group))
+    g = group[order]
+    first = np.r_[True, g[1:] != g[:-1]]
+    position = np.arange(len(g)) - np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
+    return order[position < k]
 
 
 def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray,
              count: np.ndarray, limit: np.ndarray | None) -> int:
-    """Local search: single-case moves (and swaps) that lower the objective, until none does.
+    """Local search: moves and exchanges of cases that lower the objective, in rounds, until none does.
 
-    Each candidate is evaluated exactly (both practitioners' hours re-optimised by :func:`_best_hours`, the
-    continuity penalty counted whole) and made only if the objective falls:
+    Each round gathers candidates and prices them all exactly in one pass (:func:`_caseload_costs`: both
+    practitioners' hours re-optimised, the continuity penalty counted whole):
 
     - **back to the current practitioner**: the LP prices a move at pi / R_c an hour, so it undercharges
       moving a case it cannot fully meet; each case away from an eligible current practitioner is tried
@@ -548,188 +603,180 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
       practitioner, every case held elsewhere that they may hold is scored by an optimistic estimate
       (what its practitioner can give other cases with the hours freed, plus what the case is worth at the
       new practitioner, in spare hours or in place of their least valuable hours, minus continuity) and
-      the best five are evaluated.
+      the best five are priced;
+    - **exchanges**, when no single move helps: two cases swapped between a practitioner whose unmet need
+      is worth more and one whose hours are worth less, the larger going to the latter.
 
-    - **exchanges**: when no single move helps, two cases are swapped between a practitioner whose
-      unmet need is worth more and one whose hours are worth less, the larger going to the latter.
-
-    Passes repeat until one makes no move; the objective falls with every move, so this ends. A
-    candidate already rejected is not evaluated again until one of its two practitioners' caseloads
-    changes. Arrays are updated in place; returns the number of moves made.
+    The improving candidates are made best first, at most one per practitioner a round, so each one's
+    price stays exact; the objective falls with every move, so the search ends. A candidate already
+    priced is not priced again until one of its two practitioners' caseloads changes. Arrays are updated
+    in place; returns the number of moves made.
     """
     C, P = a.n_cases, a.n_practitioners
     pi = a.continuity_penalty
-    # each practitioner's pairs and cases, ascending (one stable sort rather than P scans)
-    by_prac = np.argsort(a.pair_prac, kind="stable")
-    pairs_of = np.split(by_prac, np.cumsum(np.bincount(a.pair_prac, minlength=P))[:-1])
-    by_holder = np.argsort(prac, kind="stable")
-    held = np.split(by_holder, np.cumsum(np.bincount(prac, minlength=P))[:-1])
+    t = _cost_tables(a, partner_hours)
+    key = a.pair_case * P + a.pair_prac  # ascending: pairs are sorted by case, then practitioner
+
+    def pair_index(cases: np.ndarray, pracs: np.ndarray) -> np.ndarray:
+        """The pair (case, practitioner), or -1 where that practitioner may not hold the case."""
+        wanted = cases * P + pracs
+        at = np.minimum(np.searchsorted(key, wanted), len(key) - 1)
+        return np.where(key[at] == wanted, at, -1)
+
+    cost = _caseload_costs(a, t, np.arange(P), prac, np.arange(C), pair)[0]
     version = np.zeros(P, dtype=np.int64)
-    tried: dict[tuple[int, int, int], tuple[int, int]] = {}
-    cost_cache: dict[int, tuple[int, float]] = {}
-    tables = _cost_tables(a, partner_hours)
-    without: dict[tuple[int, int], tuple[int, np.ndarray, float, np.ndarray]] = {}
+    priced: dict[tuple[int, int, int], tuple[int, int]] = {}
+    room = (lambda q: count[q] < limit[q]) if limit is not None else (lambda q: np.ones(len(q), dtype=bool))
+    none = np.zeros(0, dtype=np.int64)
     moves = 0
 
-    def cost_of(p: int) -> float:
-        cached = cost_cache.get(p)
-        if cached is None or cached[0] != version[p]:
-            cached = (int(version[p]), _practitioner_cost(a, tables, p, held[p], pair)[0])
-            cost_cache[p] = cached
-        return cached[1]
+    def moves_back(held: _Holdings) -> tuple[np.ndarray, ...]:
+        if pi <= 0:
+            return none, none, none, none
+        away = np.flatnonzero((a.current_pair >= 0) & (pair != a.current_pair))
+        home = a.current_pair[away]
+        alone = away[room(a.pair_prac[home])]
+        # in exchange for one of the current practitioner's cases closest in hours that may go the other way
+        i, other = held.cases(a.pair_prac[home])
+        case = away[i]
+        back = pair_index(other, prac[case])
+        ok = back >= 0
+        i, case, other, back = i[ok], case[ok], other[ok], back[ok]
+        pick = _first_per_group(i, np.abs(hours[other] - hours[case]), SWAP_BACK_TRIES)
+        return (np.r_[alone, case[pick]], np.r_[a.current_pair[alone], a.current_pair[case[pick]]],
+                np.r_[np.full(len(alone), -1), other[pick]], np.r_[np.full(len(alone), -1), back[pick]])
 
-    def attempt(case: int, new_pair: int, other: int = -1, other_pair: int = -1) -> bool:
-        """Move ``case`` to ``new_pair`` (and, for a swap, ``other`` to ``other_pair``) if that helps."""
-        nonlocal moves
-        old, q = int(prac[case]), int(a.pair_prac[new_pair])
-        if old == q:
-            return False
-        key = (case, q, other)
-        stamp = (int(version[old]), int(version[q]))
-        if tried.get(key) == stamp:
-            return False
-        if other < 0 and limit is not None and count[q] >= limit[q]:
-            return False
-        tried[key] = stamp
-        cases = [case] if other < 0 else [case, other]
-        targets = [new_pair] if other < 0 else [new_pair, other_pair]
-        continuity = pi * sum(float(pair[k] == a.current_pair[k]) - float(t == a.current_pair[k]) for k, t in zip(cases, targets))
-        before = cost_of(old) + cost_of(q)
-        saved = pair[cases].copy()
-        pair[cases] = targets
-        join = held[q]
-        if other >= 0:
-            join = join[join != other]
-            stay = np.sort(np.r_[held[old][held[old] != case], other])
-            after_p, hours_p = _practitioner_cost(a, tables, old, stay, pair)
-        else:
-            # old's caseload without this case is the same for every practitioner the case is tried with,
-            # until old's caseload changes: evaluate it once per version
-            left = without.get((old, case))
-            if left is None or left[0] != version[old]:
-                stay = held[old][held[old] != case]
-                left = (int(version[old]), stay, *_practitioner_cost(a, tables, old, stay, pair))
-                without[(old, case)] = left
-            _, stay, after_p, hours_p = left
-        join = np.sort(np.r_[join, case])
-        after_q, hours_q = _practitioner_cost(a, tables, q, join, pair)
-        if after_p + after_q + continuity - before < -HOURS_TOL:
-            prac[case] = q
-            if other >= 0:
-                prac[other] = old
-            else:
-                count[old] -= 1
-                count[q] += 1
-            hours[stay] = hours_p
-            hours[join] = hours_q
-            held[old], held[q] = stay, join
-            version[old] += 1
-            version[q] += 1
-            moves += 1
-            return True
-        pair[cases] = saved
-        return False
+    def worth() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per practitioner: spare hours, the best value an hour more would add (open), unmet hours worth
+        having, and the value of the least valuable hour given (marginal); per case, the value it has now."""
+        spare = a.capacity - np.bincount(prac, weights=hours, minlength=P)
+        value = t.base - t.unit[pair]
+        filled = np.clip(hours[None, :] - t.start, 0.0, t.length)
+        open_value = np.where((value > 0) & (t.length - filled > HOURS_TOL), value, 0.0)
+        best_open = np.zeros(P)
+        np.maximum.at(best_open, prac, open_value.max(axis=0))
+        open_hours = np.bincount(prac, weights=np.where(value > 0, t.length - filled, 0.0).sum(axis=0), minlength=P)
+        marginal = np.full(P, np.inf)
+        np.minimum.at(marginal, prac, np.where(filled > HOURS_TOL, value, np.inf).min(axis=0))
+        marginal = np.where(np.isfinite(marginal), marginal, 0.0)
+        have = (filled * value).sum(axis=0)
+        return spare, best_open, open_hours, marginal, have
 
-    def swap_back(case: int) -> bool:
-        """Return ``case`` to its current practitioner q0 in exchange for one of q0's cases of similar hours."""
-        old, target = int(prac[case]), int(a.current_pair[case])
-        others = held[int(a.pair_prac[target])]
-        if not len(others):
-            return False
-        order = others[np.lexsort((others, np.abs(hours[others] - hours[case])))]
-        tries = 0
-        for other in order.tolist():
-            l, h = int(a.pair_start[other]), int(a.pair_start[other + 1])
-            hit = np.flatnonzero(a.pair_prac[l:h] == old)
-            if not len(hit):
-                continue
-            if attempt(case, target, other, l + int(hit[0])):
-                return True
-            tries += 1
-            if tries == 3:
-                break
-        return False
+    estimate = np.zeros(a.n_pairs)
+    stale = np.ones(P, dtype=bool)  # practitioners whose caseload changed since the estimates were made
 
-    pair_of = np.full((C, P), -1, dtype=np.int64)
-    pair_of[a.pair_case, a.pair_prac] = np.arange(a.n_pairs)
+    def moves_to_spare() -> tuple[np.ndarray, ...]:
+        spare, best_open, open_hours, marginal, have = worth()
+        # an estimate depends only on the case's holder and the receiving practitioner: refresh those
+        e = np.flatnonzero(stale[prac[a.pair_case]] | stale[a.pair_prac])
+        stale[:] = False
+        c, q = a.pair_case[e], a.pair_prac[e]
+        p = prac[c]
+        freed = np.minimum(hours[c], open_hours[p]) * best_open[p]
+        value = t.base[:, c] - t.unit[e]
+        within = np.clip(np.maximum(spare[q], 0.0) - t.start[:, c], 0.0, t.length[:, c])
+        gain = (within * np.maximum(value, 0.0) + (t.length[:, c] - within) * np.maximum(value - marginal[q], 0.0)).sum(axis=0)
+        continuity = pi * ((pair[c] == a.current_pair[c]).astype(float) - (e == a.current_pair[c]).astype(float))
+        estimate[e] = np.where(p != q, freed + gain - have[c] - continuity, -np.inf)
+        hope = (spare > HOURS_TOL) | (marginal < best_open.max() - HOURS_TOL)
+        e = np.flatnonzero(estimate > HOURS_TOL)
+        q = a.pair_prac[e]
+        e = e[hope[q] & room(q)]
+        pick = e[_first_per_group(a.pair_prac[e], -estimate[e], SPARE_MOVES_PER_PRACTITIONER)]
+        return a.pair_case[pick], pick, np.full(len(pick), -1), np.full(len(pick), -1)
 
-    def swap(best_open: np.ndarray, worth: np.ndarray) -> int:
-        """Exchange two cases between practitioners p and q when p's unmet need is worth more than q's
-        least valuable hours: the larger case goes to q, moving the difference in hours. The ten most
-        promising (p, q), the three best exchanges of each."""
-        edge = best_open[:, None] - worth[None, :]
+    def exchanges(held: _Holdings) -> tuple[np.ndarray, ...]:
+        spare, best_open, _, marginal, _ = worth()
+        edge = best_open[:, None] - np.where(spare > HOURS_TOL, 0.0, marginal)[None, :]
         np.fill_diagonal(edge, 0.0)
-        flat = np.argsort(-edge, axis=None, kind="stable")[:10]
-        for p, q in zip(*np.unravel_index(flat, edge.shape)):
+        found: list[tuple[int, int, int, int]] = []
+        for p, q in zip(*np.unravel_index(np.argsort(-edge, axis=None, kind="stable")[:EXCHANGE_PAIRS], edge.shape)):
             p, q = int(p), int(q)
             if edge[p, q] <= HOURS_TOL:
                 break
-            cs, ds = held[p], held[q]
-            cs = cs[pair_of[cs, q] >= 0]
-            ds = ds[pair_of[ds, p] >= 0]
+            cs = held.cases(np.array([p]))[1]
+            ds = held.cases(np.array([q]))[1]
+            cq, dp = pair_index(cs, np.full(len(cs), q)), pair_index(ds, np.full(len(ds), p))
+            cs, cq, ds, dp = cs[cq >= 0], cq[cq >= 0], ds[dp >= 0], dp[dp >= 0]
             if not (len(cs) and len(ds)):
                 continue
             shift = hours[cs][:, None] - hours[ds][None, :]
-            stay_c = (pair[cs] == a.current_pair[cs]).astype(float)
-            stay_d = (pair[ds] == a.current_pair[ds]).astype(float)
-            back_c = (pair_of[cs, q] == a.current_pair[cs]).astype(float)
-            back_d = (pair_of[ds, p] == a.current_pair[ds]).astype(float)
-            continuity = pi * ((stay_c - back_c)[:, None] + (stay_d - back_d)[None, :])
-            estimate = np.clip(shift, 0.0, None) * edge[p, q] - continuity
-            for k in np.argsort(-estimate, axis=None, kind="stable")[:3].tolist():
+            stay_c = (pair[cs] == a.current_pair[cs]).astype(float) - (cq == a.current_pair[cs]).astype(float)
+            stay_d = (pair[ds] == a.current_pair[ds]).astype(float) - (dp == a.current_pair[ds]).astype(float)
+            estimate = np.clip(shift, 0.0, None) * edge[p, q] - pi * (stay_c[:, None] + stay_d[None, :])
+            for k in np.argsort(-estimate, axis=None, kind="stable")[:EXCHANGES_PER_PAIR].tolist():
                 i, j = divmod(k, len(ds))
                 if estimate[i, j] <= HOURS_TOL:
                     break
-                c, d = int(cs[i]), int(ds[j])
-                if attempt(c, int(pair_of[c, q]), d, int(pair_of[d, p])):
-                    return 1
-        return 0
+                found.append((int(cs[i]), int(cq[i]), int(ds[j]), int(dp[j])))
+        if not found:
+            return none, none, none, none
+        return tuple(np.array(column, dtype=np.int64) for column in zip(*found))
+
+    def make(held: _Holdings, c: np.ndarray, e: np.ndarray, d: np.ndarray, f: np.ndarray) -> int:
+        """Price the candidates (case c to pair e and, for an exchange, case d to pair f) and make the
+        improving ones, best first, one per practitioner."""
+        nonlocal moves
+        p, q = prac[c], a.pair_prac[e]
+        fresh = []
+        for i, (ci, ei, di, pi_, qi) in enumerate(zip(c.tolist(), e.tolist(), d.tolist(), p.tolist(), q.tolist())):
+            stamp = (int(version[pi_]), int(version[qi]))
+            if pi_ != qi and priced.get((ci, ei, di)) != stamp:
+                priced[(ci, ei, di)] = stamp
+                fresh.append(i)
+        if not fresh:
+            return 0
+        sel = np.array(fresh, dtype=np.int64)
+        c, e, d, f, p, q = c[sel], e[sel], d[sel], f[sel], p[sel], q[sel]
+        G = len(c)
+        owner = np.r_[p, q]
+        group, members = held.cases(owner)
+        drop = np.r_[c, d]
+        keep = members != drop[group]
+        group, members = group[keep], members[keep]
+        add, add_pair = np.r_[d, c], np.r_[f, e]
+        extra = np.flatnonzero(add >= 0)
+        group = np.r_[group, extra]
+        member_pair = np.r_[pair[members], add_pair[extra]]
+        members = np.r_[members, add[extra]]
+        after, new_hours = _caseload_costs(a, t, owner, group, members, member_pair)
+        swap = d >= 0
+        dd = np.maximum(d, 0)
+        continuity = pi * ((pair[c] == a.current_pair[c]).astype(float) - (e == a.current_pair[c]).astype(float)
+                           + np.where(swap, (pair[dd] == a.current_pair[dd]).astype(float) - (f == a.current_pair[dd]).astype(float), 0.0))
+        delta = after[:G] + after[G:] - cost[p] - cost[q] + continuity
+        better = np.flatnonzero(delta < -HOURS_TOL)
+        if not len(better):
+            return 0
+        used = np.zeros(P, dtype=bool)
+        chosen = []
+        for i in better[np.lexsort((better, delta[better]))].tolist():
+            if not (used[p[i]] or used[q[i]]):
+                used[p[i]] = used[q[i]] = True
+                chosen.append(i)
+        k = np.array(chosen, dtype=np.int64)
+        prac[c[k]], pair[c[k]] = q[k], e[k]
+        s = k[swap[k]]
+        prac[d[s]], pair[d[s]] = p[s], f[s]
+        single = k[~swap[k]]
+        np.subtract.at(count, p[single], 1)
+        np.add.at(count, q[single], 1)
+        cost[p[k]], cost[q[k]] = after[k], after[G + k]
+        version[p[k]] += 1
+        version[q[k]] += 1
+        stale[p[k]] = stale[q[k]] = True
+        taken = np.zeros(2 * G, dtype=bool)
+        taken[k] = taken[G + k] = True
+        hours[members[taken[group]]] = new_hours[taken[group]]
+        moves += len(k)
+        return len(k)
 
     while True:
-        made = 0
-        away = np.flatnonzero((a.current_pair >= 0) & (pair != a.current_pair)) if pi > 0 else np.zeros(0, dtype=np.int64)
-        for case in away[np.lexsort((away, hours[away]))].tolist():
-            if pair[case] != a.current_pair[case] and (attempt(case, int(a.current_pair[case])) or swap_back(case)):
-                made += 1
-        load = np.bincount(prac, weights=hours, minlength=P)
-        spare = a.capacity - load
-        start, length, value = _segments(a, np.arange(C), pair, partner_hours)
-        filled = np.clip(hours[None, :] - start, 0.0, length)
-        open_value = np.where((value > 0) & (length - filled > HOURS_TOL), value, 0.0)
-        best_open = np.zeros(P)
-        np.maximum.at(best_open, prac, open_value.max(axis=0))
-        open_hours = np.bincount(prac, weights=np.where(value > 0, length - filled, 0.0).sum(axis=0), minlength=P)
-        marginal = np.full(P, np.inf)  # value of the least valuable hour each practitioner gives
-        np.minimum.at(marginal, prac, np.where(filled > HOURS_TOL, value, np.inf).min(axis=0))
-        marginal = np.where(np.isfinite(marginal), marginal, 0.0)
-        receiving = np.where(spare > HOURS_TOL, 0.0, marginal)
-        hope = (spare > HOURS_TOL) | (marginal < best_open.max() - HOURS_TOL)
-        for q in np.lexsort((-spare, receiving)).tolist():
-            if not hope[q] or (limit is not None and count[q] >= limit[q]):
-                continue
-            cand = pairs_of[q]
-            c = a.pair_case[cand]
-            keep = prac[c] != q
-            cand, c = cand[keep], c[keep]
-            if not len(cand):
-                continue
-            p = prac[c]
-            freed = np.minimum(hours[c], open_hours[p]) * best_open[p]
-            q_start, q_length, q_value = _segments(a, c, cand, partner_hours[c])
-            within = np.clip(max(spare[q], 0.0) - q_start, 0.0, q_length)
-            q_gain = (within * np.maximum(q_value, 0.0) + (q_length - within) * np.maximum(q_value - marginal[q], 0.0)).sum(axis=0)
-            p_have = (filled[:, c] * value[:, c]).sum(axis=0)
-            continuity = pi * ((pair[c] == a.current_pair[c]).astype(float) - (cand == a.current_pair[c]).astype(float))
-            estimate = freed + q_gain - p_have - continuity
-            for j in np.argsort(-estimate, kind="stable")[:5].tolist():
-                if estimate[j] <= HOURS_TOL:
-                    break
-                if prac[c[j]] == p[j] and attempt(int(c[j]), int(cand[j])):
-                    made += 1
-                    break
-        if not made:
-            made = swap(best_open, np.where(spare > HOURS_TOL, 0.0, marginal))
-        if not made:
+        held = _Holdings.of(prac, P)
+        singles = [np.r_[x, y] for x, y in zip(moves_back(held), moves_to_spare())]
+        if make(held, *singles):
+            continue
+        if not make(held, *exchanges(held)):
             return moves
 
 
