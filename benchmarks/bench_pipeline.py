@@ -204,13 +204,18 @@ def region_references(workers: int, repeats: int) -> dict[str, Any]:
     scores = pipeline.score_cases(scenario)
     frame = pipeline.lp_cases(scenario, scores, "needs")
     policy, params = scenario.spec.policy, scenario.params
+    # the first call starts the worker processes (cold); later calls find them running (warm), as a run
+    # does, which starts them before scoring (pipeline.run_scenario)
     walls, floors, pdu_sums = [], [], []
-    for _ in range(repeats):
+    for _ in range(repeats + 1):
         start = time.perf_counter()
         alloc = lp.allocate_lp(frame, scenario.practitioners, scenario.partners, params, policy, workers=workers)
         walls.append(time.perf_counter() - start)
         floors.append(float(alloc.pdus["solver_seconds"].sum()))
         pdu_sums.append(float(alloc.pdus["seconds"].sum()))
+    cold = walls.pop(0)
+    floors.pop(0)
+    pdu_sums.pop(0)
     inputs = pdu_inputs(frame, scenario.practitioners, scenario.partners, params, policy)
     full_run, pulp_runs, ours_obj, pulp_obj = [], [], [], []
     for pdu in sorted(inputs):
@@ -230,6 +235,8 @@ def region_references(workers: int, repeats: int) -> dict[str, Any]:
         "pdus": len(inputs),
         "workers": workers,
         "lp_allocation_wall": wall,
+        "lp_allocation_wall_cold": cold,
+        "ratio_cold_wall_to_full_lp_floor_per_worker": cold / (floor_full / workers),
         "lp_allocation_pdu_seconds_sum": median(pdu_sums),
         "highs_floor_priced_sum": floor_priced,
         "highs_floor_full_lp_sum": floor_full,
@@ -293,7 +300,8 @@ def markdown(data: dict[str, Any]) -> str:
     if ref:
         lines += ["", f"## LP reference points ({ref['scenario']}, {ref['pdus']} PDUs, {ref['workers']} workers)", "",
                   "| measure | seconds |", "|---|---|",
-                  f"| LP allocation (build, solve, round; {ref['workers']} workers), wall | {ref['lp_allocation_wall']:.2f} |",
+                  f"| LP allocation (build, solve, round; {ref['workers']} workers running), wall | {ref['lp_allocation_wall']:.2f} |",
+                  f"| the same, first call (starts the worker processes), wall | {ref['lp_allocation_wall_cold']:.2f} |",
                   f"| of which: sum of PDU seconds (CPU-side) | {ref['lp_allocation_pdu_seconds_sum']:.2f} |",
                   f"| HiGHS floor: sum of HiGHS run times inside the allocator's (priced) solves | {ref['highs_floor_priced_sum']:.2f} |",
                   f"| HiGHS floor: sum of HiGHS run times, full LP handed over directly | {ref['highs_floor_full_lp_sum']:.2f} |",
@@ -302,7 +310,7 @@ def markdown(data: dict[str, Any]) -> str:
                   f"| idiomatic PuLP: total, one PDU after another | {ref['pulp_total']:.2f} |",
                   "",
                   f"- LP wall / (priced HiGHS floor / workers): **{ref['ratio_wall_to_priced_floor_per_worker']:.2f}x** (target <= 1.3x)",
-                  f"- LP wall / (full-LP HiGHS floor / workers): **{ref['ratio_wall_to_full_lp_floor_per_worker']:.2f}x**",
+                  f"- LP wall / (full-LP HiGHS floor / workers): **{ref['ratio_wall_to_full_lp_floor_per_worker']:.2f}x** (first call, starting the workers: {ref['ratio_cold_wall_to_full_lp_floor_per_worker']:.2f}x)",
                   f"- idiomatic PuLP total / LP wall: **{ref['speedup_vs_pulp_wall']:.1f}x** faster (target >= 4x); per CPU second (PuLP total / sum of PDU seconds): {ref['speedup_vs_pulp_cpu']:.1f}x",
                   f"- largest relative objective difference, PuLP vs direct full LP: {ref['objective_max_rel_diff_pulp_vs_direct']:.1e}"]
     sc = data.get("scaling")

@@ -90,6 +90,8 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     cases, staff, params, policy = scenario.cases, scenario.practitioners, scenario.params, scenario.spec.policy
     workers = workers or policy.workers
     warnings: list[str] = []
+    # the LP's worker processes start now, while this process scores the cases and allocates as today
+    lp.start_workers(lp.worker_count(workers, 2 * int(cases["pdu"].nunique())))
 
     scores = score_cases(scenario)
     lap("scoring")

@@ -19,9 +19,11 @@ deterministic, and results are collected in PDU order.
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import os
+import pickle
 import re
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -1247,6 +1249,11 @@ LpJob = tuple[pd.DataFrame, pd.DataFrame, "pd.DataFrame | None", Parameters, Pol
 """One :func:`allocate_lp` call's arguments: (cases, practitioners, partners, params, policy)."""
 
 
+def worker_count(workers: int | None, n_tasks: int) -> int:
+    """How many worker processes solve ``n_tasks`` PDUs: as asked (default: the machine's cores), at most one per PDU."""
+    return max(1, min(int(workers or os.cpu_count() or 1), n_tasks))
+
+
 def allocate_lp_many(jobs: list[LpJob], workers: int | None = None) -> list[Allocation]:
     """:func:`allocate_lp` for several jobs at once (e.g. the WMT- and needs-scored cells), one answer each.
 
@@ -1260,8 +1267,7 @@ def allocate_lp_many(jobs: list[LpJob], workers: int | None = None) -> list[Allo
         return []
     all_inputs = [pdu_inputs(cases, practitioners, partners, params, policy) for cases, practitioners, partners, params, policy in jobs]
     tasks = [(j, pdu) for j, inputs in enumerate(all_inputs) for pdu in inputs]
-    n_workers = workers or jobs[0][4].workers or os.cpu_count() or 1
-    n_workers = max(1, min(int(n_workers), len(tasks)))
+    n_workers = worker_count(workers or jobs[0][4].workers, len(tasks))
     run_warnings: list[str] = []
     done: dict[tuple[int, str], PduResult] | None = None
     if n_workers > 1:
@@ -1315,25 +1321,68 @@ def _assemble(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Paramete
     return Allocation(case_table, prac_table, pdus, warnings)
 
 
-_WORKER_SETTINGS: list[tuple[Parameters, Policy]] = []
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_WORKER_SETTINGS: dict[int, list[tuple[Parameters, Policy]]] = {}
+_SETTINGS_TOKENS = itertools.count()
 
 
-def _init_worker(settings: list[tuple[Parameters, Policy]]) -> None:
-    """Pool initializer: each worker gets the jobs' parameters and policies once, not with every PDU."""
-    _WORKER_SETTINGS[:] = settings
+def _init_worker() -> None:
+    """Pool initializer: load the solver once, so a worker's first PDU is not charged for it."""
+    import highspy
+
+    highspy.Highs()
 
 
-def _solve_task(job: int, inp: PduInput) -> PduResult:
-    params, policy = _WORKER_SETTINGS[job]
+def _warm() -> int:
+    return os.getpid()
+
+
+def worker_pool(n_workers: int) -> ProcessPoolExecutor:
+    """This process's pool of ``n_workers`` fresh ("spawn") worker processes, started on first use and kept.
+
+    Spawned rather than forked: a fork would copy any solver threads of the parent. Starting a worker
+    costs about half a second (a new interpreter importing numpy, pandas and HiGHS); keeping the pool means
+    that is paid once per process, not once per call (a sweep, a comparison or a benchmark calls the
+    allocator many times), and :func:`start_workers` lets a caller start them while it does other work.
+    """
+    pool = _POOLS.get(n_workers)
+    if pool is None:
+        for other in list(_POOLS):  # one pool at a time: idle workers of another size only hold memory
+            _discard_pool(other)
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
+        _POOLS[n_workers] = pool
+    return pool
+
+
+def start_workers(n_workers: int) -> None:
+    """Start the pool's workers now, without waiting for them (a run does so before scoring)."""
+    if n_workers > 1:
+        pool = worker_pool(n_workers)
+        for _ in range(n_workers):
+            pool.submit(_warm)
+
+
+def _discard_pool(n_workers: int) -> None:
+    pool = _POOLS.pop(n_workers, None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _solve_task(token: int, settings: bytes, job: int, inp: PduInput) -> PduResult:
+    """One PDU in a worker; the call's parameters and policies arrive pickled once per call (``token``)."""
+    if token not in _WORKER_SETTINGS:
+        _WORKER_SETTINGS.clear()
+        _WORKER_SETTINGS[token] = pickle.loads(settings)
+    params, policy = _WORKER_SETTINGS[token][job]
     return solve_pdu(inp, params, policy)
 
 
 def _solve_in_parallel(all_inputs: list[dict[str, PduInput]], settings: list[tuple[Parameters, Policy]],
                        n_workers: int) -> dict[tuple[int, str], PduResult]:
-    """Solve every job's PDUs in one pool of ``n_workers`` fresh ("spawn") processes, largest first.
+    """Solve every job's PDUs on the pool of ``n_workers`` processes (:func:`worker_pool`), largest first.
 
-    Spawned rather than forked: a fork would copy any solver threads of the parent. Each PDU's solve is
-    deterministic, so the order in which they finish does not matter; answers are keyed by (job, pdu).
+    Each PDU's solve is deterministic, so the order in which they finish does not matter; answers are
+    keyed by (job, pdu).
     """
     tasks = [(j, pdu) for j, inputs in enumerate(all_inputs) for pdu in inputs]
 
@@ -1341,10 +1390,15 @@ def _solve_in_parallel(all_inputs: list[dict[str, PduInput]], settings: list[tup
         inp = all_inputs[task[0]][task[1]]
         return (-len(inp.cases) * max(len(inp.practitioners), 1), task[0], task[1])
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
-        futures = {task: pool.submit(_solve_task, task[0], all_inputs[task[0]][task[1]]) for task in sorted(tasks, key=size)}
+    token, blob = next(_SETTINGS_TOKENS), pickle.dumps(settings)
+    pool = worker_pool(n_workers)
+    try:
+        futures = {task: pool.submit(_solve_task, token, blob, task[0], all_inputs[task[0]][task[1]]) for task in sorted(tasks, key=size)}
         return {task: future.result() for task, future in futures.items()}
+    except BaseException:
+        # a broken pool (a worker killed), or an interrupt: the next call starts a fresh one
+        _discard_pool(n_workers)
+        raise
 
 
 def export_model(
