@@ -316,8 +316,8 @@ def test_local_search_only_lowers_the_objective_and_keeps_hours_at_their_best(se
     cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=60, practitioners_per_pdu=4, n_partners=0, load=load)
     model = one_pdu_model(cases, practitioners, partners, Policy(continuity_penalty=continuity))
     relaxed = solve_highs(model, 60)
-    plain = round_allocation(model, relaxed.values, improve=False)
-    better = round_allocation(model, relaxed.values)
+    plain = round_allocation(model, relaxed.values, improve=False, polish=False)
+    better = round_allocation(model, relaxed.values, polish=False)
 
     def objective(r) -> float:
         return model.integral_objective(model.solution_vector(r.pair, r.hours, r.link, r.partner_hours), r.pair)
@@ -329,6 +329,39 @@ def test_local_search_only_lowers_the_objective_and_keeps_hours_at_their_best(se
         _objective_by_practitioner(a, better.pair, better.hours, better.partner_hours).sum(),
         _objective_by_practitioner(a, better.pair, best, better.partner_hours).sum(), rtol=1e-9, atol=1e-7,
     )
+
+
+def test_polishing_the_exact_mips_assignment_gives_back_its_objective() -> None:
+    """With the MIP's practitioners fixed, the polishing LP must find hours and partners as good as the MIP's
+    own: it is exact for a fixed assignment."""
+    for seed, load in ROUNDING_INSTANCES:
+        cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=60, practitioners_per_pdu=3, n_partners=2, load=load)
+        model = one_pdu_model(cases, practitioners, partners, Policy())
+        exact = one_pdu_model(cases, practitioners, partners, Policy(), integral=True)
+        best = solve_highs(exact, 60)
+        pair = lp_module.lp_choice(exact, best.values)[3]
+        hours, link, partner_hours = lp_module.polish_hours(model, pair)
+        assert (np.bincount(model.arrays.link_case[link[link >= 0]], minlength=model.arrays.n_cases) <= 1).all()
+        vector = model.solution_vector(pair, hours, link, partner_hours)
+        assert not model.violations(vector)
+        assert model.integral_objective(vector, pair) == pytest.approx(best.objective, rel=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.8, 2.0), st.one_of(st.none(), st.floats(10_000.0, 200_000.0)))
+def test_polishing_never_makes_the_rounded_allocation_worse(seed: int, load: float, budget: float | None) -> None:
+    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=40, practitioners_per_pdu=3, n_partners=2, load=load)
+    policy = Policy(budget_cap_gbp=budget)
+    model = one_pdu_model(cases, practitioners, partners, policy)
+    relaxed = solve_highs(model, 60)
+    exact = one_pdu_model(cases, practitioners, partners, policy, integral=True)
+
+    def objective(r) -> float:
+        vector = exact.solution_vector(r.pair, r.hours, r.link, r.partner_hours)
+        assert not exact.violations(vector)
+        return exact.objective(vector)
+
+    assert objective(round_allocation(model, relaxed.values)) <= objective(round_allocation(model, relaxed.values, polish=False)) + 1e-6
 
 
 def test_greedy_rounding_without_any_solver_is_a_valid_allocation() -> None:

@@ -135,11 +135,13 @@ class PduResult:
 # hand-offs
 
 
-PRICING_START_PAIRS = 8
+PRICING_START_PAIRS = 12
 """Solver setting, not a model number: with pricing, each case starts with its current practitioner's pair
-and this many others (spread evenly over the PDU's practitioners)."""
+and this many others (spread evenly over the PDU's practitioners). 12 and :data:`PRICING_ADD_PER_CASE` 10,
+with HiGHS's presolve off, took 45% less HiGHS time than 8 and 5 with presolve on over ten national PDUs
+(2,000-3,300 cases each) and a third less on the regional scenario, at the same optimum."""
 
-PRICING_ADD_PER_CASE = 5
+PRICING_ADD_PER_CASE = 10
 """Solver setting: each pricing round adds at most this many pairs per case, those of most negative
 reduced cost."""
 
@@ -148,11 +150,38 @@ PRICING_TOL = 1e-9
 
 
 def _columns(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The model's matrix by columns (CSC start, row index, value), from its CSR rows."""
-    rows = np.repeat(np.arange(model.n_rows), np.diff(model.start))
-    order = np.lexsort((rows, model.index))
-    start = np.concatenate([[0], np.cumsum(np.bincount(model.index, minlength=model.n_cols))]).astype(np.int64)
-    return start, rows[order].astype(np.int32), model.value[order]
+    """The model's matrix by columns (CSC start, row index, value), from its CSR rows (made once per model)."""
+    cached = model.__dict__.get("_csc")
+    if cached is None:
+        rows = np.repeat(np.arange(model.n_rows), np.diff(model.start))
+        order = np.lexsort((rows, model.index))
+        start = np.concatenate([[0], np.cumsum(np.bincount(model.index, minlength=model.n_cols))]).astype(np.int64)
+        cached = (start, rows[order].astype(np.int32), model.value[order])
+        model.__dict__["_csc"] = cached
+    return cached
+
+
+def _restricted_lp(model: Model, active: np.ndarray, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> "highspy.HighsLp":
+    """The model's LP over the ``active`` columns only (every other column held at 0), as a ``HighsLp``."""
+    import highspy
+
+    col_start, col_index, col_value = _column_block(_columns(model), active)
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(active)
+    lp.num_row_ = model.n_rows
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.r_[col_start, len(col_index)].astype(np.int32)
+    lp.a_matrix_.index_ = col_index
+    lp.a_matrix_.value_ = col_value
+    lp.a_matrix_.num_col_ = len(active)
+    lp.a_matrix_.num_row_ = model.n_rows
+    lp.col_cost_ = cost[active]
+    lp.col_lower_ = lower[active]
+    lp.col_upper_ = upper[active]
+    lp.row_lower_ = model.row_lower
+    lp.row_upper_ = model.row_upper
+    lp.offset_ = model.offset
+    return lp
 
 
 def _column_block(csc: tuple[np.ndarray, np.ndarray, np.ndarray], cols: np.ndarray):
@@ -195,6 +224,9 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
     h = _new_highs(time_limit, threads)
     y = model.blocks["y"]
     if pricing and y.stop > y.start:
+        # the restricted LPs are small and re-solved warm from the last basis: presolve costs more than it saves
+        h.setOptionValue("presolve", "off")
+    if pricing and y.stop > y.start:
         csc = _columns(model)
         a = model.arrays
         counts = np.diff(a.pair_start)[a.pair_case]
@@ -202,30 +234,24 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         keep = rank < PRICING_START_PAIRS
         keep[a.current_pair[a.current_pair >= 0]] = True
         active = np.concatenate([np.flatnonzero(keep) + y.start, np.arange(y.stop, model.n_cols)]).astype(np.int64)
-        col_start, col_index, col_value = _column_block(csc, active)
-        lp = highspy.HighsLp()
-        lp.num_col_ = len(active)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.r_[col_start, len(col_index)].astype(np.int32)
-        lp.a_matrix_.index_ = col_index
-        lp.a_matrix_.value_ = col_value
+        lp = _restricted_lp(model, active, model.cost, model.lower, model.upper)
     else:
         active = np.arange(model.n_cols)
         lp = highspy.HighsLp()
         lp.num_col_ = model.n_cols
+        lp.num_row_ = model.n_rows
         lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
         lp.a_matrix_.start_ = model.start.astype(np.int32)
         lp.a_matrix_.index_ = model.index
         lp.a_matrix_.value_ = model.value
-    lp.num_row_ = model.n_rows
-    lp.a_matrix_.num_col_ = lp.num_col_
-    lp.a_matrix_.num_row_ = model.n_rows
-    lp.col_cost_ = model.cost[active]
-    lp.col_lower_ = model.lower[active]
-    lp.col_upper_ = model.upper[active]
-    lp.row_lower_ = model.row_lower
-    lp.row_upper_ = model.row_upper
-    lp.offset_ = model.offset
+        lp.a_matrix_.num_col_ = model.n_cols
+        lp.a_matrix_.num_row_ = model.n_rows
+        lp.col_cost_ = model.cost
+        lp.col_lower_ = model.lower
+        lp.col_upper_ = model.upper
+        lp.row_lower_ = model.row_lower
+        lp.row_upper_ = model.row_upper
+        lp.offset_ = model.offset
     h.passModel(lp)
     if model.integral and model.integrality.any():
         cols = np.flatnonzero(model.integrality).astype(np.int32)
@@ -554,7 +580,11 @@ their cases, those closest in hours."""
 
 SPARE_MOVES_PER_PRACTITIONER = 5
 """Search setting: each practitioner whose hours are worth less is offered this many cases a round, those
-of best optimistic estimate."""
+of best optimistic estimate; :data:`SPARE_MOVES_WHEN_STUCK` when a round makes no move."""
+
+SPARE_MOVES_WHEN_STUCK = 20
+"""Search setting: how deep down each practitioner's list of cases the search looks before it gives up on
+single moves (the estimate is optimistic, so the best moves are not always at the top)."""
 
 
 @dataclass
@@ -667,7 +697,7 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
     estimate = np.zeros(a.n_pairs)
     stale = np.ones(P, dtype=bool)  # practitioners whose caseload changed since the estimates were made
 
-    def moves_to_spare() -> tuple[np.ndarray, ...]:
+    def moves_to_spare(depth: int) -> tuple[np.ndarray, ...]:
         spare, best_open, open_hours, marginal, have = worth()
         # an estimate depends only on the case's holder and the receiving practitioner: refresh those
         e = np.flatnonzero(stale[prac[a.pair_case]] | stale[a.pair_prac])
@@ -684,7 +714,7 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
         e = np.flatnonzero(estimate > HOURS_TOL)
         q = a.pair_prac[e]
         e = e[hope[q] & room(q)]
-        pick = e[_first_per_group(a.pair_prac[e], -estimate[e], SPARE_MOVES_PER_PRACTITIONER)]
+        pick = e[_first_per_group(a.pair_prac[e], -estimate[e], depth)]
         return a.pair_case[pick], pick, np.full(len(pick), -1), np.full(len(pick), -1)
 
     def exchanges(held: _Holdings) -> tuple[np.ndarray, ...]:
@@ -773,12 +803,17 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
         moves += len(k)
         return len(k)
 
+    depth = SPARE_MOVES_PER_PRACTITIONER
     while True:
         held = _Holdings.of(prac, P)
-        singles = [np.r_[x, y] for x, y in zip(moves_back(held), moves_to_spare())]
+        singles = [np.r_[x, y] for x, y in zip(moves_back(held), moves_to_spare(depth))]
         if make(held, *singles):
-            continue
-        if not make(held, *exchanges(held)):
+            depth = SPARE_MOVES_PER_PRACTITIONER
+        elif depth < SPARE_MOVES_WHEN_STUCK:
+            depth = SPARE_MOVES_WHEN_STUCK
+        elif make(held, *exchanges(held)):
+            depth = SPARE_MOVES_PER_PRACTITIONER
+        else:
             return moves
 
 
@@ -820,7 +855,7 @@ def lp_choice(
     return hours, z, score, chosen, settled
 
 
-def round_allocation(model: Model, values: np.ndarray | None, improve: bool = True) -> Rounded:
+def round_allocation(model: Model, values: np.ndarray | None, improve: bool = True, polish: bool = True) -> Rounded:
     """Round an LP (or MIP) answer to one practitioner and at most one partner per case, within capacity.
 
     1. **Choose**: a case the LP gives wholly to one practitioner (share >= 1 - 1e-6) keeps them. Split
@@ -836,14 +871,18 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
        most (:func:`_best_hours`: floors, then need below the coverage target, then above it; overflow up
        to rho K_p only for floors). This is the LP's own answer for a fixed assignment, so capacity is
        repaired by trimming the least valuable hours, never by guesswork.
-    5. **Improve**: single-case moves to practitioners with spare hours, while they lower the objective
-       (:func:`_improve`); this also moves cases whose floors cannot be met where they are.
-    6. **Partners' spare contract hours** go to cases with need left in areas the partner delivers; with a
-       **budget**, hours are trimmed by least value per pound until the PDU's share of the cap holds.
+    5. **Improve**: moves and exchanges of cases while they lower the objective (:func:`_improve`); this
+       also moves cases whose floors cannot be met where they are.
+    6. **Partners and budget**: partners' spare contract hours go to cases with need left in areas the
+       partner delivers and, with a budget, hours are trimmed by least value per pound until the PDU's
+       share of the cap holds. When there are partners or a budget, and a solver's answer is being
+       rounded, practitioner and partner hours are also solved exactly for the assignment by a small LP
+       (:func:`polish_hours`), and that answer is kept if it is better (it nearly always is: the rules
+       hold partner hours fixed while practitioners' hours are chosen). ``polish=False`` skips the LP.
 
     ``values`` None (no solver answered) is the greedy fallback: every case is placed by step 1 with no LP
-    hours (current practitioner first), then steps 2-6 run. An exact MIP answer (``model.integral``) is
-    already whole: it keeps its practitioners and hours, and only step 6 runs.
+    hours (current practitioner first), then steps 2-6 run, step 6 by rule. An exact MIP answer
+    (``model.integral``) is already whole: it keeps its practitioners and hours, and only step 6's rules run.
     """
     a = model.arrays
     C, P, Q = a.n_cases, a.n_practitioners, a.n_links
@@ -922,7 +961,9 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     if improve and not (model.integral and values is not None):
         moves += _improve(a, pair, prac, hours, partner_hours, count, limit)
 
-    # 6. partners' spare contract hours, then the budget
+    # 6. partners' spare contract hours by rule, then the budget; and, with a solver's answer to round,
+    # hours and partner hours solved exactly for the assignment, if that is better (without partners or
+    # a budget, step 4's hours already are the exact answer)
     if Q:
         link, partner_hours = _partner_refill(a, hours, link, partner_hours)
     if a.budget is not None:
@@ -931,7 +972,95 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     partner_hours = np.clip(np.minimum(partner_hours, a.required - hours), 0.0, None)
     link = np.where(partner_hours > HOURS_TOL, link, -1)
     partner_hours = np.where(link >= 0, partner_hours, 0.0)
+    polish = polish and values is not None and not model.integral and (Q > 0 or a.budget is not None)
+    polished = polish_hours(model, pair) if polish else None
+    if polished is not None:
+        def objective(h: np.ndarray, l: np.ndarray, z: np.ndarray) -> float:
+            return model.integral_objective(model.solution_vector(pair, h, l, z), pair)
+
+        if objective(*polished) < objective(hours, link, partner_hours):
+            hours, link, partner_hours = polished
     return Rounded(pair=pair.astype(np.int64), hours=hours, link=link, partner_hours=partner_hours, moves=moves)
+
+
+def _lead_links(a: PduArrays) -> np.ndarray:
+    """Each case's link to the partner that could deliver most for it (the first on a tie), -1 for none."""
+    Q = a.n_links
+    lead_link = np.full(a.n_cases, -1, dtype=np.int64)
+    if Q:
+        order = np.lexsort((np.arange(Q), -a.link_hours, a.link_case))
+        lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
+        lead_link[a.link_case[lead]] = lead
+    return lead_link
+
+
+def polish_hours(
+    model: Model, pair: np.ndarray, time_limit: float = 60.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Practitioner and partner hours, and each case's partner, solved for a fixed assignment.
+
+    With every case's practitioner fixed, what is left is a small LP over the hours: the model with every
+    other pair held at 0 (x fixed at 1 where present) and moves counted as constants (the projected form's
+    per-hour continuity price is left out). Its answer is the best hours for that assignment under every
+    row at once (capacity, floors, partner contracts, budget), which rules (best hours per practitioner with
+    partner hours fixed, then partners' spare hours, then budget trimming) only approximate. Should it
+    refer a case to two partners, the case keeps the one giving most hours and the LP is solved again with
+    every case's partner fixed, so every case has at most one partner. Returns (hours, link, partner_hours), or None
+    when HiGHS does not reach the optimum.
+    """
+    import highspy
+
+    a = model.arrays
+    lay = model.layout
+    C, Q = a.n_cases, a.n_links
+    cost, lower, upper = model.cost.copy(), model.lower.copy(), model.upper.copy()
+    y = lay.slice("y")
+    cost[y] = model._y_cost_without_continuity()
+    keep = np.ones(model.n_cols, dtype=bool)
+    keep[y] = False
+    keep[lay.cols("y", pair)] = True
+    if model.explicit:
+        keep[lay.slice("x")] = False
+        chosen = lay.cols("x", pair)
+        keep[chosen] = True
+        lower[chosen] = upper[chosen] = 1.0
+    for _ in range(2):
+        active = np.flatnonzero(keep)
+        h = _new_highs(time_limit, 1)
+        h.passModel(_restricted_lp(model, active, cost, lower, upper))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        values = np.zeros(model.n_cols)
+        values[active] = np.array(h.getSolution().col_value)
+        z = np.where(keep[lay.slice("z")], values[lay.slice("z")], 0.0)
+        split = np.bincount(a.link_case[z > HOURS_TOL], minlength=C) > 1
+        if not split.any():
+            break
+        # some case has two partners: every case keeps only the partner giving it most hours (the first on
+        # a tie; none if it had none) and the LP is solved again, which can then split no case (fixing only
+        # the split cases would not do: the LP has many optima and splits others instead)
+        order = np.lexsort((np.arange(Q), -z, a.link_case))
+        lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
+        drop = np.ones(Q, dtype=bool)
+        drop[lead[z[lead] > HOURS_TOL]] = False
+        keep[lay.cols("z", np.flatnonzero(drop))] = False
+        if model.explicit_partner:
+            v_position = np.cumsum(a.choice_links) - 1
+            keep[lay.cols("v", v_position[np.flatnonzero(drop & a.choice_links)])] = False
+    hours = np.clip(values[lay.cols("y", pair)], 0.0, a.required)
+    z = np.where(z > HOURS_TOL, z, 0.0)
+    link = np.full(C, -1, dtype=np.int64)
+    partner_hours = np.zeros(C)
+    if Q:
+        order = np.lexsort((np.arange(Q), -z, a.link_case))
+        lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
+        lead = lead[z[lead] > 0]
+        link[a.link_case[lead]] = lead
+        partner_hours[a.link_case[lead]] = z[lead]
+    partner_hours = np.clip(np.minimum(partner_hours, a.required - hours), 0.0, None)
+    link = np.where(partner_hours > HOURS_TOL, link, -1)
+    return hours, link, np.where(link >= 0, partner_hours, 0.0)
 
 
 def _partner_refill(
@@ -949,11 +1078,7 @@ def _partner_refill(
     gap = np.maximum(a.required - hours - partner_hours, 0.0)
     if not ((spare > HOURS_TOL).any() and (gap > HOURS_TOL).any()):
         return link, partner_hours
-    order = np.lexsort((np.arange(Q), -a.link_hours, a.link_case))
-    lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
-    candidate = np.full(C, -1, dtype=np.int64)
-    candidate[a.link_case[lead]] = lead
-    candidate = np.where(link >= 0, link, candidate)
+    candidate = np.where(link >= 0, link, _lead_links(a))
     has = candidate >= 0
     ceiling = np.minimum(a.link_hours[np.maximum(candidate, 0)], a.required - a.floor)
     amount = np.where(has, np.clip(np.minimum(gap, ceiling - partner_hours), 0.0, None), 0.0)
