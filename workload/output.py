@@ -27,7 +27,20 @@ class OutputExistsError(FileExistsError):
 
 
 def write_csv(frame: pd.DataFrame, path: Path, index: bool = True) -> None:
-    """A table as UTF-8 CSV with a fixed float format (byte-identical for identical inputs)."""
+    """A table as UTF-8 CSV with a fixed float format (byte-identical for identical inputs).
+
+    Float columns are formatted here, one list comprehension a column, and handed to pandas as text:
+    the same bytes as ``to_csv(float_format=FLOAT_FORMAT)`` (a test holds them to it), in about half the
+    time, which matters for the 250,000-row case tables of a national run.
+    """
+    floats = [name for name, dtype in frame.dtypes.items() if dtype.kind == "f"]
+    if floats and len(frame) > 1000 and frame.columns.is_unique:
+        frame = frame.copy(deep=False)
+        for name in floats:
+            values = frame[name].to_numpy()
+            text = np.array([FLOAT_FORMAT % v for v in values.tolist()], dtype=object)
+            text[np.isnan(values)] = ""
+            frame[name] = text
     frame.to_csv(path, index=index, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 

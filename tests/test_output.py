@@ -1,0 +1,44 @@
+"""Writing tables: the fast float formatting must give exactly the bytes pandas' own float_format gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from workload.output import FLOAT_FORMAT, write_csv
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=40), st.integers(0, 2**32 - 1))
+def test_write_csv_bytes_equal_pandas_float_format(tmp_path_factory, values: list[float], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 1500  # above the size where the fast path starts
+    column = np.resize(np.array(values, dtype=float), n)
+    scale = rng.choice([1e-9, 1.0, 1e12], size=n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = column * scale
+    frame = pd.DataFrame(
+        {
+            "hours": column,
+            "scaled": scaled,
+            "count": rng.integers(0, 100, size=n),
+            "id": [f"C{i:05d}" for i in range(n)],
+            "small": rng.random(n).astype(np.float32),
+        },
+        index=pd.Index([f"X{i}" for i in range(n)], name="case_id"),
+    )
+    path = tmp_path_factory.mktemp("csv") / "table.csv"
+    write_csv(frame, path)
+    expected = frame.to_csv(float_format=FLOAT_FORMAT, lineterminator="\n")
+    assert path.read_text(encoding="utf-8") == expected
+    assert frame["hours"].dtype == float, "the caller's frame must not be changed"
+
+
+def test_write_csv_keeps_duplicate_column_names(tmp_path: Path) -> None:
+    frame = pd.DataFrame(np.arange(3000.0).reshape(1500, 2) / 7, columns=["a", "a"])
+    write_csv(frame, tmp_path / "dup.csv", index=False)
+    assert (tmp_path / "dup.csv").read_text(encoding="utf-8") == frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
