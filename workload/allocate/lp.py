@@ -696,12 +696,31 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
 
     estimate = np.zeros(a.n_pairs)
     stale = np.ones(P, dtype=bool)  # practitioners whose caseload changed since the estimates were made
+    subsets = np.array([[(k >> i) & 1 for i in range(3)] for k in range(1, 8)], dtype=float)  # 7 x 3
+    staff_unit = a.cost_weight * a.staff_cost
 
     def moves_to_spare(depth: int) -> tuple[np.ndarray, ...]:
         spare, best_open, open_hours, marginal, have = worth()
         # an estimate depends only on the case's holder and the receiving practitioner: refresh those
         e = np.flatnonzero(stale[prac[a.pair_case]] | stale[a.pair_prac])
         stale[:] = False
+        # Bound first, price the few that pass. A pair's gain is at most Gamma_c(theta_q) =
+        # sum_k L_ck max(b_ck - theta_q, 0), with theta_q q's staff cost plus, when q has no spare hours,
+        # the value of q's least valuable hour. Gamma_c is the largest of its partial sums over subsets of
+        # the three segments, so Gamma_c(theta) > need_c exactly when theta < T_c, the largest root over
+        # subsets. Pairs with theta_q >= T_c cannot have a positive estimate (a move back to the current
+        # practitioner, worth pi more, is always priced).
+        freed_all = np.minimum(hours, open_hours[prac]) * best_open[prac]
+        need = HOURS_TOL - (freed_all - have) + pi * (pair == a.current_pair)
+        lengths = subsets @ t.length  # 7 x C
+        with np.errstate(divide="ignore", invalid="ignore"):
+            roots = np.where(lengths > 0, (subsets @ (t.length * t.base) - need) / lengths, -np.inf)
+        T = np.where(need < 0, np.inf, roots.max(axis=0))
+        theta = staff_unit + np.where(spare > 0, 0.0, marginal)
+        c_all = a.pair_case[e]
+        worth_pricing = (theta[a.pair_prac[e]] <= T[c_all] + HOURS_TOL) | (e == a.current_pair[c_all])
+        estimate[e[~worth_pricing]] = -np.inf
+        e = e[worth_pricing]
         c, q = a.pair_case[e], a.pair_prac[e]
         p = prac[c]
         freed = np.minimum(hours[c], open_hours[p]) * best_open[p]
