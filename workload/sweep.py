@@ -32,7 +32,6 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import os
 import shutil
 import sys
@@ -54,6 +53,8 @@ from workload.load import Scenario, ScenarioError, load_scenario, resolve_table_
 from workload.outcomes import CELLS, REFORM
 from workload.params import ParameterError, flatten_overrides
 from workload.scenario import Policy
+from workload.workers import spawn_pool
+from workload.workers import restore_environ as _restore_environ
 
 # ----------------------------------------------------------------------------------------------------------
 # metrics
@@ -121,9 +122,6 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "choice": (("values",), ("weights",)),
 }
 """Distributions a ``[draws]`` entry may use: name -> (required arguments, optional arguments)."""
-
-WORKER_THREAD_VARIABLES: tuple[str, ...] = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-"""Set to 1 for the process pool's workers (as Dask's nanny does for its workers): one thread each."""
 
 SWEEP_KEYS = ("name", "description", "seed", "grid", "draws", "objective")
 """Top-level keys of a sweep file."""
@@ -995,21 +993,12 @@ def read_task_files(folder: Path, tasks: Sequence[Task]) -> pd.DataFrame:
 # executors and progress
 
 
-def _restore_environ(saved: Mapping[str, str]) -> None:
-    """Put this process's environment back as it was (the Dask nanny writes its pre-spawn variables into it)."""
-    for key in [k for k in os.environ if k not in saved]:
-        del os.environ[key]
-    for key, value in saved.items():
-        if os.environ.get(key) != value:
-            os.environ[key] = value
-
-
 @contextmanager
 def open_executor(workers: int | None = None, scheduler: str | None = None) -> Iterator[tuple[cf.Executor, list[str]]]:
     """A ``concurrent.futures`` executor and notes about it.
 
     ``scheduler`` None: a local process pool of ``workers`` spawned processes (default: the machine's cores),
-    each with one BLAS / OpenMP thread (:data:`WORKER_THREAD_VARIABLES`).
+    each with one BLAS / OpenMP thread (:data:`workload.workers.WORKER_THREAD_VARIABLES`).
     ``"local"``: a Dask LocalCluster of ``workers`` one-thread worker processes, started without Dask's
     ``MALLOC_TRIM_THRESHOLD_=65536`` (which slows these tasks; docs/sweep.md). Any other value: the address
     of a running Dask scheduler (``tcp://host:port``); its workers' environment is checked and a note given
@@ -1017,21 +1006,8 @@ def open_executor(workers: int | None = None, scheduler: str | None = None) -> I
     """
     notes: list[str] = []
     if scheduler is None:
-        # Fresh (spawned) workers with one BLAS / OpenMP thread each, as Dask's nanny starts its workers: the
-        # workers are the parallelism, and numpy's threads in each of them only compete for the same cores
-        # (measured: a 2-worker sweep of scenarios/region took 26 s so, against 31 s in forked workers with
-        # numpy's default threads; docs/sweep.md).
-        # The variables are set only while the workers start; this process's environment is put back.
-        n_workers = workers or os.cpu_count() or 1
-        saved = dict(os.environ)
-        try:
-            for name in WORKER_THREAD_VARIABLES:
-                os.environ.setdefault(name, "1")  # a value the user set is kept
-            pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"))
-            for _ in range(n_workers):
-                pool.submit(int)  # each submit with no idle worker starts one: all start now, with the variables
-        finally:
-            _restore_environ(saved)
+        # fresh (spawned) workers with one BLAS / OpenMP thread each, as Dask's nanny starts its workers
+        pool = spawn_pool(workers or os.cpu_count() or 1)
         try:
             yield pool, notes
         finally:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
 import os
 import pickle
 import re
@@ -49,6 +48,7 @@ from workload.allocate.model import (
 )
 from workload.params import Parameters
 from workload.scenario import Policy
+from workload.workers import spawn_pool
 
 SHARE_TOL = 1e-6
 """Numerical guard: an LP share of a case at or above 1 - SHARE_TOL counts as the whole case."""
@@ -1091,7 +1091,7 @@ def _partner_refill(
     referred to the partner that could deliver most for it. Within each partner, hours go to the highest
     marginal weight (below the coverage target first).
     """
-    C, Q = a.n_cases, a.n_links
+    C = a.n_cases
     used = np.bincount(a.link_partner[link[link >= 0]], weights=partner_hours[link >= 0], minlength=len(a.partner_ids))
     spare = np.maximum(a.contract - used, 0.0)
     gap = np.maximum(a.required - hours - partner_hours, 0.0)
@@ -1477,14 +1477,10 @@ def _init_worker() -> None:
     highspy.Highs()
 
 
-def _warm() -> int:
-    return os.getpid()
-
-
 def worker_pool(n_workers: int) -> ProcessPoolExecutor:
     """This process's pool of ``n_workers`` fresh ("spawn") worker processes, started on first use and kept.
 
-    Spawned rather than forked: a fork would copy any solver threads of the parent. Starting a worker
+    Spawned, with one BLAS thread each (:func:`workload.workers.spawn_pool`). Starting a worker
     costs about half a second (a new interpreter importing numpy, pandas and HiGHS); keeping the pool means
     that is paid once per process, not once per call (a sweep, a comparison or a benchmark calls the
     allocator many times), and :func:`start_workers` lets a caller start them while it does other work.
@@ -1493,7 +1489,7 @@ def worker_pool(n_workers: int) -> ProcessPoolExecutor:
     if pool is None:
         for other in list(_POOLS):  # one pool at a time: idle workers of another size only hold memory
             _discard_pool(other)
-        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
+        pool = spawn_pool(n_workers, initializer=_init_worker)
         _POOLS[n_workers] = pool
     return pool
 
@@ -1501,9 +1497,7 @@ def worker_pool(n_workers: int) -> ProcessPoolExecutor:
 def start_workers(n_workers: int) -> None:
     """Start the pool's workers now, without waiting for them (a run does so before scoring)."""
     if n_workers > 1:
-        pool = worker_pool(n_workers)
-        for _ in range(n_workers):
-            pool.submit(_warm)
+        worker_pool(n_workers)
 
 
 def _discard_pool(n_workers: int) -> None:
