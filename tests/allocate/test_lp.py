@@ -364,6 +364,25 @@ def test_polishing_never_makes_the_rounded_allocation_worse(seed: int, load: flo
     assert objective(round_allocation(model, relaxed.values)) <= objective(round_allocation(model, relaxed.values, polish=False)) + 1e-6
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_gain_threshold_is_exactly_where_a_cases_hours_stop_being_worth_the_need(seed: int) -> None:
+    """The local search skips pairs priced at or above T_c; that is safe only if below T_c, and only there,
+    the case's segments are worth more than its need."""
+    rng = np.random.default_rng(seed)
+    C = 50
+    length = rng.choice([0.0, 1.0], size=(3, C), p=[0.2, 0.8]) * rng.uniform(0, 40, size=(3, C))
+    value = np.sort(rng.uniform(-5, 1200, size=(3, C)), axis=0)[::-1]
+    need = rng.uniform(-50, 30_000, size=C)
+    T = lp_module._gain_threshold(length, value, need)
+    for theta in np.r_[rng.uniform(-10, 1300, size=40), value.ravel()]:
+        worth = (length * np.maximum(value - theta, 0.0)).sum(axis=0)
+        above = worth > need + 1e-7 * np.maximum(1.0, np.abs(need))
+        below = worth < need - 1e-7 * np.maximum(1.0, np.abs(need))
+        assert (theta < T + 1e-6)[above].all()
+        assert (theta > T - 1e-6)[below].all()
+
+
 def test_greedy_rounding_without_any_solver_is_a_valid_allocation() -> None:
     cases, practitioners, partners = random_allocation_inputs(9, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=2)
     model = one_pdu_model(cases, practitioners, partners, Policy())

@@ -609,6 +609,25 @@ class _Holdings:
         return owner, self.by_holder[np.repeat(self.start[p], sizes) + offset]
 
 
+_SUBSETS = np.array([[(k >> i) & 1 for i in range(3)] for k in range(1, 8)], dtype=float)
+"""The seven non-empty subsets of a case's three hour segments, as rows of 0/1."""
+
+
+def _gain_threshold(length: np.ndarray, value: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Per case, the price T_c below which its hours could be worth more than ``need_c``.
+
+    ``Gamma_c(theta) = sum_k length_kc max(value_kc - theta, 0)`` is what case c's three segments are worth
+    at a price theta an hour. It is the largest of the partial sums ``sum_(k in S) length_kc (value_kc -
+    theta)`` over subsets S, each a line falling in theta, so ``Gamma_c(theta) > need_c`` exactly when theta
+    is below one of their roots: T_c is the largest root (+inf when need_c < 0, -inf when the case has no
+    hours to give). ``length`` and ``value`` are 3 x C.
+    """
+    lengths = _SUBSETS @ length
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roots = np.where(lengths > 0, (_SUBSETS @ (length * value) - need) / lengths, -np.inf)
+    return np.where(need < 0, np.inf, roots.max(axis=0))
+
+
 def _first_per_group(group: np.ndarray, rank: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` items of lowest ``rank`` in each group (ties to the earlier item)."""
     if not len(group):
@@ -635,7 +654,9 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
       practitioner, every case held elsewhere that they may hold is scored by an optimistic estimate
       (what its practitioner can give other cases with the hours freed, plus what the case is worth at the
       new practitioner, in spare hours or in place of their least valuable hours, minus continuity) and
-      the best five are priced;
+      the best five are priced (twenty once a round makes no move); a pair is estimated only when a bound
+      on what its case could gain there leaves it a chance, and estimates are kept between rounds,
+      refreshed only where a practitioner's caseload changed;
     - **exchanges**, when no single move helps: two cases swapped between a practitioner whose unmet need
       is worth more and one whose hours are worth less, the larger going to the latter.
 
@@ -696,7 +717,6 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
 
     estimate = np.zeros(a.n_pairs)
     stale = np.ones(P, dtype=bool)  # practitioners whose caseload changed since the estimates were made
-    subsets = np.array([[(k >> i) & 1 for i in range(3)] for k in range(1, 8)], dtype=float)  # 7 x 3
     staff_unit = a.cost_weight * a.staff_cost
 
     def moves_to_spare(depth: int) -> tuple[np.ndarray, ...]:
@@ -712,11 +732,8 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
         # practitioner, worth pi more, is always priced).
         freed_all = np.minimum(hours, open_hours[prac]) * best_open[prac]
         need = HOURS_TOL - (freed_all - have) + pi * (pair == a.current_pair)
-        lengths = subsets @ t.length  # 7 x C
-        with np.errstate(divide="ignore", invalid="ignore"):
-            roots = np.where(lengths > 0, (subsets @ (t.length * t.base) - need) / lengths, -np.inf)
-        T = np.where(need < 0, np.inf, roots.max(axis=0))
-        theta = staff_unit + np.where(spare > 0, 0.0, marginal)
+        T = _gain_threshold(t.length, t.base, need)
+        theta = staff_unit + np.where(spare > 0, np.minimum(marginal, 0.0), marginal)
         c_all = a.pair_case[e]
         worth_pricing = (theta[a.pair_prac[e]] <= T[c_all] + HOURS_TOL) | (e == a.current_pair[c_all])
         estimate[e[~worth_pricing]] = -np.inf
@@ -754,10 +771,10 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
             shift = hours[cs][:, None] - hours[ds][None, :]
             stay_c = (pair[cs] == a.current_pair[cs]).astype(float) - (cq == a.current_pair[cs]).astype(float)
             stay_d = (pair[ds] == a.current_pair[ds]).astype(float) - (dp == a.current_pair[ds]).astype(float)
-            estimate = np.clip(shift, 0.0, None) * edge[p, q] - pi * (stay_c[:, None] + stay_d[None, :])
-            for k in np.argsort(-estimate, axis=None, kind="stable")[:EXCHANGES_PER_PAIR].tolist():
+            promise = np.clip(shift, 0.0, None) * edge[p, q] - pi * (stay_c[:, None] + stay_d[None, :])
+            for k in np.argsort(-promise, axis=None, kind="stable")[:EXCHANGES_PER_PAIR].tolist():
                 i, j = divmod(k, len(ds))
-                if estimate[i, j] <= HOURS_TOL:
+                if promise[i, j] <= HOURS_TOL:
                     break
                 found.append((int(cs[i]), int(cq[i]), int(ds[j]), int(dp[j])))
         if not found:
