@@ -590,6 +590,26 @@ def test_parallel_pdus_give_the_same_answer_as_serial() -> None:
     assert parallel.warnings == serial.warnings
 
 
+def test_worker_pool_is_kept_across_calls_with_one_blas_thread_per_worker() -> None:
+    """The pool starts once per process and is reused (a second call, with other parameters, gets the same
+    workers and the right answer); workers run with one BLAS thread; this process's environment is as it was."""
+    import os
+
+    before = dict(os.environ)
+    cases, practitioners, partners = random_allocation_inputs(23, n_pdus=2, cases_per_pdu=15, practitioners_per_pdu=3, n_partners=1)
+    first = allocate(cases, practitioners, partners, Policy(), workers=2)
+    pool = lp_module.worker_pool(2)
+    pids = {pool.submit(os.getpid).result() for _ in range(6)}
+    assert pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result() == (before.get("OPENBLAS_NUM_THREADS") or "1")
+    other = allocate(cases, practitioners, partners, Policy(continuity_penalty=0.0), workers=2)
+    assert lp_module.worker_pool(2) is pool
+    assert {pool.submit(os.getpid).result() for _ in range(6)} <= pids
+    serial = allocate(cases, practitioners, partners, Policy(continuity_penalty=0.0), workers=1)
+    pd.testing.assert_frame_equal(other.cases, serial.cases)
+    pd.testing.assert_frame_equal(first.cases, allocate(cases, practitioners, partners, Policy(), workers=1).cases)
+    assert dict(os.environ) == before
+
+
 def test_output_contract() -> None:
     cases, practitioners, partners = random_allocation_inputs(22, cases_per_pdu=10, practitioners_per_pdu=2)
     allocation = allocate(cases, practitioners, partners, Policy())
