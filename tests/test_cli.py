@@ -68,3 +68,15 @@ def test_two_runs_are_byte_identical_except_manifest(tiny: Path, tmp_path: Path)
     assert names == sorted(p.name for p in (tmp_path / "b").iterdir() if p.name not in ("manifest.json", "report.xlsx"))
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_run_prints_only_its_own_lines(tiny: Path, tmp_path: Path) -> None:
+    """HiGHS greets on stdout when a process first loads it; a run (and its worker processes) must not pass
+    that on: what a planner sees, or pipes, is the run's own message."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "workload.cli", "run", str(tiny), "--out", str(tmp_path / "run"), "--workers", "2"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [line for line in proc.stdout.splitlines() if line.startswith("Run written to")]
+    assert "HiGHS" not in proc.stdout + proc.stderr

@@ -24,6 +24,7 @@ import math
 import os
 import pickle
 import re
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -193,9 +194,42 @@ def _column_block(csc: tuple[np.ndarray, np.ndarray, np.ndarray], cols: np.ndarr
     return first.astype(np.int32), index[take], value[take]
 
 
+_HIGHS_GREETED = False
+
+
+def load_highs_quietly() -> None:
+    """Make this process's first HiGHS instance with standard output closed.
+
+    HiGHS prints a two-line banner ("Running HiGHS ...") on stdout when the first instance in a process is
+    made, whatever its options, which would land in the middle of a run's own output (and in anything
+    piped from it). Later instances print nothing, so one quiet first instance is enough.
+    """
+    global _HIGHS_GREETED
+    if _HIGHS_GREETED:
+        return
+    import highspy
+
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output to protect
+        highspy.Highs()
+    else:
+        try:
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)
+            os.close(quiet)
+            highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    _HIGHS_GREETED = True
+
+
 def _new_highs(time_limit: float, threads: int) -> "highspy.Highs":
     import highspy
 
+    load_highs_quietly()
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", int(threads))
@@ -365,6 +399,7 @@ def solve_pulp(model: Model, solver: Literal["highs", "cbc"], time_limit: float,
     start = time.perf_counter()
     problem, variables = to_pulp(model)
     if solver == "highs":
+        load_highs_quietly()
         engine = pulp.HiGHS(msg=False, timeLimit=float(time_limit), threads=int(threads))
     else:
         with catch_warnings():
@@ -1489,9 +1524,7 @@ _SETTINGS_TOKENS = itertools.count()
 
 def _init_worker() -> None:
     """Pool initializer: load the solver once, so a worker's first PDU is not charged for it."""
-    import highspy
-
-    highspy.Highs()
+    load_highs_quietly()
 
 
 def worker_pool(n_workers: int) -> ProcessPoolExecutor:
