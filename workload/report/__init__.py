@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -296,4 +299,26 @@ def write_report(result: Any, folder: Path) -> list[Path]:
         for name in PUBLISHED_TABLES:
             if name in result.tables:
                 with_units(result.tables[name]).to_excel(writer, sheet_name=name[:31])
+    _stamp_workbook(xlsx_path)
     return [html_path, xlsx_path]
+
+
+WORKBOOK_TIME = "2000-01-01T00:00:00Z"
+"""The created/modified time written into report.xlsx: a fixed one, so identical runs give identical
+bytes (the run's real time is in manifest.json)."""
+
+
+def _stamp_workbook(path: Path) -> None:
+    """Rewrite a workbook so that it depends only on its contents: every zip entry dated 1980-01-01 (the
+    zip format's earliest date) and the document's created and modified times set to :data:`WORKBOOK_TIME`."""
+    with zipfile.ZipFile(path) as book:
+        entries = [(info.filename, book.read(info)) for info in book.infolist()]
+    stamped = path.with_name(path.name + ".stamped")
+    with zipfile.ZipFile(stamped, "w") as book:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)", rb"\g<1>" + WORKBOOK_TIME.encode() + rb"\g<3>", data)
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            book.writestr(info, data)
+    os.replace(stamped, path)
