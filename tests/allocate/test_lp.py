@@ -610,6 +610,28 @@ def test_worker_pool_is_kept_across_calls_with_one_blas_thread_per_worker() -> N
     assert dict(os.environ) == before
 
 
+def test_workers_are_cut_when_the_largest_pdus_would_not_fit_in_memory(monkeypatch) -> None:
+    cases, practitioners, partners = random_allocation_inputs(24, n_pdus=3, cases_per_pdu=30, practitioners_per_pdu=3, n_partners=1)
+    inputs = pdu_inputs(cases, practitioners, partners, PARAMS, Policy())
+    sizes = sorted((lp_module.pdu_memory(inp) for inp in inputs.values()), reverse=True)
+    plenty = 10 * sum(sizes) / lp_module.MEMORY_SHARE
+    assert lp_module.fit_workers_to_memory([inputs], 3, plenty) == (3, [])
+    assert lp_module.fit_workers_to_memory([inputs], 3, None) == (3, [])
+    two = (sizes[0] + sizes[1] + 1) / lp_module.MEMORY_SHARE  # the two largest fit, not the three
+    fitted, warnings = lp_module.fit_workers_to_memory([inputs], 3, two)
+    assert fitted == 2 and len(warnings) == 1 and "solved 2 at a time" in warnings[0]
+    fitted, warnings = lp_module.fit_workers_to_memory([inputs], 3, sizes[-1] / 2 / lp_module.MEMORY_SHARE)
+    assert fitted == 1
+    assert [w for w in warnings if "possible pairs" in w] and all(p in " ".join(warnings) for p in inputs)
+
+    # in a run: the same answer as one worker, and the warning with it
+    monkeypatch.setattr(lp_module, "available_memory", lambda: two)
+    squeezed = allocate(cases, practitioners, partners, Policy(), workers=3)
+    serial = allocate(cases, practitioners, partners, Policy(), workers=1)
+    pd.testing.assert_frame_equal(squeezed.cases, serial.cases)
+    assert any("solved 2 at a time" in w for w in squeezed.warnings)
+
+
 def test_output_contract() -> None:
     cases, practitioners, partners = random_allocation_inputs(22, cases_per_pdu=10, practitioners_per_pdu=2)
     allocation = allocate(cases, practitioners, partners, Policy())

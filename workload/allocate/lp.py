@@ -1450,6 +1450,79 @@ def worker_count(workers: int | None, n_tasks: int) -> int:
     return max(1, min(int(workers or os.cpu_count() or 1), n_tasks))
 
 
+PAIR_BYTES = 240.0
+"""Solver setting, not a model number: memory a PDU's solve takes per possible (case, practitioner) pair, in
+bytes (the pair arrays, the model's columns and rows, the pricing and the local search). Measured: a
+10,000 x 440 PDU peaked 0.98 GB above its process's start (233 bytes a pair); national PDUs (about
+2,500 x 110) take under 100 MB."""
+
+WORKER_BYTES = 200e6
+"""Solver setting: a worker process's own memory (interpreter, numpy, pandas, HiGHS), in bytes."""
+
+MEMORY_SHARE = 0.7
+"""Solver setting: the share of the memory free when the LP starts that its solves may plan to use."""
+
+
+def available_memory() -> float | None:
+    """Bytes of memory free for new work (Linux's MemAvailable; else all physical memory; None if unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def pdu_memory(inp: PduInput) -> float:
+    """Bytes a PDU's solve is expected to take (:data:`PAIR_BYTES` per possible pair, plus a worker)."""
+    return PAIR_BYTES * len(inp.cases) * len(inp.practitioners) + WORKER_BYTES
+
+
+def fit_workers_to_memory(
+    all_inputs: list[dict[str, PduInput]], n_workers: int, memory: float | None
+) -> tuple[int, list[str]]:
+    """Fewer workers when the largest PDUs, solved at once, would not fit in memory; warnings that say so.
+
+    Workers take PDUs largest first, so the ``n`` largest are solved together at the start: ``n`` is cut
+    until their expected memory (:func:`pdu_memory`) fits in :data:`MEMORY_SHARE` of ``memory``. A PDU too
+    big to fit even alone is named, with its size: PDUs hold a few thousand cases, and one of tens of
+    thousands usually means the pdu column holds regions.
+    """
+    if memory is None:
+        return n_workers, []
+    budget = MEMORY_SHARE * memory
+    sizes = sorted(((pdu_memory(inp), pdu, inp) for inputs in all_inputs for pdu, inp in inputs.items()),
+                   key=lambda item: (-item[0], item[1]))
+    warnings: list[str] = []
+    fitted = n_workers
+    while fitted > 1 and sum(size for size, _, _ in sizes[:fitted]) > budget:
+        fitted -= 1
+    if fitted < n_workers:
+        largest = sorted({pdu for _, pdu, _ in sizes[:n_workers]})
+        warnings.append(
+            f"PDUs {', '.join(largest)} are large: solving {n_workers} of them at once would take about "
+            f"{sum(size for size, _, _ in sizes[:n_workers]) / 2**30:.1f} GiB against {memory / 2**30:.1f} GiB free, "
+            f"so PDUs were solved {fitted} at a time."
+        )
+    too_big: dict[str, tuple[float, PduInput]] = {}
+    for size, pdu, inp in sizes:
+        if size > budget and pdu not in too_big:
+            too_big[pdu] = (size, inp)
+    for pdu, (size, inp) in sorted(too_big.items()):
+        C, P = len(inp.cases), len(inp.practitioners)
+        warnings.append(
+            f"PDU {pdu} has {C:,} cases and {P:,} practitioners ({C * P / 1e6:,.0f} million possible pairs): its solve "
+            f"needs about {size / 2**30:.1f} GiB, more than the {memory / 2**30:.1f} GiB free, and may fail or swap. "
+            "PDUs hold a few thousand cases each; if the pdu column holds regions, give each case its PDU."
+        )
+    return fitted, warnings
+
+
 def allocate_lp_many(jobs: list[LpJob], workers: int | None = None) -> list[Allocation]:
     """:func:`allocate_lp` for several jobs at once (e.g. the WMT- and needs-scored cells), one answer each.
 
@@ -1464,7 +1537,7 @@ def allocate_lp_many(jobs: list[LpJob], workers: int | None = None) -> list[Allo
     all_inputs = [pdu_inputs(cases, practitioners, partners, params, policy) for cases, practitioners, partners, params, policy in jobs]
     tasks = [(j, pdu) for j, inputs in enumerate(all_inputs) for pdu in inputs]
     n_workers = worker_count(workers or jobs[0][4].workers, len(tasks))
-    run_warnings: list[str] = []
+    n_workers, run_warnings = fit_workers_to_memory(all_inputs, n_workers, available_memory())
     done: dict[tuple[int, str], PduResult] | None = None
     if n_workers > 1:
         try:
