@@ -80,7 +80,7 @@ class Allocation:
         Indexed by pdu (sorted): ``status`` (optimal, rounded, time-limit, fallback, no-model), ``solver``,
         ``objective`` (of the final one-practitioner allocation), ``bound`` (LP relaxation or MIP bound),
         ``gap`` (objective - bound, over max(|bound|, 1)), ``seconds`` (the PDU's wall time),
-        ``solver_seconds`` (the solver's own run time, summed over any fallbacks), ``cases``, ``shortfall_hours``
+        ``solver_seconds`` (the solver's own run time, summed over any fallbacks and the polishing LP), ``cases``, ``shortfall_hours``
         (floor hours not met), ``overflow_hours``, ``practitioners_over_capacity`` and
         ``practitioners_over_cap`` (';'-joined ids), ``message``.
     warnings
@@ -119,6 +119,8 @@ class Rounded:
     link: np.ndarray
     partner_hours: np.ndarray
     moves: int = 0
+    solver_seconds: float = 0.0
+    """HiGHS's own run time in the rounding (the polishing LP)."""
 
 
 @dataclass
@@ -1044,14 +1046,16 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     link = np.where(partner_hours > HOURS_TOL, link, -1)
     partner_hours = np.where(link >= 0, partner_hours, 0.0)
     polish = polish and values is not None and not model.integral and (Q > 0 or a.budget is not None)
-    polished = polish_hours(model, pair) if polish else None
+    polish_time: list[float] = []
+    polished = polish_hours(model, pair, solver_time=polish_time) if polish else None
     if polished is not None:
         def objective(h: np.ndarray, l: np.ndarray, z: np.ndarray) -> float:
             return model.integral_objective(model.solution_vector(pair, h, l, z), pair)
 
         if objective(*polished) < objective(hours, link, partner_hours):
             hours, link, partner_hours = polished
-    return Rounded(pair=pair.astype(np.int64), hours=hours, link=link, partner_hours=partner_hours, moves=moves)
+    return Rounded(pair=pair.astype(np.int64), hours=hours, link=link, partner_hours=partner_hours, moves=moves,
+                   solver_seconds=float(sum(polish_time)))
 
 
 def _lead_links(a: PduArrays) -> np.ndarray:
@@ -1066,7 +1070,7 @@ def _lead_links(a: PduArrays) -> np.ndarray:
 
 
 def polish_hours(
-    model: Model, pair: np.ndarray, time_limit: float = 60.0
+    model: Model, pair: np.ndarray, time_limit: float = 60.0, solver_time: list[float] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Practitioner and partner hours, and each case's partner, solved for a fixed assignment.
 
@@ -1076,8 +1080,9 @@ def polish_hours(
     row at once (capacity, floors, partner contracts, budget), which rules (best hours per practitioner with
     partner hours fixed, then partners' spare hours, then budget trimming) only approximate. Should it
     refer a case to two partners, the case keeps the one giving most hours and the LP is solved again with
-    every case's partner fixed, so every case has at most one partner. Returns (hours, link, partner_hours), or None
-    when HiGHS does not reach the optimum.
+    every case's partner fixed, so every case has at most one partner. Returns (hours, link, partner_hours),
+    or None when HiGHS does not reach the optimum; HiGHS's run time of each solve is appended to
+    ``solver_time``.
     """
     import highspy
 
@@ -1100,6 +1105,8 @@ def polish_hours(
         h = _new_highs(time_limit, 1)
         h.passModel(_restricted_lp(model, active, cost, lower, upper))
         h.run()
+        if solver_time is not None:
+            solver_time.append(float(h.getRunTime()))
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         values = np.zeros(model.n_cols)
@@ -1263,6 +1270,7 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
     if a.n_cases:
         model, values, status, solver_used, bound = _solve_with_fallbacks(a, policy, notes, solver_warnings, solver_time)
         rounded = round_allocation(model, values)
+        solver_time.append(rounded.solver_seconds)
         vector = model.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours)
         objective = model.integral_objective(vector, rounded.pair)
         if rounded.moves:
