@@ -635,6 +635,53 @@ def test_workers_are_cut_when_the_largest_pdus_would_not_fit_in_memory(monkeypat
     assert any("solved 2 at a time" in w for w in squeezed.warnings)
 
 
+def test_a_pool_whose_worker_died_while_idle_is_replaced(monkeypatch) -> None:
+    import os
+    import signal
+    import time
+
+    cases, practitioners, partners = random_allocation_inputs(25, n_pdus=2, cases_per_pdu=15, practitioners_per_pdu=3, n_partners=1)
+    first = allocate(cases, practitioners, partners, Policy(), workers=2)
+    pool = lp_module.worker_pool(2)
+    os.kill(next(iter(pool._processes)), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not pool._broken and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool._broken
+    again = allocate(cases, practitioners, partners, Policy(), workers=2)
+    assert not any("parallel PDU solves failed" in w for w in again.warnings)
+    assert lp_module.worker_pool(2) is not pool
+    pd.testing.assert_frame_equal(again.cases, first.cases)
+
+
+def test_idle_workers_are_let_go_when_memory_leaves_one_solve_at_a_time(monkeypatch) -> None:
+    cases, practitioners, partners = random_allocation_inputs(26, n_pdus=2, cases_per_pdu=15, practitioners_per_pdu=3)
+    lp_module.start_workers(2)
+    assert lp_module._POOLS
+    monkeypatch.setattr(lp_module, "available_memory", lambda: 1.0)
+    squeezed = allocate(cases, practitioners, partners, Policy(), workers=2)
+    assert not lp_module._POOLS
+    assert any("possible pairs" in w for w in squeezed.warnings)
+
+
+def test_allocation_works_with_standard_output_closed(tmp_path) -> None:
+    """HiGHS's banner is kept off stdout by closing fd 1 around the first instance; a process whose stdout
+    is already closed (a daemon, `>&-`) must still allocate."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "done.txt"
+    script = (
+        "from tests.allocate.test_lp import allocate, random_allocation_inputs, Policy; "
+        "c, p, q = random_allocation_inputs(27, cases_per_pdu=20, practitioners_per_pdu=3, n_partners=1); "
+        "a = allocate(c, p, q, Policy()); "
+        f"open({str(out)!r}, 'w').write(str(a.pdus['solver'].tolist()))"
+    )
+    proc = subprocess.run(f"{sys.executable} -c \"{script}\" >&-", shell=True, capture_output=False, stderr=subprocess.PIPE, text=True, cwd=FIXTURES.parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == "['highs']"
+
+
 def test_output_contract() -> None:
     cases, practitioners, partners = random_allocation_inputs(22, cases_per_pdu=10, practitioners_per_pdu=2)
     allocation = allocate(cases, practitioners, partners, Policy())

@@ -211,10 +211,11 @@ def load_highs_quietly() -> None:
         return
     import highspy
 
-    sys.stdout.flush()
     try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
         saved = os.dup(1)
-    except OSError:  # no standard output to protect
+    except (OSError, ValueError):  # no standard output to protect (closed, or never opened)
         highspy.Highs()
     else:
         try:
@@ -699,7 +700,8 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
 
     The improving candidates are made best first, at most one per practitioner a round, so each one's
     price stays exact; the objective falls with every move, so the search ends. A candidate already
-    priced is not priced again until one of its two practitioners' caseloads changes. Arrays are updated
+    priced is not priced again until the case is held by someone else or one of its two practitioners'
+    caseloads changes. Arrays are updated
     in place; returns the number of moves made.
     """
     C, P = a.n_cases, a.n_practitioners
@@ -715,7 +717,7 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
 
     cost = _caseload_costs(a, t, np.arange(P), prac, np.arange(C), pair)[0]
     version = np.zeros(P, dtype=np.int64)
-    priced: dict[tuple[int, int, int], tuple[int, int]] = {}
+    priced: dict[tuple[int, int, int], tuple[int, int, int]] = {}
     room = (lambda q: count[q] < limit[q]) if limit is not None else (lambda q: np.ones(len(q), dtype=bool))
     none = np.zeros(0, dtype=np.int64)
     moves = 0
@@ -825,7 +827,7 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
         p, q = prac[c], a.pair_prac[e]
         fresh = []
         for i, (ci, ei, di, pi_, qi) in enumerate(zip(c.tolist(), e.tolist(), d.tolist(), p.tolist(), q.tolist())):
-            stamp = (int(version[pi_]), int(version[qi]))
+            stamp = (pi_, int(version[pi_]), int(version[qi]))  # the holder too: c may have moved since
             if pi_ != qi and priced.get((ci, ei, di)) != stamp:
                 priced[(ci, ei, di)] = stamp
                 fresh.append(i)
@@ -1047,7 +1049,10 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     partner_hours = np.where(link >= 0, partner_hours, 0.0)
     polish = polish and values is not None and not model.integral and (Q > 0 or a.budget is not None)
     polish_time: list[float] = []
-    polished = polish_hours(model, pair, solver_time=polish_time) if polish else None
+    try:
+        polished = polish_hours(model, pair, solver_time=polish_time) if polish else None
+    except Exception:  # a solver failure must not lose the allocation: step 6's rules stand
+        polished = None
     if polished is not None:
         def objective(h: np.ndarray, l: np.ndarray, z: np.ndarray) -> float:
             return model.integral_objective(model.solution_vector(pair, h, l, z), pair)
@@ -1546,6 +1551,9 @@ def allocate_lp_many(jobs: list[LpJob], workers: int | None = None) -> list[Allo
     tasks = [(j, pdu) for j, inputs in enumerate(all_inputs) for pdu in inputs]
     n_workers = worker_count(workers or jobs[0][4].workers, len(tasks))
     n_workers, run_warnings = fit_workers_to_memory(all_inputs, n_workers, available_memory())
+    if n_workers == 1:  # solving here: idle workers a run started would only hold memory
+        for size in list(_POOLS):
+            _discard_pool(size)
     done: dict[tuple[int, str], PduResult] | None = None
     if n_workers > 1:
         try:
@@ -1599,6 +1607,8 @@ def _assemble(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Paramete
 
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
+if hasattr(os, "register_at_fork"):  # a forked child cannot use its parent's pool
+    os.register_at_fork(after_in_child=_POOLS.clear)
 _WORKER_SETTINGS: dict[int, list[tuple[Parameters, Policy]]] = {}
 _SETTINGS_TOKENS = itertools.count()
 
@@ -1617,6 +1627,9 @@ def worker_pool(n_workers: int) -> ProcessPoolExecutor:
     allocator many times), and :func:`start_workers` lets a caller start them while it does other work.
     """
     pool = _POOLS.get(n_workers)
+    if pool is not None and getattr(pool, "_broken", False):  # a worker died while the pool sat idle
+        _discard_pool(n_workers)
+        pool = None
     if pool is None:
         for other in list(_POOLS):  # one pool at a time: idle workers of another size only hold memory
             _discard_pool(other)

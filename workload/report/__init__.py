@@ -320,5 +320,6 @@ def _stamp_workbook(path: Path) -> None:
                 data = re.sub(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)", rb"\g<1>" + WORKBOOK_TIME.encode() + rb"\g<3>", data)
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # as written on Unix, whatever the platform (the bytes also need the same zlib)
             book.writestr(info, data)
     os.replace(stamped, path)
