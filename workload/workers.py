@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 
@@ -28,17 +30,42 @@ def restore_environ(saved: Mapping[str, str]) -> None:
             os.environ[key] = value
 
 
+PARENT_CHECK_SECONDS = 1.0
+"""How often a worker checks that the process that started it is still there."""
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker when its parent is gone (killed, say): an idle worker would otherwise wait for work
+    for ever, holding its memory. Checked every :data:`PARENT_CHECK_SECONDS` on a daemon thread."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="workload-parent-watch", daemon=True).start()
+
+
+def _start_worker(parent: int, initializer: Callable[[], object] | None) -> None:
+    _watch_parent(parent)
+    if initializer is not None:
+        initializer()
+
+
 def spawn_pool(n_workers: int, initializer: Callable[[], object] | None = None) -> ProcessPoolExecutor:
     """A pool of ``n_workers`` spawned processes, all started now with one BLAS / OpenMP thread each.
 
     The variables are set only while the workers start (each submit with no idle worker starts one);
-    this process's environment is put back.
+    this process's environment is put back. Each worker ends itself if this process goes away without
+    shutting the pool down (:func:`_watch_parent`), so a killed run leaves no workers behind.
     """
     saved = dict(os.environ)
     try:
         for name in WORKER_THREAD_VARIABLES:
             os.environ.setdefault(name, "1")
-        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"), initializer=initializer)
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(os.getpid(), initializer))
         for _ in range(n_workers):
             pool.submit(int)
     finally:
