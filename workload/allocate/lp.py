@@ -141,7 +141,7 @@ class PduResult:
 PRICING_START_PAIRS = 12
 """Solver setting, not a model number: with pricing, each case starts with its current practitioner's pair
 and this many others (spread evenly over the PDU's practitioners). 12 and :data:`PRICING_ADD_PER_CASE` 10,
-with HiGHS's presolve off, took 45% less HiGHS time than 8 and 5 with presolve on over ten national PDUs
+with HiGHS's presolve off, took 44% less HiGHS time than 8 and 5 with presolve on over ten national PDUs
 (2,000-3,300 cases each) and a third less on the regional scenario, at the same optimum."""
 
 PRICING_ADD_PER_CASE = 10
@@ -164,23 +164,30 @@ def _columns(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cached
 
 
-def _restricted_lp(model: Model, active: np.ndarray, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> "highspy.HighsLp":
-    """The model's LP over the ``active`` columns only (every other column held at 0), as a ``HighsLp``."""
+def _highs_lp(model: Model, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+              active: np.ndarray | None = None) -> "highspy.HighsLp":
+    """The model's LP as a ``HighsLp``: every column, by rows as built; or only the ``active`` columns (every
+    other held at 0), by columns."""
     import highspy
 
-    col_start, col_index, col_value = _column_block(_columns(model), active)
     lp = highspy.HighsLp()
-    lp.num_col_ = len(active)
-    lp.num_row_ = model.n_rows
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.r_[col_start, len(col_index)].astype(np.int32)
-    lp.a_matrix_.index_ = col_index
-    lp.a_matrix_.value_ = col_value
-    lp.a_matrix_.num_col_ = len(active)
-    lp.a_matrix_.num_row_ = model.n_rows
-    lp.col_cost_ = cost[active]
-    lp.col_lower_ = lower[active]
-    lp.col_upper_ = upper[active]
+    if active is None:
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = model.start.astype(np.int32)
+        lp.a_matrix_.index_ = model.index
+        lp.a_matrix_.value_ = model.value
+    else:
+        col_start, col_index, col_value = _column_block(_columns(model), active)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.r_[col_start, len(col_index)].astype(np.int32)
+        lp.a_matrix_.index_ = col_index
+        lp.a_matrix_.value_ = col_value
+        cost, lower, upper = cost[active], lower[active], upper[active]
+    lp.num_col_ = lp.a_matrix_.num_col_ = len(cost)
+    lp.num_row_ = lp.a_matrix_.num_row_ = model.n_rows
+    lp.col_cost_ = cost
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
     lp.row_lower_ = model.row_lower
     lp.row_upper_ = model.row_upper
     lp.offset_ = model.offset
@@ -271,24 +278,10 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         keep = rank < PRICING_START_PAIRS
         keep[a.current_pair[a.current_pair >= 0]] = True
         active = np.concatenate([np.flatnonzero(keep) + y.start, np.arange(y.stop, model.n_cols)]).astype(np.int64)
-        lp = _restricted_lp(model, active, model.cost, model.lower, model.upper)
+        lp = _highs_lp(model, model.cost, model.lower, model.upper, active)
     else:
         active = np.arange(model.n_cols)
-        lp = highspy.HighsLp()
-        lp.num_col_ = model.n_cols
-        lp.num_row_ = model.n_rows
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = model.start.astype(np.int32)
-        lp.a_matrix_.index_ = model.index
-        lp.a_matrix_.value_ = model.value
-        lp.a_matrix_.num_col_ = model.n_cols
-        lp.a_matrix_.num_row_ = model.n_rows
-        lp.col_cost_ = model.cost
-        lp.col_lower_ = model.lower
-        lp.col_upper_ = model.upper
-        lp.row_lower_ = model.row_lower
-        lp.row_upper_ = model.row_upper
-        lp.offset_ = model.offset
+        lp = _highs_lp(model, model.cost, model.lower, model.upper)
     h.passModel(lp)
     if model.integral and model.integrality.any():
         cols = np.flatnonzero(model.integrality).astype(np.int32)
@@ -306,11 +299,8 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
             pairs = np.flatnonzero((reduced[y] < -PRICING_TOL) & ~in_model[y])
             if not len(pairs):
                 break
-            pairs = pairs[np.lexsort((pairs, reduced[y][pairs], a.pair_case[pairs]))]
-            case = a.pair_case[pairs]
-            first = np.r_[True, case[1:] != case[:-1]]
-            position = np.arange(len(pairs)) - np.maximum.accumulate(np.where(first, np.arange(len(pairs)), 0))
-            add = (pairs[position < PRICING_ADD_PER_CASE] + y.start).astype(np.int64)
+            # the most negative reduced costs of each case, in (case, reduced cost) order
+            add = pairs[_first_per_group(a.pair_case[pairs], reduced[y][pairs], PRICING_ADD_PER_CASE)] + y.start
             col_start, col_index, col_value = _column_block(csc, add)
             h.addCols(len(add), model.cost[add], model.lower[add], model.upper[add], len(col_index), col_start, col_index, col_value)
             in_model[add] = True
@@ -779,12 +769,11 @@ def _improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray
         e = e[worth_pricing]
         c, q = a.pair_case[e], a.pair_prac[e]
         p = prac[c]
-        freed = np.minimum(hours[c], open_hours[p]) * best_open[p]
         value = t.base[:, c] - t.unit[e]
         within = np.clip(np.maximum(spare[q], 0.0) - t.start[:, c], 0.0, t.length[:, c])
         gain = (within * np.maximum(value, 0.0) + (t.length[:, c] - within) * np.maximum(value - marginal[q], 0.0)).sum(axis=0)
         continuity = pi * ((pair[c] == a.current_pair[c]).astype(float) - (e == a.current_pair[c]).astype(float))
-        estimate[e] = np.where(p != q, freed + gain - have[c] - continuity, -np.inf)
+        estimate[e] = np.where(p != q, freed_all[c] + gain - have[c] - continuity, -np.inf)
         hope = (spare > HOURS_TOL) | (marginal < best_open.max() - HOURS_TOL)
         e = np.flatnonzero(estimate > HOURS_TOL)
         q = a.pair_prac[e]
@@ -996,9 +985,8 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     link = np.full(C, -1, dtype=np.int64)
     partner_hours = np.zeros(C)
     if Q:
-        order = np.lexsort((np.arange(Q), -z, a.link_case))
-        lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
-        lead = lead[z[lead] > HOURS_TOL]
+        lead = _lead_links(a, z)
+        lead = lead[(lead >= 0) & (z[np.maximum(lead, 0)] > HOURS_TOL)]
         link[a.link_case[lead]] = lead
         partner_hours[a.link_case[lead]] = np.minimum(z[lead], a.link_hours[lead])
     partner_hours = np.clip(np.minimum(partner_hours, a.required - a.floor), 0.0, None)
@@ -1063,14 +1051,11 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
                    solver_seconds=float(sum(polish_time)))
 
 
-def _lead_links(a: PduArrays) -> np.ndarray:
-    """Each case's link to the partner that could deliver most for it (the first on a tie), -1 for none."""
-    Q = a.n_links
+def _lead_links(a: PduArrays, score: np.ndarray) -> np.ndarray:
+    """Each case's link of highest ``score`` (one value per link; the first on a tie), -1 for a case with none."""
+    lead = _first_per_group(a.link_case, -score, 1)
     lead_link = np.full(a.n_cases, -1, dtype=np.int64)
-    if Q:
-        order = np.lexsort((np.arange(Q), -a.link_hours, a.link_case))
-        lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
-        lead_link[a.link_case[lead]] = lead
+    lead_link[a.link_case[lead]] = lead
     return lead_link
 
 
@@ -1108,7 +1093,7 @@ def polish_hours(
     for _ in range(2):
         active = np.flatnonzero(keep)
         h = _new_highs(time_limit, 1)
-        h.passModel(_restricted_lp(model, active, cost, lower, upper))
+        h.passModel(_highs_lp(model, cost, lower, upper, active))
         h.run()
         if solver_time is not None:
             solver_time.append(float(h.getRunTime()))
@@ -1123,8 +1108,8 @@ def polish_hours(
         # some case has two partners: every case keeps only the partner giving it most hours (the first on
         # a tie; none if it had none) and the LP is solved again, which can then split no case (fixing only
         # the split cases would not do: the LP has many optima and splits others instead)
-        order = np.lexsort((np.arange(Q), -z, a.link_case))
-        lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
+        lead = _lead_links(a, z)
+        lead = lead[lead >= 0]
         drop = np.ones(Q, dtype=bool)
         drop[lead[z[lead] > HOURS_TOL]] = False
         keep[lay.cols("z", np.flatnonzero(drop))] = False
@@ -1136,9 +1121,8 @@ def polish_hours(
     link = np.full(C, -1, dtype=np.int64)
     partner_hours = np.zeros(C)
     if Q:
-        order = np.lexsort((np.arange(Q), -z, a.link_case))
-        lead = order[np.r_[True, a.link_case[order][1:] != a.link_case[order][:-1]]]
-        lead = lead[z[lead] > 0]
+        lead = _lead_links(a, z)
+        lead = lead[(lead >= 0) & (z[np.maximum(lead, 0)] > 0)]
         link[a.link_case[lead]] = lead
         partner_hours[a.link_case[lead]] = z[lead]
     partner_hours = np.clip(np.minimum(partner_hours, a.required - hours), 0.0, None)
@@ -1161,7 +1145,7 @@ def _partner_refill(
     gap = np.maximum(a.required - hours - partner_hours, 0.0)
     if not ((spare > HOURS_TOL).any() and (gap > HOURS_TOL).any()):
         return link, partner_hours
-    candidate = np.where(link >= 0, link, _lead_links(a))
+    candidate = np.where(link >= 0, link, _lead_links(a, a.link_hours))
     has = candidate >= 0
     ceiling = np.minimum(a.link_hours[np.maximum(candidate, 0)], a.required - a.floor)
     amount = np.where(has, np.clip(np.minimum(gap, ceiling - partner_hours), 0.0, None), 0.0)
@@ -1466,8 +1450,8 @@ def worker_count(workers: int | None, n_tasks: int) -> int:
 PAIR_BYTES = 240.0
 """Solver setting, not a model number: memory a PDU's solve takes per possible (case, practitioner) pair, in
 bytes (the pair arrays, the model's columns and rows, the pricing and the local search). Measured: a
-10,000 x 440 PDU peaked 0.98 GB above its process's start (233 bytes a pair); national PDUs (about
-2,500 x 110) take under 100 MB."""
+10,000 x 440 PDU peaked 0.98 GB above its process's start (233 bytes a pair). At this rate a national PDU
+(about 2,500 x 110) needs about 70 MB."""
 
 WORKER_BYTES = 200e6
 """Solver setting: a worker process's own memory (interpreter, numpy, pandas, HiGHS), in bytes."""
