@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from workload import __version__
+from workload.output import OutputError, is_output_os_error, output_problem
 
 EXIT_BAD_INPUT = 2
 
@@ -43,7 +44,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from workload.load import ScenarioError, load_scenario
-    from workload.output import OutputExistsError
+    from workload.output import check_output
     from workload.pipeline import run_scenario, write_run
 
     try:
@@ -52,15 +53,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_problems(exc.problems)
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else Path("runs") / scenario.folder.name
-    if out.exists() and not args.force:
-        print(f"{out} exists already; choose another --out or add --force to replace it.", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    # every check on the output location is made before the computing starts (OutputError: exit 2)
+    check_output(out, force=args.force, kind="run", protected=[scenario.folder])
     result = run_scenario(scenario, workers=args.workers)
-    try:
-        write_run(result, out, force=args.force)
-    except OutputExistsError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_BAD_INPUT
+    write_run(result, out, force=args.force)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     report = out / "report.html"
@@ -76,10 +72,42 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def is_checkout(folder: Path) -> bool:
+    """Whether ``folder`` is a checkout of this project: its pyproject.toml names the ``workload`` package."""
+    import tomllib
+
+    try:
+        project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return project.get("name") == "workload" and (folder / "workload" / "__init__.py").is_file()
+
+
+def docs_root(given: str | None) -> Path | None:
+    """The checkout whose docs/ ``workload docs`` regenerates: ``--root`` if given, else the checkout this
+    package was imported from, else the working folder; None when that is not a checkout of this project."""
+    import workload
+
+    if given is not None:
+        candidates = [Path(given)]
+    else:
+        candidates = [Path(workload.__file__).resolve().parent.parent, Path.cwd()]
+    return next((c for c in candidates if is_checkout(c)), None)
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from workload.docs import generated_docs, write_docs
 
-    root = Path(args.root)
+    found = docs_root(args.root)
+    if found is None:
+        where = args.root if args.root is not None else "the working folder"
+        print(
+            f"workload docs regenerates the project's own docs/, but {where} is not a checkout of the workload "
+            "project (no pyproject.toml naming it); run it from the repository root or pass --root. Nothing was written.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    root = found
     if args.check:
         stale = [rel for rel, text in generated_docs().items()
                  if not (root / rel).exists() or (root / rel).read_text(encoding="utf-8") != text]
@@ -92,6 +120,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    from workload.output import check_output
     from workload.synth import synth_scenario, write_scenario
 
     problems = []
@@ -114,9 +143,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
             _print_problems([f"--partners must be 'auto' or a whole number (found {args.partners!r})"])
             return EXIT_BAD_INPUT
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        print(f"{out} exists and is not empty; choose another --out or add --force to replace it.", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    check_output(out, force=args.force, kind="synth")
     synth = synth_scenario(
         n_cases=args.cases, n_practitioners=args.practitioners, n_pdus=args.pdus,
         women_share=args.women_share, seed=args.seed, partners=partners,
@@ -129,22 +156,32 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from workload.compare import RunFolderError, compare_runs, format_table, write_comparison
-    from workload.output import OutputExistsError
+    from workload.output import check_output
 
+    runs = [Path(args.run_a), Path(args.run_b)]
+    if args.out:
+        check_output(Path(args.out), force=args.force, kind="compare", protected=runs)
     try:
-        table = compare_runs(Path(args.run_a), Path(args.run_b))
+        table = compare_runs(*runs)
     except RunFolderError as exc:
         _print_problems([exc])
         return EXIT_BAD_INPUT
-    print(format_table(table, Path(args.run_a).name, Path(args.run_b).name))
+    print(format_table(table, runs[0].name, runs[1].name))
     if args.out:
-        try:
-            write_comparison(table, Path(args.out), Path(args.run_a).name, Path(args.run_b).name, force=args.force)
-        except OutputExistsError as exc:
-            print(str(exc), file=sys.stderr)
-            return EXIT_BAD_INPUT
+        write_comparison(table, Path(args.out), runs[0].name, runs[1].name, force=args.force, protected=runs)
         print(f"Comparison written to {args.out}/compare.html")
     return 0
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse turns the ValueError into exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (found {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (found {value})")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="scenario.toml or the folder holding it")
     p.add_argument("--out", help="run folder to write (default runs/<scenario folder name>)")
     p.add_argument("--force", action="store_true", help="replace an existing run folder")
-    p.add_argument("--workers", type=int, help="parallel PDU solves (default: the scenario's policy, else all cores)")
+    p.add_argument("--workers", type=positive_int, help="parallel PDU solves, at least 1 (default: the scenario's policy, else all cores)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("synth", help="generate a synthetic scenario folder from a seed")
@@ -193,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("docs", help="regenerate docs/scenario-format.md and docs/parameters.md")
-    p.add_argument("--root", default=".", help="repository root (default: here)")
+    p.add_argument("--root", help="repository root (default: the checkout this package runs from, else here)")
     p.add_argument("--check", action="store_true", help="exit 1 if the committed pages are stale")
     p.set_defaults(func=cmd_docs)
     return parser
@@ -207,13 +244,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
+    except OutputError as exc:
+        print(f"workload {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        if not is_output_os_error(exc):
+            return _internal_error(args, exc)
+        print(f"workload {args.command}: {output_problem(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:  # the last line of defence: one paragraph, no traceback
-        print(
-            f"workload {args.command}: internal error ({type(exc).__name__}: {exc}). Nothing was written. "
-            "Please report this with the scenario that caused it.",
-            file=sys.stderr,
-        )
-        return 1
+        return _internal_error(args, exc)
+
+
+def _internal_error(args: argparse.Namespace, exc: BaseException) -> int:
+    print(
+        f"workload {args.command}: internal error ({type(exc).__name__}: {exc}). Nothing was written. "
+        "Please report this with the scenario that caused it.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

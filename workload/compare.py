@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +80,11 @@ def format_table(table: pd.DataFrame, name_a: str, name_b: str) -> str:
     return "\n".join(lines)
 
 
-def write_comparison(table: pd.DataFrame, out: Path, name_a: str, name_b: str, force: bool = False) -> Path:
-    """compare.csv and compare.html in a folder, written atomically."""
-    with atomic_folder(out, force=force) as tmp:
+def write_comparison(
+    table: pd.DataFrame, out: Path, name_a: str, name_b: str, force: bool = False, protected: Sequence[Path] = ()
+) -> Path:
+    """compare.csv and compare.html in a folder, written atomically; ``protected`` (the two runs) is never replaced."""
+    with atomic_folder(out, force=force, kind="compare", protected=protected) as tmp:
         write_csv(table, tmp / "compare.csv", index=False)
         body = table.to_html(index=False, na_rep="suppressed", float_format=lambda v: f"{v:,.4g}", border=0)
         page = (

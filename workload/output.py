@@ -1,29 +1,53 @@
-"""Writing a run folder atomically: readers see no folder or a complete one, never half a run.
+"""Writing an output folder atomically and safely: readers see no folder or a complete one, never half.
 
-Everything is built in a hidden temporary folder beside the target and renamed into place at the end. An
-existing run is replaced only with ``force``; then the old folder is moved aside first and removed only
-after the new one is in place.
+The rules (docs/cli.md, "Output folders"):
+
+- Everything is built in a hidden temporary folder beside the target, named
+  ``.<target>.workload-tmp-<pid>-<random>`` so its owner is clear, and renamed into place at the end.
+- Without ``force`` the final rename never replaces anything (a no-replace rename): of two runs racing to
+  one new folder, the second fails with :class:`OutputExistsError` and the first one's folder stands. An
+  empty folder counts as absent (removing an empty folder loses nothing).
+- ``force`` replaces only a folder that this tool wrote, of the same kind (run, comparison, synthetic
+  scenario): a run folder is recognised by its manifest, which lists every file in it, so a folder holding
+  anything else is never deleted. Never a file, a device, a symbolic link, a protected folder (the
+  scenario's folder, the runs being compared, the working folder) or any folder above one.
+- The replacement is one atomic exchange of the two folders (Linux ``renameat2(RENAME_EXCHANGE)``), so there
+  is no moment when neither run exists. Where the file system cannot exchange, the old folder is moved aside
+  as ``.<target>.workload-old-<pid>``, and moved back if the new one cannot be put in place; a run that
+  starts and finds such a folder from a dead process restores it when the target is missing.
+- Stale temporaries of dead processes beside the target are removed when an output is started.
+- :func:`check_output` makes every check, and proves the location writable, before any computing starts.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
+import secrets
 import shutil
-import tempfile
+import stat
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from workload.safety import escape_formulas
 
 FLOAT_FORMAT = "%.10g"
 """CSV number format: 10 significant figures (pence on a £100m total), byte-stable across runs."""
 
 
-class OutputExistsError(FileExistsError):
-    """The run folder exists already and --force was not given."""
+class OutputError(Exception):
+    """The output location cannot be used; the message says why and what to do (exit 2, nothing written)."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output folder exists already and --force was not given (or another process got there first)."""
 
 
 def write_csv(frame: pd.DataFrame, path: Path, index: bool = True) -> None:
@@ -31,8 +55,10 @@ def write_csv(frame: pd.DataFrame, path: Path, index: bool = True) -> None:
 
     Float columns are formatted here, one list comprehension a column, and handed to pandas as text:
     the same bytes as ``to_csv(float_format=FLOAT_FORMAT)`` (a test holds them to it), in about half the
-    time, which matters for the 250,000-row case tables of a national run.
+    time, which matters for the 250,000-row case tables of a national run. Text cells that a spreadsheet
+    would run as a formula are quoted first (:func:`workload.safety.escape_formulas`).
     """
+    frame = escape_formulas(frame)
     floats = [name for name, dtype in frame.dtypes.items() if dtype.kind == "f"]
     if floats and len(frame) > 1000 and frame.columns.is_unique:
         frame = frame.copy(deep=False)
@@ -66,57 +92,378 @@ def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+MANIFEST = "manifest.json"
+"""The file that marks a folder as written by this tool; it lists the folder's files."""
+
+WRITTEN_BY = "workload"
+
+TMP_MARK = ".workload-tmp-"
+OLD_MARK = ".workload-old-"
+
+_RUN_SUFFIXES = frozenset({".csv", ".json", ".html", ".xlsx"})
+SYNTH_HEADER = "# Synthetic scenario written by workload.synth"
+"""First line of a scenario.toml that ``workload synth`` wrote."""
+SYNTH_FILES = frozenset({"scenario.toml", "cases.csv", "practitioners.csv", "partners.csv", "README.md"})
+
+KIND_WORDS = {"run": "a run folder", "compare": "a comparison folder", "synth": "a synthetic scenario folder"}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# which folders may be replaced
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as it:
+        return list(it)
+
+
+def _only_files(entries: list[os.DirEntry[str]]) -> bool:
+    return all(e.is_file(follow_symlinks=False) for e in entries)
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    path = folder / MANIFEST
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode) or path.stat().st_size > 10_000_000:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _is_ours(folder: Path, kind: str) -> bool:
+    """Whether ``folder`` is an output folder of ``kind`` that this tool wrote, holding nothing else."""
+    entries = _entries(folder)
+    if not _only_files(entries):
+        return False
+    names = {e.name for e in entries}
+    if kind == "synth":
+        try:
+            first = (folder / "scenario.toml").read_text(encoding="utf-8").split("\n", 1)[0]
+        except (OSError, UnicodeDecodeError):
+            return False
+        return first.startswith(SYNTH_HEADER) and names <= SYNTH_FILES
+    manifest = _read_manifest(folder)
+    if manifest is None:
+        # a comparison folder written before comparisons had a manifest
+        return kind == "compare" and names == {"compare.csv", "compare.html"}
+    if manifest.get("written_by") == WRITTEN_BY:
+        files = manifest.get("files")
+        return manifest.get("kind") == kind and isinstance(files, list) and names <= {*map(str, files), MANIFEST}
+    # a run folder written before manifests listed their files: only the kinds of file a run writes
+    legacy = {"version", "stage_seconds"} <= set(manifest)
+    return kind == "run" and legacy and all(Path(n).suffix in _RUN_SUFFIXES for n in names)
+
+
+def _within(path: Path, other: Path) -> bool:
+    """Whether ``other`` is ``path`` or lies inside it."""
+    try:
+        return other == path or other.is_relative_to(path)
+    except ValueError:
+        return False
+
+
+def _real(path: Path) -> Path:
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return Path(os.path.abspath(path))
+
+
+def check_output(
+    target: Path, force: bool = False, kind: str = "run", protected: Sequence[Path] = (), probe: bool = True
+) -> None:
+    """Raise :class:`OutputError` unless ``target`` can receive a new output folder of ``kind``.
+
+    Checks, before anything is computed: ``target`` is not a protected folder nor above one (the working
+    folder is always protected); it is absent, an empty folder, or (with ``force``) a folder of this kind that
+    this tool wrote; and, with ``probe``, that a folder can be made beside it (the disk is writable and the
+    name is not too long). Nothing is left behind.
+    """
+    target = Path(target)
+    word = KIND_WORDS.get(kind, "an output folder")
+    if not target.name or target.name in (".", ".."):
+        raise OutputError(f"{target} is not a folder name this tool can write to; give a new folder, e.g. runs/mine")
+    real = _real(target)
+    for guarded in [*protected, Path.cwd()]:
+        guarded_real = _real(Path(guarded))
+        if _within(real, guarded_real):
+            what = "the working folder" if guarded_real == _real(Path.cwd()) else str(guarded)
+            where = f"is {what}" if real == guarded_real else f"is a folder above {what}"
+            raise OutputError(f"--out {target} {where}, which must never be replaced; choose a new folder (nothing was changed)")
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OutputError(f"--out {target} cannot be used ({exc.strerror or type(exc).__name__})") from None
+    if mode is not None:
+        if stat.S_ISLNK(mode):
+            raise OutputError(f"--out {target} is a symbolic link; give a real folder (nothing was changed)")
+        if not stat.S_ISDIR(mode):
+            raise OutputError(f"--out {target} is a file, not a folder; choose another --out (nothing was changed)")
+        try:
+            empty = not _entries(target)
+        except OSError as exc:
+            raise OutputError(f"--out {target} cannot be read ({exc.strerror or type(exc).__name__})") from None
+        if not empty:
+            if not force:
+                raise OutputExistsError(f"{target} exists already; choose another --out or add --force to replace it")
+            if not _is_ours(target, kind):
+                raise OutputError(
+                    f"--force replaces only {word} that workload wrote, holding nothing else; {target} is not one "
+                    "(it has other files in it, or no workload manifest). Nothing was changed; choose another --out"
+                )
+    if probe:
+        _probe_writable(target)
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _probe_writable(target: Path) -> None:
+    """Make and remove a folder with the target's name beside it, or raise OutputError saying why not."""
+    base = _nearest_existing(target.parent)
+    if not base.is_dir():
+        raise OutputError(f"--out {target}: {base} is a file, so no folder can be made under it; choose another --out")
+    probe = base / f".{_short(target.name)}{TMP_MARK}{os.getpid()}-probe{secrets.token_hex(4)}"
+    try:
+        probe.mkdir()
+        try:
+            (probe / target.name).mkdir()
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(output_problem(exc, target)) from None
+
+
+WRITE_ERRNOS = {
+    errno.ENOSPC: "the disk is full; free some space or choose --out on another disk",
+    errno.EDQUOT: "your disk quota is used up; free some space or choose --out elsewhere",
+    errno.EROFS: "the file system is read-only; choose --out on a writable disk",
+    errno.EACCES: "permission denied; choose --out in a folder you can write to",
+    errno.EPERM: "operation not permitted; choose --out in a folder you can write to",
+    errno.ENAMETOOLONG: "the name is too long for the file system; choose a shorter --out",
+    errno.ENOTDIR: "part of the path is a file, not a folder; choose another --out",
+    errno.EMLINK: "the folder holds too many entries; choose another --out",
+}
+"""Operating-system errors that mean "this output location cannot be used" (exit 2, with what to do)."""
+
+
+def output_problem(exc: OSError, target: Path | None = None) -> str:
+    """A one-line message for an OSError met while writing output: where, what happened, what to do."""
+    where = target if target is not None else (exc.filename or "the output folder")
+    advice = WRITE_ERRNOS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    return f"cannot write {where}: {advice}. Nothing was written."
+
+
+def is_output_os_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is an environment problem with the output location (reported as bad input)."""
+    return isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS
+
+
+# ----------------------------------------------------------------------------------------------------------
+# renames that never replace, and that exchange
+
+
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _renameat2(source: Path, destination: Path, flags: int) -> bool:
+    """Linux renameat2; True if it ran, False where the system or file system does not offer it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        call = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    if call(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(destination), flags) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(source), None, str(destination))
+
+
+def rename_noreplace(source: Path, destination: Path) -> None:
+    """Rename ``source`` to ``destination``; raise FileExistsError if ``destination`` exists, never replace it.
+
+    An empty folder at ``destination`` is removed first (``rmdir`` removes only empty folders, so this
+    cannot lose anything). Without renameat2 the destination is claimed with ``mkdir`` (atomic) and the
+    rename then replaces that empty folder.
+    """
+    try:
+        os.rmdir(destination)
+    except OSError:
+        pass
+    try:
+        if _renameat2(source, destination, _RENAME_NOREPLACE):
+            return
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise FileExistsError(errno.EEXIST, "exists", str(destination)) from None
+        raise
+    os.mkdir(destination)  # FileExistsError if anything is there
+    try:
+        os.rename(source, destination)
+    except OSError:
+        try:
+            os.rmdir(destination)
+        except OSError:
+            pass
+        raise
+
+
+def _exchange(new: Path, target: Path) -> Path:
+    """Put folder ``new`` in place of folder ``target``; return where the old folder now is.
+
+    One atomic exchange where the system offers it; otherwise the old folder is moved aside, and moved back
+    if the new one cannot be put in place.
+    """
+    if _renameat2(new, target, _RENAME_EXCHANGE):
+        return new  # ``new``'s path now holds the old folder
+    old = target.parent / f".{target.name}{OLD_MARK}{os.getpid()}"
+    os.rename(target, old)
+    try:
+        rename_noreplace(new, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    return old
+
+
+# ----------------------------------------------------------------------------------------------------------
+# stale temporaries and stranded old runs
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, OverflowError):
         return True
     return True
 
 
-def remove_stale_temporaries(target: Path) -> list[Path]:
-    """Remove hidden temporary folders left beside ``target`` by a run that was killed.
+def _owner(name: str, mark: str) -> int | None:
+    rest = name.split(mark, 1)[1] if mark in name else ""
+    pid = rest.split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None
 
-    A temporary folder is named ``.<target>.tmp-<pid>-<random>``; it is stale when that process is gone.
+
+def _short(name: str) -> str:
+    """A target name cut short enough that a temporary's longer name still fits the file system."""
+    return name if len(name.encode()) <= 96 else name.encode()[:96].decode(errors="ignore")
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Tidy the folder beside ``target`` after processes that were killed; return what was removed or restored.
+
+    - Every temporary ``.<name>.workload-tmp-<pid>-...`` (of any target) whose process is gone is removed,
+      and so are ``.<target>.tmp-<pid>-...`` folders of earlier versions.
+    - An old output moved aside (``.<name>.workload-old-<pid>``, or ``.<name>.old-<pid>`` of earlier versions)
+      whose process is gone is moved back to ``<name>`` when that is missing (the replacement never landed);
+      when ``<name>`` exists the replacement did land and the old copy is removed.
     """
-    removed = []
-    for candidate in target.parent.glob(f".{target.name}.tmp-*"):
-        parts = candidate.name[len(f".{target.name}.tmp-"):].split("-", 1)
-        if parts[0].isdigit() and not _alive(int(parts[0])):
-            shutil.rmtree(candidate, ignore_errors=True)
-            removed.append(candidate)
-    for candidate in target.parent.glob(f".{target.name}.old-*"):
-        pid = candidate.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(candidate, ignore_errors=True)
-            removed.append(candidate)
-    return removed
+    parent = Path(target).parent
+    changed: list[Path] = []
+    try:
+        entries = _entries(parent)
+    except OSError:
+        return changed
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        legacy_tmp = name.startswith(f".{Path(target).name}.tmp-")
+        if TMP_MARK in name or legacy_tmp:
+            pid = _owner(name, TMP_MARK) if TMP_MARK in name else _owner(name, ".tmp-")
+            if pid is not None and not _alive(pid):
+                shutil.rmtree(path, ignore_errors=True)
+                changed.append(path)
+            continue
+        for mark in (OLD_MARK, ".old-"):
+            if mark not in name:
+                continue
+            stem, _, pid_text = name.rpartition(mark)
+            if not pid_text.isdigit() or _alive(int(pid_text)) or not stem.startswith("."):
+                break
+            original = parent / stem[1:]
+            if not original.exists():
+                try:
+                    rename_noreplace(path, original)
+                except OSError:
+                    break
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+            changed.append(path)
+            break
+    return changed
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the atomic folder
+
+
+def _finish_manifest(folder: Path, kind: str) -> None:
+    """Mark ``folder`` as this tool's output of ``kind``: manifest.json gains the list of every file in it."""
+    if kind == "synth":
+        return
+    manifest = _read_manifest(folder) or {}
+    manifest.update(written_by=WRITTEN_BY, kind=kind)
+    manifest["files"] = sorted(e.name for e in _entries(folder) if e.name != MANIFEST)
+    write_json(manifest, folder / MANIFEST)
 
 
 @contextmanager
-def atomic_folder(target: Path, force: bool = False) -> Iterator[Path]:
+def atomic_folder(
+    target: Path, force: bool = False, kind: str = "run", protected: Sequence[Path] = ()
+) -> Iterator[Path]:
     """Yield a temporary folder to fill; on success it becomes ``target`` in one rename.
 
-    On any exception the temporary folder is removed and ``target`` is left as it was.
+    ``target`` is checked by :func:`check_output` first (raising :class:`OutputError`). On any exception
+    the temporary folder is removed and ``target`` is left as it was. Without ``force`` an output that
+    appeared meanwhile is never replaced (:class:`OutputExistsError`); with ``force`` the two folders are
+    exchanged and the old one removed.
     """
     target = Path(target)
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target} exists already; choose another --out or add --force to replace it")
+    check_output(target, force=force, kind=kind, protected=protected, probe=False)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
+    tmp = target.parent / f".{_short(target.name)}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    tmp.mkdir(mode=0o700)
     try:
         yield tmp
+        _finish_manifest(tmp, kind)
         os.chmod(tmp, 0o755)
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        _commit(tmp, target, force, kind, protected)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _commit(tmp: Path, target: Path, force: bool, kind: str, protected: Sequence[Path]) -> None:
+    try:
+        rename_noreplace(tmp, target)
+        return
+    except FileExistsError:
+        if not force:
+            raise OutputExistsError(
+                f"{target} appeared while this run was computing (another run wrote it?); it was left as it is "
+                "and this run's results were not kept. Choose another --out"
+            ) from None
+    # with force: check again that what is there now may be replaced, then exchange
+    check_output(target, force=True, kind=kind, protected=protected, probe=False)
+    old = _exchange(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+

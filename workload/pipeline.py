@@ -286,7 +286,7 @@ def write_run(result: RunResult, out: Path, force: bool = False) -> Path:
     manifest holds what varies (timings, machine, time of day).
     """
     out = Path(out)
-    with atomic_folder(out, force=force) as tmp:
+    with atomic_folder(out, force=force, kind="run", protected=[result.scenario.folder]) as tmp:
         write_csv(result.cases, tmp / "cases.csv")
         write_csv(result.practitioners, tmp / "practitioners.csv")
         for name, table in result.tables.items():

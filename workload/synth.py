@@ -951,7 +951,8 @@ def write_scenario(
     Parameters
     ----------
     folder
-        Folder to create. An existing empty folder is replaced; a non-empty one only with ``force``.
+        Folder to create. An existing empty folder is replaced; a non-empty one only with ``force``, and
+        only when it is a synthetic scenario folder that ``workload synth`` wrote, holding nothing else.
     synth
         What :func:`synth_scenario` returned.
     name
@@ -970,17 +971,14 @@ def write_scenario(
 
     Raises
     ------
-    FileExistsError
+    workload.output.OutputExistsError
         When ``folder`` exists, is not empty and ``force`` is false (nothing is written).
+    workload.output.OutputError
+        When ``folder`` cannot be written or replaced (see :func:`workload.output.check_output`).
     """
     folder = Path(folder)
     if not name or not name.strip():
         raise ValueError("name must not be empty")
-    empty_dir = folder.is_dir() and not any(folder.iterdir())
-    if folder.exists() and not empty_dir and not force:
-        raise FileExistsError(
-            f"{folder} exists and is not empty; choose another folder or pass force=True to replace it"
-        )
     description = description or synth.describe()
     has_partners = len(synth.partners) > 0
     toml = [
@@ -995,7 +993,7 @@ def write_scenario(
     ]
     if has_partners:
         toml.append('partners = "partners.csv"')
-    with atomic_folder(folder, force=True) as tmp:
+    with atomic_folder(folder, force=force, kind="synth") as tmp:
         (tmp / "scenario.toml").write_text("\n".join(toml) + "\n", encoding="utf-8")
         _write_csv(synth.cases, tmp / "cases.csv")
         _write_csv(synth.practitioners, tmp / "practitioners.csv")

@@ -75,7 +75,8 @@ def test_outputs_do_not_depend_on_hash_seed_or_workers(scenario: Path, tmp_path:
     a, b = tmp_path / "a", tmp_path / "b"
     assert run_command(scenario, a, 1, "1").wait(timeout=300) == 0
     assert run_command(scenario, b, 2, "2").wait(timeout=300) == 0
-    names = sorted(p.name for p in a.iterdir() if p.suffix in (".csv", ".json", ".html") and p.name != "manifest.json")
-    assert {"cases.csv", "allocations.csv", "summary.json", "report.html"} <= set(names)
+    # every file but the manifest (which holds timings and the time of day), the workbook included
+    names = sorted(p.name for p in a.iterdir() if p.name != "manifest.json")
+    assert {"cases.csv", "allocations.csv", "summary.json", "report.html", "report.xlsx"} <= set(names)
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name

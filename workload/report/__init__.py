@@ -24,6 +24,8 @@ import pandas as pd  # noqa: E402
 from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
 
 from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM  # noqa: E402
+from workload.output import FLOAT_FORMAT  # noqa: E402
+from workload.safety import escape_formulas  # noqa: E402
 
 UNITS = {
     "cases": "cases",
@@ -276,6 +278,17 @@ def build_context(result: Any) -> dict[str, Any]:
     }
 
 
+def workbook_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A published table as the workbook shows it: units in the headers, numbers at the CSVs' precision
+    (10 significant figures, so the workbook is byte-identical whenever the CSVs are, whatever the order
+    sums were taken in), and no text cell that a spreadsheet would run as a formula."""
+    frame = frame.copy()
+    for name in [c for c, dtype in frame.dtypes.items() if dtype.kind == "f"]:
+        values = frame[name].to_numpy(dtype=float)
+        frame[name] = np.array([float(FLOAT_FORMAT % v) for v in values.tolist()], dtype=float)
+    return escape_formulas(with_units(frame))
+
+
 def write_report(result: Any, folder: Path) -> list[Path]:
     """Write report.html and report.xlsx into ``folder`` (the temporary run folder)."""
     env = Environment(loader=PackageLoader("workload", "report"), autoescape=select_autoescape(["html"]))
@@ -295,10 +308,10 @@ def write_report(result: Any, folder: Path) -> list[Path]:
                 "Cells: " + "; ".join(f"{k} = {v}" for k, v in CELL_LABELS.items()),
             ]}
         )
-        notes.to_excel(writer, sheet_name="notes", index=False)
+        escape_formulas(notes).to_excel(writer, sheet_name="notes", index=False)
         for name in PUBLISHED_TABLES:
             if name in result.tables:
-                with_units(result.tables[name]).to_excel(writer, sheet_name=name[:31])
+                workbook_table(result.tables[name]).to_excel(writer, sheet_name=name[:31])
     _stamp_workbook(xlsx_path)
     return [html_path, xlsx_path]
 
