@@ -33,7 +33,10 @@ def test_compare_prints_and_writes_differences(two_runs, tmp_path: Path, capsys)
     assert row["difference"] == pytest.approx(sb["cells"]["wmt_today"]["reoffending_cost"] - sa["cells"]["wmt_today"]["reoffending_cost"])
     assert row["difference"] > 0
     hours = table[(table["section"] == "cell") & (table["measure"] == "afforded_hours")]
-    assert (hours["difference"].abs() < 1e-6).all(), "a cost parameter moves no hours"
+    # the reform's practitioner hours in this 3-case fixture are suppressed (two women's partner hours could be
+    # worked out from them: the disclosure rule), so they compare as blank; every figure shown moves no hours
+    shown = hours["difference"].dropna()
+    assert len(shown) >= 3 and (shown.abs() < 1e-6).all(), "a cost parameter moves no hours"
     assert (out / "compare.html").read_text().startswith("<!DOCTYPE html>")
 
 

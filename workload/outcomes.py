@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from workload.disclosure import CONTRIBUTOR_PREFIX, contributor_columns, pool_small_rows
 from workload.params import Parameters
 from workload.scenario import OASYS_NEEDS, RESEARCH_FLAGS
 
@@ -182,22 +183,34 @@ def _add_ratios(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def group_table(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    """Sum the outcome columns by one dimension, with case counts and coverage; a Total row last."""
+    """Sum the outcome columns by one dimension, with case counts and coverage; a Total row last.
+
+    The table also counts, per row, the cases contributing to each subset figure (``contributors_*``,
+    :mod:`workload.disclosure`): working columns that :func:`workload.disclosure.suppress_contributions`
+    uses and drops before the table is published.
+    """
+    frame = frame.join(contributor_columns(frame))
     grouped = frame.groupby(dimension, observed=True, sort=True, dropna=False)
-    table = grouped[[c for c in SUM_COLUMNS if c in frame]].sum()
+    summed = [c for c in SUM_COLUMNS if c in frame] + [c for c in frame.columns if c.startswith(CONTRIBUTOR_PREFIX)]
+    table = grouped[summed].sum()
     table.insert(0, "cases", grouped.size())
-    table.index = table.index.map(lambda v: "(blank)" if pd.isna(v) else str(v))
-    total = table.sum().to_frame("Total").T
+    table.index = table.index.map(lambda v: BLANK if pd.isna(v) else str(v))
+    total = table.sum().to_frame(TOTAL).T
     table = pd.concat([table, total])
     table.index.name = "group"
     return _add_ratios(table)
 
 
+TOTAL = "Total"
+"""The label of a table's total row."""
+BLANK = "(blank)"
+"""The label of the row of cases with no value in the grouping column."""
 SMALL_GROUPS = "(small groups)"
+"""The label of the row pooling groups too small to show."""
 
 
 def suppress(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Publishable version of a group table: no row counts fewer than ``threshold`` cases.
+    """Publishable rows of a group table: no row counts fewer than ``threshold`` cases (disclosure rule 1).
 
     Groups under the threshold are never shown on their own. They are pooled into one row,
     ``(small groups)``; if even the pool is under the threshold it is merged into the largest group (the row
@@ -205,29 +218,12 @@ def suppress(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
     rows from the Total, here or in any other published table. Rows still partition the Total, which is
     always shown. ``pooled_groups`` counts the groups folded into each row. ``threshold`` 0 turns this off.
     """
-    out = table.copy()
-    out["pooled_groups"] = 0
-    if threshold <= 0:
-        return out
-    groups = out.drop(index="Total")
-    small = groups[groups["cases"] < threshold]
-    if small.empty:
-        return out
-    shown = groups.drop(index=small.index)
-    pooled = small.sum()
-    pooled["pooled_groups"] = len(small)
-    if pooled["cases"] >= threshold or shown.empty:
-        if pooled["cases"] >= threshold:
-            shown = pd.concat([shown, pooled.to_frame(SMALL_GROUPS).T])
-    else:
-        largest = shown["cases"].astype(float).idxmax()
-        merged = shown.loc[largest] + pooled
-        merged["pooled_groups"] = len(small)
-        shown = shown.drop(index=largest)
-        shown = pd.concat([shown, merged.to_frame(f"{largest} + small groups").T])
-    result = pd.concat([shown, out.loc[["Total"]]])
-    result.index.name = "group"
-    return _add_ratios(result)
+    additive = ["cases", *[c for c in table.columns if c not in ("coverage", "hours_per_case")]]
+    out = pool_small_rows(table, threshold, additive, SMALL_GROUPS, keep=[TOTAL])
+    if (out["pooled_groups"] > 0).any():
+        out = _add_ratios(out)
+    out.index.name = "group"
+    return out
 
 
 def equity_table(by_group: dict[str, pd.DataFrame], dimension: str) -> pd.DataFrame:
@@ -238,13 +234,13 @@ def equity_table(by_group: dict[str, pd.DataFrame], dimension: str) -> pd.DataFr
     """
     columns: dict[str, pd.Series] = {}
     for cell, table in by_group.items():
-        overall = table.loc["Total"]
-        groups = table.drop(index="Total")
+        overall = table.loc[TOTAL]
+        groups = table.drop(index=TOTAL)
         columns[f"coverage_{cell}"] = groups["coverage"]
         columns[f"hours_per_case_{cell}"] = groups["hours_per_case"]
         columns[f"coverage_ratio_{cell}"] = groups["coverage"] / overall["coverage"] if overall["coverage"] else np.nan
     out = pd.DataFrame(columns)
-    first = next(iter(by_group.values())).drop(index="Total")
+    first = next(iter(by_group.values())).drop(index=TOTAL)
     out.insert(0, "cases", first["cases"])
     if "pooled_groups" in first:
         out["pooled_groups"] = first["pooled_groups"]

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from workload import __version__
-from workload import outcomes
+from workload import disclosure, outcomes
 from workload.allocate import baseline, lp
 from workload.load import Scenario
 from workload.scoring import needs, wmt
@@ -160,14 +160,15 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
         for name, frame in per_case.items():
             table = outcomes.suppress(outcomes.group_table(frame.join(groups[[dimension]]), dimension), threshold)
             by_cell[name] = table
-            shown = table.copy()
+            shown = disclosure.suppress_contributions(table, threshold)
             shown.insert(0, "cell", name)
             shown.insert(0, "dimension", dimension)
             tidy.append(shown)
         equity.append(outcomes.equity_table(by_cell, dimension))
     tables["outcomes_by_group"] = pd.concat(tidy)
     tables["equity"] = pd.concat(equity)
-    totals = pd.DataFrame({name: outcomes.group_table(per_case[name].assign(all="all"), "all").loc["Total"] for name in outcomes.CELLS}).T
+    totals = pd.DataFrame({name: outcomes.group_table(per_case[name].assign(all="all"), "all").loc[outcomes.TOTAL] for name in outcomes.CELLS}).T
+    totals = disclosure.suppress_contributions(totals, threshold)
     totals.index.name = "cell"
     totals.insert(0, "label", [outcomes.CELL_LABELS[c] for c in totals.index])
     tables["totals"] = totals
@@ -192,8 +193,14 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     pdus["fte_available"] = capacity.groupby(staff["pdu"]).sum() / fte_hours
     pdus["fte_needed_assessed_need"] = need.groupby(by_pdu).sum() / fte_hours
     pdus["fte_needed_wmt"] = scores["wmt_hours"].groupby(by_pdu).sum() / fte_hours
+    short = reform.cases["floor_shortfall_hours"] > 0
+    pdus["contributors_shortfall_hours"] = short.groupby(by_pdu).sum().reindex(pdus.index).fillna(0)
     pdus.index.name = "pdu"
-    tables["pdus"] = pdus
+    all_short = int(short.sum())
+    tables["pdus"] = disclosure.suppress_contributions(
+        disclosure.pool_small_rows(pdus, threshold, PDU_ADDITIVE, disclosure.SMALL_PDUS), threshold
+    )
+    tables["pdus"].index.name = "pdu"
 
     case_out = cases.loc[:, list(CASE_GROUP_COLUMNS)].copy()
     case_out = case_out.join(scores.drop(columns=["assessed_need_hours"]))
@@ -214,10 +221,23 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     staff_out["utilisation_baseline"] = (today_hours / staff_out["capacity_hours"].where(staff_out["capacity_hours"] > 0)).fillna(0.0)
     staff_out.index.name = "practitioner_id"
 
+    warnings[:] = [disclosure.redact_warning(w, threshold) for w in warnings]
     summary = headline_summary(scenario, totals, staff_out, pdus, tables, scores, warnings)
+    shortfall = float(reform.cases["floor_shortfall_hours"].sum())
+    summary["statutory_shortfall_hours"] = None if disclosure.is_small(all_short, threshold) else shortfall
     lap("assemble")
     result = RunResult(scenario, case_out, staff_out, summary, tables=tables, timings=timings, warnings=warnings)
     return result
+
+
+PDU_ADDITIVE = ("cases", "shortfall_hours", "overflow_hours", "fte_available", "fte_needed_assessed_need",
+                "fte_needed_wmt", "contributors_shortfall_hours")
+"""Columns of the PDU table that add up, so pooled PDU rows show their sums (the rest is per-PDU solver detail)."""
+
+
+def published_count(n: int, threshold: int) -> int | None:
+    """A count of cases as summary.json may give it: None (suppressed) when it is 1 to threshold - 1."""
+    return None if disclosure.is_small(n, threshold) else n
 
 
 def _cell_figures(row: pd.Series) -> dict[str, Any]:
@@ -228,8 +248,9 @@ def _cell_figures(row: pd.Series) -> dict[str, Any]:
 
 def headline_summary(scenario: Scenario, totals: pd.DataFrame, staff_out: pd.DataFrame, pdus: pd.DataFrame,
                      tables: dict[str, pd.DataFrame], scores: pd.DataFrame, warnings: list[str]) -> dict[str, Any]:
-    """summary.json's headline numbers, each taken from the tables written beside it."""
+    """summary.json's headline numbers, each taken from the (publishable) tables written beside it."""
     by_group = tables["outcomes_by_group"]
+    threshold = scenario.spec.output.suppression_threshold
 
     def coverage_of(dimension: str, group: str, cell: str) -> float | None:
         rows = by_group[(by_group["dimension"] == dimension) & (by_group["cell"] == cell)]
@@ -250,8 +271,8 @@ def headline_summary(scenario: Scenario, totals: pd.DataFrame, staff_out: pd.Dat
             "practitioners": int(len(scenario.practitioners)),
             "partners": int(len(scenario.partners)),
             "pdus": len(scenario.pdus),
-            "women": int((scenario.cases["sex"] == "female").sum()),
-            "unallocated_cases": int(scenario.cases["current_practitioner_id"].isna().sum()),
+            "women": published_count(int((scenario.cases["sex"] == "female").sum()), threshold),
+            "unallocated_cases": published_count(int(scenario.cases["current_practitioner_id"].isna().sum()), threshold),
         },
         "cells": cells,
         "baseline": outcomes.BASELINE,

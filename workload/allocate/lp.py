@@ -1208,11 +1208,6 @@ def _empty_case_frame(index: pd.Index) -> pd.DataFrame:
     )
 
 
-def _ids(values: np.ndarray, limit: int = 5) -> str:
-    shown = ", ".join(str(v) for v in values[:limit])
-    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
-
-
 def _unplaced_reason(inp: PduInput, cases: pd.DataFrame, policy: Policy) -> str:
     practs = inp.practitioners
     if len(practs) == 0:
@@ -1240,10 +1235,11 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
 
     if len(a.unplaced):
         unplaced = inp.cases.loc[a.unplaced]
+        # counts only: case ids stay in the case-level CSVs (allocations.csv: no practitioner_id)
         warnings.append(
-            f"PDU {inp.pdu}: {len(a.unplaced)} case(s) have no eligible practitioner ({_ids(a.unplaced)}): "
-            f"{_unplaced_reason(inp, unplaced, policy)}. They get no practitioner and all "
-            f"{unplaced['required_hours'].sum():,.1f} of their required hours are unmet."
+            f"PDU {inp.pdu}: {len(a.unplaced)} case(s) have no eligible practitioner: "
+            f"{_unplaced_reason(inp, unplaced, policy)}. They get no practitioner, so none of their required "
+            "hours are met (allocations.csv lists them with no practitioner_id)."
         )
 
     status, solver_used, objective, bound = "no-model", "", 0.0, None

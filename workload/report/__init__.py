@@ -289,12 +289,17 @@ def workbook_table(frame: pd.DataFrame) -> pd.DataFrame:
     return escape_formulas(with_units(frame))
 
 
+def _missing(value: Any) -> bool:
+    """A figure not published (None, or NaN from the disclosure rule): shown as "–"."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def write_report(result: Any, folder: Path) -> list[Path]:
     """Write report.html and report.xlsx into ``folder`` (the temporary run folder)."""
     env = Environment(loader=PackageLoader("workload", "report"), autoescape=select_autoescape(["html"]))
-    env.filters["pct"] = lambda v: "–" if v is None else f"{float(v) * 100:.1f}%"
-    env.filters["num"] = lambda v: "–" if v is None else f"{float(v):,.0f}"
-    env.filters["gbp"] = lambda v: "–" if v is None else ("−" if float(v) < 0 else "") + f"£{abs(float(v)):,.0f}"
+    env.filters["pct"] = lambda v: "–" if _missing(v) else f"{float(v) * 100:.1f}%"
+    env.filters["num"] = lambda v: "–" if _missing(v) else f"{float(v):,.0f}"
+    env.filters["gbp"] = lambda v: "–" if _missing(v) else ("−" if float(v) < 0 else "") + f"£{abs(float(v)):,.0f}"
     html = env.get_template("report.html").render(**build_context(result))
     html_path = folder / "report.html"
     html_path.write_text(html, encoding="utf-8")
@@ -303,7 +308,7 @@ def write_report(result: Any, folder: Path) -> list[Path]:
         notes = pd.DataFrame(
             {"note": [
                 f"Scenario: {result.summary['scenario']}",
-                f"Groups counting fewer than {result.summary['suppression_threshold']} cases are never shown alone: they are pooled into '(small groups)', or, if the pool is still too small, into the largest group, so no small group can be worked out from any total.",
+                f"Groups counting fewer than {result.summary['suppression_threshold']} cases are never shown alone: they are pooled into '(small groups)' ('(small PDUs)'), or, if the pool is still too small, into the largest group, so no small group can be worked out from any total. A figure that comes from fewer cases than that (partner hours, the children's cost, excess hours, moves, floor shortfall), and the figures it could be worked out from, are left blank.",
                 "Hours are practitioner hours per case per year; coverage is the share of assessed need met.",
                 "Cells: " + "; ".join(f"{k} = {v}" for k, v in CELL_LABELS.items()),
             ]}
