@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from workload import __version__
@@ -172,7 +173,14 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     totals.index.name = "cell"
     totals.insert(0, "label", [outcomes.CELL_LABELS[c] for c in totals.index])
     tables["totals"] = totals
-    tables["sensitivity"] = outcomes.sensitivity(cases, per_case, staff_by_cell, partner_by_cell, params)
+    sensitivity = outcomes.sensitivity(cases, per_case, staff_by_cell, partner_by_cell, params)
+    # every net cost there sums every cost of both cells: when one of those totals is not published (too few
+    # cases contribute to it), neither are the net costs it could be worked out from
+    hidden = totals.loc[[outcomes.BASELINE, outcomes.REFORM], ["partner_cost", "children_cost", "whole_life_cost"]]
+    if hidden.isna().to_numpy().any():
+        net = [c for c in sensitivity.columns if c.startswith("net_cost") or c == "swing"]
+        sensitivity[net] = np.nan
+    tables["sensitivity"] = sensitivity
     lap("tables")
 
     reform = allocations["needs"]

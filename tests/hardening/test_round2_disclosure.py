@@ -176,3 +176,13 @@ def test_figures_from_few_contributors_are_blank_with_their_complements(contribu
 )
 def test_warnings_put_small_counts_in_words(text: str, expected: str) -> None:
     assert disclosure.redact_warning(text, THRESHOLD) == expected
+
+
+def test_net_costs_are_not_published_when_a_cost_total_is_not(tiny_plain_run: Path) -> None:
+    # every net cost in the sensitivity table sums the partner and children's costs the Totals suppress
+    totals = pd.read_csv(tiny_plain_run / "totals.csv", index_col=0)
+    assert totals["partner_cost"].isna().any()
+    sensitivity = pd.read_csv(tiny_plain_run / "sensitivity.csv", index_col=0)
+    net = [c for c in sensitivity.columns if c.startswith("net_cost") or c == "swing"]
+    assert sensitivity[net].isna().all().all()
+    assert sensitivity[["default", "low", "high"]].notna().all().all()  # the assumptions themselves are shown
