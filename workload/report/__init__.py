@@ -15,17 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-matplotlib.rcParams["svg.hashsalt"] = "workload"  # stable element ids: the same run gives the same bytes
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM
+from workload.output import FLOAT_FORMAT
+from workload.safety import escape_formulas
 
-from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM  # noqa: E402
-from workload.output import FLOAT_FORMAT  # noqa: E402
-from workload.safety import escape_formulas  # noqa: E402
+SVG_SETTINGS = {"svg.hashsalt": "workload"}
+"""Stable element ids in the charts, so the same run gives the same bytes. Applied only while a chart is
+saved: importing this module changes no matplotlib setting and no backend (charts are drawn on
+:class:`matplotlib.figure.Figure` objects, never through pyplot)."""
 
 UNITS = {
     "cases": "cases",
@@ -81,10 +84,16 @@ def with_units(frame: pd.DataFrame) -> pd.DataFrame:
 # charts
 
 
-def _svg(fig: plt.Figure) -> str:
+def _figure(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """A figure with one set of axes, made without pyplot (no backend, no global figure list)."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
+def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
+    with matplotlib.rc_context(SVG_SETTINGS):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     start = text.find("<svg")
     svg = text[start:]
@@ -93,7 +102,8 @@ def _svg(fig: plt.Figure) -> str:
 
 def chart_cells(totals: pd.DataFrame) -> str:
     """Bar chart: share of assessed need met, and hours unmet, in each of the four cells."""
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    fig = Figure(figsize=(8, 3))
+    axes = fig.subplots(1, 2)
     labels = [c.replace("_", "\n") for c in totals.index]
     colours = [COLOURS[c] for c in totals.index]
     axes[0].bar(labels, totals["coverage"].astype(float) * 100, color=colours)
@@ -111,7 +121,7 @@ def chart_groups(by_group: pd.DataFrame, dimension: str, title: str) -> str:
     """Grouped bars: coverage of each group, baseline beside reform (suppressed groups left out)."""
     rows = by_group[(by_group["dimension"] == dimension) & (by_group["cell"].isin([BASELINE, REFORM]))]
     groups = [g for g in dict.fromkeys(rows.index) if g != "Total"]
-    fig, ax = plt.subplots(figsize=(8, 3))
+    fig, ax = _figure((8, 3))
     x = np.arange(len(groups))
     for i, cell in enumerate((BASELINE, REFORM)):
         part = rows[rows["cell"] == cell]
@@ -131,7 +141,7 @@ def chart_costs(totals: pd.DataFrame) -> str:
     """Stacked bars: staff, partner, reoffending and children's costs in each cell (GBP million a year)."""
     parts = ["staff_cost", "partner_cost", "reoffending_cost", "children_cost"]
     colours = ["#1f4e79", "#8fbc8f", "#c0504d", "#e4a33a"]
-    fig, ax = plt.subplots(figsize=(8, 3))
+    fig, ax = _figure((8, 3))
     bottom = np.zeros(len(totals))
     labels = [c.replace("_", "\n") for c in totals.index]
     for part, colour in zip(parts, colours):
@@ -147,7 +157,7 @@ def chart_costs(totals: pd.DataFrame) -> str:
 
 def chart_sensitivity(table: pd.DataFrame) -> str:
     """Tornado chart: net whole-life cost of the reform as each assumption moves from low to high."""
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(table) + 1))
+    fig, ax = _figure((8, 0.45 * len(table) + 1))
     central = float(table["net_cost_central"].iloc[0]) / 1e6 if len(table) else 0.0
     names = list(table.index)[::-1]
     lows = table["net_cost_at_low"].astype(float).to_numpy()[::-1] / 1e6
@@ -166,7 +176,7 @@ def chart_sensitivity(table: pd.DataFrame) -> str:
 
 def chart_utilisation(practitioners: pd.DataFrame) -> str:
     """Histogram of practitioners' utilisation of capacity, today against the reform."""
-    fig, ax = plt.subplots(figsize=(8, 3))
+    fig, ax = _figure((8, 3))
     holders = practitioners[practitioners["capacity_hours"].astype(float) > 0]
     bins = np.linspace(0, 1.6, 33)
     ax.hist(holders["utilisation_baseline"].astype(float).clip(0, 1.6), bins=bins, alpha=0.6, color=COLOURS[BASELINE], label="today (WMT hours)")
