@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import csv
 import difflib
 import hashlib
+import io
 import itertools
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -52,6 +55,7 @@ from workload import __version__
 from workload.load import Scenario, ScenarioError, load_scenario, resolve_table_path
 from workload.outcomes import CELLS, REFORM
 from workload.params import ParameterError, flatten_overrides
+from workload.safety import escape_formulas, regular_file_problem
 from workload.scenario import Policy
 from workload.workers import spawn_pool
 from workload.workers import restore_environ as _restore_environ
@@ -264,8 +268,11 @@ def read_sweep_file(path: str | Path, scenario: Scenario | None = None) -> Sweep
     """
     path = Path(path)
     label = path.name
-    if not path.is_file():
+    problem = regular_file_problem(path)
+    if problem == "file not found":
         raise SweepError([f"{path}: sweep file not found"])
+    if problem:  # a named pipe or a device would hang the reader
+        raise SweepError([f"{path}: the sweep file {problem}"])
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
@@ -406,6 +413,23 @@ def _value_problem(label: str, section: str, key: str, value: Any, scenario: Sce
     return None
 
 
+def _draws_problem(label: str, key: str, draw: Draw, values: Sequence[Any], scenario: Scenario) -> str | None:
+    """Every draw of a numeric distribution for a parameter, checked at once (vectorised) against the
+    parameter's range: how many fall outside it, and the lowest and highest drawn. The type (a number for a
+    number, not a whole table) is checked on the first draw."""
+    rest = split_key(key)[1]
+    where = f'{label}: [draws] "{key}"'
+    if not len(values):
+        return None
+    if not _is_number(scenario.params[rest]):  # a table or text: the first draw's problem says what it takes
+        return _value_problem(label, "draws", key, values[0], scenario)
+    found = scenario.params.values_problem(rest, values, what="draws")
+    if found:
+        return (f"{where}: {found}; choose a {draw.distribution} distribution whose draws stay inside it "
+                "(or a choice of allowed values)")
+    return None
+
+
 # ----------------------------------------------------------------------------------------------------------
 # variants
 
@@ -515,14 +539,20 @@ class SweepPlan:
 
 
 def scenario_fingerprint(scenario: Scenario) -> str:
-    """SHA-256 of scenario.toml and every table it names (bytes), so any edit to the inputs shows."""
-    digest = hashlib.sha256(scenario.path.read_bytes())
+    """SHA-256 of scenario.toml and every table it names (bytes), so any edit to the inputs shows.
+
+    Raises SweepError when one of them is no longer a regular file (a named pipe would hang the read)."""
+    paths = [("", scenario.path)]
     for key in ("cases", "practitioners", "partners"):
         relative = getattr(scenario.spec.tables, key)
         if relative is not None:
-            table = resolve_table_path(scenario.folder, relative, scenario.path.name)
-            digest.update(key.encode())
-            digest.update(table.read_bytes())
+            paths.append((key, resolve_table_path(scenario.folder, relative, scenario.path.name)))
+    if bad := [f"{path}: {problem}" for _, path in paths if (problem := regular_file_problem(path))]:
+        raise SweepError(bad)
+    digest = hashlib.sha256(scenario.path.read_bytes())
+    for key, table in paths[1:]:
+        digest.update(key.encode())
+        digest.update(table.read_bytes())
     return digest.hexdigest()
 
 
@@ -577,6 +607,11 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec, n_draws: int | None = None) 
     drawn = draw_values(spec.draws, n, seed) if n else pd.DataFrame()
     checked: set[tuple[str, str]] = set()
     for section, key, values in [("grid", k, v) for k, v in spec.grid.items()] + [("draws", k, drawn[k].tolist()) for k in drawn.columns]:
+        if section == "draws" and split_key(key)[0] == "parameters" and spec.draws[key].distribution != "choice":
+            problem = _draws_problem(label, key, spec.draws[key], values, scenario)
+            if problem:
+                problems.append(problem)
+            continue
         for value in values:
             token = (key, json.dumps(value, default=str))
             if token in checked:
@@ -749,7 +784,11 @@ def run_task(task: Task) -> list[tuple[str, float]]:
         while len(_SHARES) > 8:
             _SHARES.popitem(last=False)
     result = run_scenario(pdu_scenario(scenario, task.pdu, _SHARES[key]), workers=1)
-    return sorted(result_metrics(result).items())
+    rows = sorted(result_metrics(result).items())
+    infinite = [m for m, v in rows if math.isinf(v)]
+    if infinite:  # a task file holds finite numbers (or nan for a blank figure), nothing else
+        raise ValueError(f"the run gave an infinite {infinite[0]}{f' (and {len(infinite) - 1} more)' if len(infinite) > 1 else ''}")
+    return rows
 
 
 def _worker_malloc_trim() -> str | None:
@@ -907,7 +946,9 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _csv_text(frame: pd.DataFrame, index: bool = True, float_format: str = "%.10g") -> str:
-    return frame.to_csv(index=index, float_format=float_format, lineterminator="\n")
+    """A sweep CSV's text. Text cells that a spreadsheet would run as a formula (starting with = + - @) get a
+    leading quote (:func:`workload.safety.escape_formulas`); numbers, negative ones too, stay numbers."""
+    return escape_formulas(frame).to_csv(index=index, float_format=float_format, lineterminator="\n")
 
 
 def sweep_manifest(plan: SweepPlan, sweep_path: Path) -> dict[str, Any]:
@@ -970,23 +1011,171 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
     _write_atomic(out / "variants.csv", _csv_text(plan.variants_table()))
 
 
+TASK_HEADER = "metric,value"
+"""First line of a task file."""
+
+TASK_METRICS: frozenset[str] = frozenset(
+    [f"{cell}.{figure}" for cell in CELLS for figure in CELL_FIGURES] + list(SCALAR_METRICS)
+)
+"""Metrics every task file holds, besides its groups' figures (``_group/...``, see :func:`task_metrics_problem`)."""
+
+MAX_TASK_FILE_BYTES = 10 * 1024 * 1024
+"""A task file larger than this is not one the sweep wrote (they are a few kilobytes)."""
+
+_CHECKSUM = re.compile(r"# sha256:([0-9a-f]{64})")
+_GROUP_METRIC = re.compile(r"_group/([^/]+)/([^/]+)/(?:([^/]+)/)?([^/]+)")
+
+
+def task_metrics_problem(metrics: Sequence[str]) -> str | None:
+    """Why ``metrics`` are not what a task writes, or None: each of :data:`TASK_METRICS` once, and for each
+    group of each of :data:`GROUP_DIMENSIONS` its cases, assessed need and every cell's hours given."""
+    names = list(metrics)
+    if len(set(names)) != len(names):
+        twice = sorted({m for m in names if names.count(m) > 1})
+        return f"metric {twice[0]!r} is there twice"
+    plain = {m for m in names if not m.startswith("_group/")}
+    if missing := sorted(TASK_METRICS - plain):
+        return f"{len(missing)} metric(s) missing, such as {missing[0]!r}"
+    if extra := sorted(plain - TASK_METRICS):
+        return f"metric {extra[0]!r} is not one a task writes"
+    per_group: dict[tuple[str, str], set[str]] = {}
+    for name in set(names) - plain:
+        match = _GROUP_METRIC.fullmatch(name)
+        if match is None or match.group(1) not in GROUP_DIMENSIONS:
+            return f"metric {name!r} is not one a task writes"
+        dimension, group, cell, figure = match.groups()
+        per_group.setdefault((dimension, group), set()).add(f"{cell}/{figure}" if cell else figure)
+    expected = {"cases", "required_hours"} | {f"{cell}/given_hours" for cell in CELLS}
+    for (dimension, group), figures in sorted(per_group.items()):
+        if figures != expected:
+            return f"the figures of group {dimension}/{group} are not complete"
+    return None
+
+
+def task_file_text(rows: Sequence[tuple[str, float]]) -> str:
+    """A task's rows as the text of its file: ``metric,value`` rows (values at full precision, ``nan`` for a
+    blank figure), then a line ``# sha256:<hex>`` of everything before it, by which a resume knows the file
+    is whole."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TASK_HEADER.split(","))
+    for metric, value in rows:
+        writer.writerow([metric, repr(float(value))])
+    body = buffer.getvalue()
+    return f"{body}# sha256:{hashlib.sha256(body.encode('utf-8')).hexdigest()}\n"
+
+
+def read_task_file(path: Path) -> tuple[list[tuple[str, float]] | None, str | None]:
+    """A task file's rows, or None and why the file is not whole. Never raises on what the file holds.
+
+    A file is whole when it is a regular file, UTF-8, its last line is the checksum of the rest, the first
+    line is ``metric,value``, every value is a number (finite, or ``nan`` for a blank figure), and the metrics
+    are exactly those a task writes (:func:`task_metrics_problem`).
+    """
+    problem = regular_file_problem(path)
+    if problem:
+        return None, "is missing" if problem == "file not found" else problem
+    try:
+        if path.stat().st_size > MAX_TASK_FILE_BYTES:
+            return None, "is larger than any task file"
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"could not be read ({exc.strerror or type(exc).__name__})"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "is not UTF-8 text"
+    if not text:
+        return None, "is empty"
+    body, _, last = text.removesuffix("\n").rpartition("\n")
+    body += "\n"
+    match = _CHECKSUM.fullmatch(last) if text.endswith("\n") else None
+    if match is None:
+        return None, "has no checksum line at its end (cut short?)"
+    if hashlib.sha256(body.encode("utf-8")).hexdigest() != match.group(1):
+        return None, "does not match its checksum (changed since it was written)"
+    lines = list(csv.reader(io.StringIO(body)))
+    if not lines or lines[0] != TASK_HEADER.split(","):
+        return None, f"does not start with the header {TASK_HEADER}"
+    rows: list[tuple[str, float]] = []
+    for number, line in enumerate(lines[1:], start=2):
+        if len(line) != 2 or not line[0]:
+            return None, f"line {number} is not metric,value"
+        try:
+            value = float(line[1])
+        except ValueError:
+            return None, f"line {number}: {line[1]!r} is not a number"
+        if math.isinf(value):
+            return None, f"line {number}: {line[1]!r} is not a finite number"
+        rows.append((line[0], value))
+    problem = task_metrics_problem([m for m, _ in rows])
+    return (None, problem) if problem else (rows, None)
+
+
 def write_task_file(folder: Path, task: Task, rows: Sequence[tuple[str, float]]) -> Path:
-    """A finished task's rows as ``tasks/<variant>__<pdu>.csv`` (full precision), atomically."""
-    text = "metric,value\n" + "".join(f"{m},{float(v)!r}\n" for m, v in rows)
+    """A finished task's rows as ``tasks/<variant>__<pdu>.csv`` (full precision, checksummed), atomically.
+
+    Metric names start with a letter or ``_`` (``_group/...``), so no cell can run as a spreadsheet formula.
+    """
     path = folder / "tasks" / task.file_name
-    _write_atomic(path, text)
+    _write_atomic(path, task_file_text(rows))
     return path
 
 
-def read_task_files(folder: Path, tasks: Sequence[Task]) -> pd.DataFrame:
-    """Every task's rows as one long frame (variant, pdu, metric, value)."""
-    frames = []
+def finished_tasks(folder: Path, tasks: Sequence[Task]) -> tuple[list[Task], list[Task], list[Task]]:
+    """Split ``tasks`` into those whose file in ``folder/tasks`` is whole (done) and those to run, and name
+    the tasks to run again because their file is there but not whole (empty, cut short, garbled, not a
+    regular file: :func:`read_task_file`). Such a file is removed, so the task's new file can take its place.
+
+    Raises SweepFolderError when such a file cannot be removed (a folder, no permission).
+    """
+    done, todo, redo = [], [], []
     for task in tasks:
-        frame = pd.read_csv(folder / "tasks" / task.file_name, dtype={"metric": str, "value": float})
-        frame.insert(0, "pdu", task.pdu)
-        frame.insert(0, "variant", task.variant)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+        path = folder / "tasks" / task.file_name
+        if not os.path.lexists(path):
+            todo.append(task)
+            continue
+        rows, _ = read_task_file(path)
+        if rows is not None:
+            done.append(task)
+            continue
+        try:
+            if path.is_dir() and not path.is_symlink():
+                raise IsADirectoryError(21, "a folder where a task file belongs")
+            path.unlink()
+        except OSError as exc:
+            why = exc.strerror or type(exc).__name__
+            raise SweepFolderError([f"{path} is not a whole task file and cannot be removed ({why}); remove it and run again"]) from None
+        todo.append(task)
+        redo.append(task)
+    return done, todo, redo
+
+
+def read_task_files(folder: Path, tasks: Sequence[Task]) -> pd.DataFrame:
+    """Every task's rows as one long frame (variant, pdu, metric, value).
+
+    Raises
+    ------
+    SweepTaskError
+        When a task's file is missing or not whole (:func:`read_task_file`), naming each; running the sweep
+        again redoes those tasks.
+    """
+    variants, pdus, metrics, values = [], [], [], []
+    bad: list[tuple[str, str, str]] = []
+    for task in tasks:
+        path = folder / "tasks" / task.file_name
+        rows, problem = read_task_file(path)
+        if rows is None:
+            bad.append((task.variant, task.pdu, f"its file tasks/{task.file_name} {problem}"))
+            continue
+        variants += [task.variant] * len(rows)
+        pdus += [task.pdu] * len(rows)
+        metrics += [m for m, _ in rows]
+        values += [v for _, v in rows]
+    if bad:
+        raise SweepTaskError(bad)
+    return pd.DataFrame({"variant": variants, "pdu": pdus, "metric": metrics,
+                         "value": np.asarray(values, dtype=float)})
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1196,7 +1385,7 @@ def run_sweep(
     prepare_folder(out, plan, force=force)
 
     tasks = plan.tasks
-    todo = [t for t in tasks if not (out / "tasks" / t.file_name).exists()]
+    _, todo, redo = finished_tasks(out, tasks)
     per_variant = {v.id: len(plan.pdus) for v in plan.variants}
     for t in tasks:
         per_variant[t.variant] -= 1
@@ -1205,6 +1394,9 @@ def run_sweep(
     bar = Progress(len(tasks), len(plan.variants), stream=progress_stream, enabled=progress,
                    already_tasks=len(tasks) - len(todo), already_variants=sum(1 for n in per_variant.values() if n == 0))
     notes = list(plan.notes)
+    if redo:
+        notes.append(f"{len(redo)} task file(s) in {out / 'tasks'} were not whole (empty, cut short, changed since "
+                     "they were written, or not a regular file) and are run again")
     for note in notes:
         if on_note is not None:
             on_note(note)

@@ -14,9 +14,22 @@ with a ``value`` key and its metadata::
 ``value`` is a number, a string or a boolean, or a flat table (mapping of names to numbers). Every leaf has a
 ``unit`` and either a ``source`` or an ``assumption`` (the reasoning, for numbers that are judgement).
 
+Every number declares the values it may take, so that an override outside them is refused before a run:
+
+- ``range``: an interval in the usual notation, quoted: ``"[0, 1]"`` (0 to 1, both included), ``"[0, inf)"``
+  (0 or more), ``"(0, inf)"`` (above 0: a divisor), ``"(-inf, inf)"`` (any finite number). A square bracket
+  includes its end, a round one excludes it; an infinite end is always round. A table leaf gives one range
+  for all its entries, or a mapping of entry to range when they differ (``{PO: "(0, 168]", SPO: "[0, 168]"}``).
+- ``integer: true``: whole numbers only (WMT points, decimal places, counts).
+- ``allowed``: for text, the list of values it may take; text without ``allowed`` is free text, which may
+  hold no control character and may not start like a spreadsheet formula (``=``, ``+``, ``-``, ``@``).
+
+Every default lies in its range (checked when the files are read, and by a test).
+
 A scenario's ``[parameters]`` table overrides leaves, or single entries of a table leaf, by dotted path
 (``needs.hours_per_severity.drugs = 14``). Overrides are checked before anything is applied: an unknown
-path is an error that names the nearest real one, and a value must keep its type (number for number).
+path is an error that names the nearest real one, a value must keep its type (number for number), and it
+must lie in the parameter's range (or be one of its allowed values). Every problem is reported at once.
 """
 
 from __future__ import annotations
@@ -24,10 +37,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import functools
+import math
+import re
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -38,7 +55,97 @@ Scalar = float | int | str | bool
 
 
 class ParameterError(ValueError):
-    """A parameter file or an override is wrong; the message names the path and what is allowed."""
+    """A parameter file or an override is wrong; the message names the path and what is allowed.
+
+    ``problems`` lists each problem on its own (several bad overrides are reported at once); ``str()`` joins
+    them with "; ".
+    """
+
+    def __init__(self, problems: str | Sequence[str]):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+FORMULA_START = ("=", "+", "-", "@")
+"""Free text starting with one of these (and more after it) is refused, as in scenario tables: a spreadsheet
+would run it as a formula when a result holding it is opened."""
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Tabs, line breaks and other control characters: refused in free text."""
+
+_END = r"\s*([-+]?inf|[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+_RANGE = re.compile(rf"\s*([\[(]){_END},{_END}([\])])\s*")
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number may take: an interval, each end included (``[``, ``]``) or not (``(``, ``)``)."""
+
+    low: float
+    high: float
+    low_open: bool
+    high_open: bool
+
+    @property
+    def notation(self) -> str:
+        """The interval as written in the parameter files, e.g. ``[0, inf)``."""
+        low = "-inf" if self.low == -math.inf else _number_text(self.low)
+        high = "inf" if self.high == math.inf else _number_text(self.high)
+        return f"{'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+    def describe(self) -> str:
+        """The interval in words, e.g. "0 or more", "above 0", "from 0 to 1"."""
+        low, high = _number_text(self.low), _number_text(self.high)
+        lower = None if self.low == -math.inf else (f"above {low}" if self.low_open else f"{low} or more")
+        upper = None if self.high == math.inf else (f"below {high}" if self.high_open else f"at most {high}")
+        if lower is None and upper is None:
+            return "any finite number"
+        if lower is None or upper is None:
+            return lower or upper  # type: ignore[return-value]
+        if not self.low_open and not self.high_open:
+            return f"from {low} to {high}"
+        return f"{lower} and {upper}"
+
+    def contains(self, value: float) -> bool:
+        """True when ``value`` (a finite number) lies in the interval."""
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return bool(above and below)
+
+    def outside(self, values: np.ndarray) -> np.ndarray:
+        """Booleans, vectorised: which ``values`` lie outside the interval (NaN and infinities always do)."""
+        values = np.asarray(values, dtype=float)
+        with np.errstate(invalid="ignore"):
+            above = values > self.low if self.low_open else values >= self.low
+            below = values < self.high if self.high_open else values <= self.high
+        return ~(above & below & np.isfinite(values))
+
+
+@functools.cache
+def parse_range(text: str) -> Range:
+    """A ``range`` as written in a parameter file (``"[0, 1]"``, ``"(0, inf)"``...).
+
+    Raises ValueError saying what is wrong with the notation.
+    """
+    match = _RANGE.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(
+            f"range {text!r} is not an interval; write it as \"[low, high]\", with ( or ) for an end that is "
+            "not included and inf for no limit, e.g. \"[0, 1]\", \"[0, inf)\" or \"(0, inf)\""
+        )
+    opening, low_text, high_text, closing = match.groups()
+    low, high = float(low_text), float(high_text)
+    if low == math.inf or high == -math.inf:
+        raise ValueError(f"range {text!r}: the low end must be below the high end")
+    if (low == -math.inf and opening == "[") or (high == math.inf and closing == "]"):
+        raise ValueError(f"range {text!r}: an infinite end is never included; write ( or ) beside inf")
+    if not low < high:
+        raise ValueError(f"range {text!r}: the low end must be below the high end")
+    return Range(low, high, opening == "(", closing == ")")
 
 
 class ParameterLeaf(BaseModel):
@@ -54,12 +161,83 @@ class ParameterLeaf(BaseModel):
     effective_from: dt.date | None = None
     seed: bool = False
     """True for seed values that an administrator replaces with live values (the WMT weights)."""
+    range: str | dict[str, str] | None = None
+    """The interval a number must lie in (``"[0, 1]"``), or one per entry of a table; every number has one."""
+    integer: bool = False
+    """True when only whole numbers are allowed (points, decimal places, counts)."""
+    allowed: list[str] | None = None
+    """For text: the values it may take (without it, free text)."""
 
     @model_validator(mode="after")
     def _sourced(self) -> "ParameterLeaf":
         if not (self.source or self.assumption):
             raise ValueError("needs a 'source' or an 'assumption' (the reasoning behind the number)")
         return self
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ParameterLeaf:
+        entries = self.value if isinstance(self.value, dict) else {None: self.value}
+        numbers = [k for k, v in entries.items() if _is_number(v)]
+        texts = [k for k, v in entries.items() if isinstance(v, str)]
+        if numbers and self.range is None:
+            raise ValueError(
+                "a number needs a 'range', the values it may take, e.g. range: \"[0, 1]\" or \"[0, inf)\""
+            )
+        if self.range is not None and not numbers:
+            raise ValueError("'range' is for numbers; give text its values in 'allowed'")
+        if self.integer and not numbers:
+            raise ValueError("'integer' is for numbers")
+        if self.allowed is not None and not texts:
+            raise ValueError("'allowed' is for text; give a number its 'range'")
+        if isinstance(self.range, dict) and (not isinstance(self.value, dict) or set(self.range) != set(numbers)):
+            raise ValueError(
+                f"a range per entry must name each entry of the table exactly once ({', '.join(map(str, numbers))})"
+            )
+        for key in numbers:
+            self.range_of(key)  # raises ValueError on a range that is not an interval
+        for key in numbers + texts:
+            problem = self.value_problem(key, entries[key])
+            if problem:
+                raise ValueError(f"the default{'' if key is None else f' of {key}'} is not allowed: {problem}")
+        return self
+
+    def range_of(self, key: str | None = None) -> Range | None:
+        """The range of the leaf's value, or of entry ``key`` of a table leaf (None for text)."""
+        if self.range is None:
+            return None
+        text = self.range.get(key) if isinstance(self.range, dict) else self.range  # type: ignore[arg-type]
+        return None if text is None else parse_range(text)
+
+    def allowed_text(self, key: str | None = None) -> str:
+        """What the leaf (or entry ``key``) may take, in words, e.g. "from 0 to 1, range [0, 1]"."""
+        rng = self.range_of(key)
+        if rng is not None:
+            whole = "a whole number " if self.integer else ""
+            return f"{whole}{rng.describe()}, range {rng.notation}"
+        if self.allowed is not None:
+            return "one of " + ", ".join(self.allowed)
+        return "free text"
+
+    def value_problem(self, key: str | None, value: Any) -> str | None:
+        """Why ``value`` cannot be the leaf's value (or entry ``key``'s), or None: its range, whole numbers, its
+        allowed values, or the free-text rules. The type is checked first by the caller."""
+        if _is_number(value):
+            rng = self.range_of(key)
+            outside = rng is not None and not (math.isfinite(value) and rng.contains(value))
+            if outside or (self.integer and not float(value).is_integer()):
+                return f"must be {self.allowed_text(key)}; found {value!r}"
+            return None
+        if isinstance(value, str):
+            if self.allowed is not None:
+                if value not in self.allowed:
+                    return f"must be {self.allowed_text(key)}; found {value!r}"
+                return None
+            if CONTROL_CHARACTERS.search(value):
+                return f"has a control character (a tab, line break or similar) in it; found {value!r}"
+            if len(value) > 1 and value.startswith(FORMULA_START):
+                return (f"starts with {value[0]!r}, so a spreadsheet would run it as a formula when the results are "
+                        f"opened; found {value!r}")
+        return None
 
 
 class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: ~10x faster
@@ -157,6 +335,44 @@ class Parameters:
                 out[path] = leaf.value
         return out
 
+    def leaf_of(self, path: str) -> tuple[ParameterLeaf, str | None]:
+        """The leaf holding ``path`` and the entry's key (None when ``path`` is the leaf itself)."""
+        if path in self.leaves:
+            return self.leaves[path], None
+        parent, _, key = path.rpartition(".")
+        leaf = self.leaves.get(parent)
+        if leaf is not None and isinstance(leaf.value, dict) and key in leaf.value:
+            return leaf, key
+        raise KeyError(_unknown_path_message(path, self.paths()))
+
+    def value_problem(self, path: str, value: Any) -> str | None:
+        """Why ``value`` (of the right type) cannot be parameter ``path``: outside its range, not a whole number,
+        not one of its allowed values, or free text breaking the rules. None when it is allowed."""
+        leaf, key = self.leaf_of(path)
+        if isinstance(leaf.value, dict) and key is None:
+            return None  # a whole table: refused by the type check
+        problem = leaf.value_problem(key, value)
+        return f"parameter {path} {problem}" if problem else None
+
+    def values_problem(self, path: str, values: Sequence[float] | np.ndarray, what: str = "values") -> str | None:
+        """Like :meth:`value_problem` for many numbers at once (vectorised), e.g. every Monte Carlo draw of a
+        parameter: how many lie outside its range (or are not whole numbers), and the lowest and highest found."""
+        leaf, key = self.leaf_of(path)
+        rng = leaf.range_of(key)
+        if rng is None:
+            return None
+        array = np.asarray(values, dtype=float).ravel()
+        bad = rng.outside(array)
+        if leaf.integer:
+            with np.errstate(invalid="ignore"):
+                bad |= np.isfinite(array) & (array != np.round(array))
+        if not bad.any():
+            return None
+        finite = array[np.isfinite(array)]
+        spread = f" (found {finite.min():.6g} to {finite.max():.6g})" if len(finite) else ""
+        return (f"{int(bad.sum())} of {len(array)} {what} of parameter {path} are not "
+                f"{'a whole number ' if leaf.integer else ''}{rng.describe()}, its range {rng.notation}{spread}")
+
     def with_overrides(self, overrides: Mapping[str, Any]) -> "Parameters":
         """A copy with ``overrides`` (dotted path -> value) applied; all are checked before any is applied."""
         flat_overrides = flatten_overrides(overrides)
@@ -168,11 +384,11 @@ class Parameters:
             except KeyError:
                 problems.append(_unknown_path_message(path, known))
                 continue
-            problem = _type_problem(path, old, new)
+            problem = _type_problem(path, old, new) or self.value_problem(path, new)
             if problem:
                 problems.append(problem)
         if problems:
-            raise ParameterError("; ".join(problems))
+            raise ParameterError(problems)
         leaves = {p: leaf.model_copy(deep=True) for p, leaf in self.leaves.items()}
         for path, new in flat_overrides.items():
             if path in leaves:
