@@ -180,6 +180,7 @@ def _raw(variant: str, pdu: str, afforded: float, required: float, women: float)
         for figure in CELL_FIGURES:
             rows[f"{cell}.{figure}"] = 1.0
         rows[f"{cell}.afforded_hours"], rows[f"{cell}.partner_hours"], rows[f"{cell}.required_hours"] = afforded, 0.0, required
+        rows[f"{cell}.cases"] = 50.0 + women
         rows[group_metric("sex", "female", "given_hours", cell)] = afforded / 2
         rows[group_metric("sex", "male", "given_hours", cell)] = afforded / 2
     rows[group_metric("sex", "female", "cases")] = women
@@ -207,6 +208,34 @@ def test_tidy_results_total_pdus_and_recompute_coverage() -> None:
     assert value[("g01", "P1", "needs_lp.coverage_men")] == pytest.approx(1.0)
     assert value[("g01", ALL_PDUS, "needs_lp.coverage_women")] == pytest.approx(90.0 / 100.0)
     assert np.isnan(value[("g00", "P1", "needs_lp.coverage_low_risk_complex")]), "no such group in the rows"
+
+
+def test_tidy_results_pool_pdus_too_small_to_show() -> None:
+    # the disclosure rule over PDUs: a PDU of 2 cases is never a row of its own, and the total still adds up
+    tiny = _raw("g01", "P9", 4.0, 8.0, 0.0)
+    tiny.loc[tiny["metric"].str.endswith(".cases"), "value"] = 2.0
+    tiny.loc[tiny["metric"] == group_metric("sex", "male", "cases"), "value"] = 2.0
+    raw = pd.concat([_raw("g01", "P1", 150.0, 100.0, 10.0), _raw("g01", "P2", 30.0, 100.0, 10.0), tiny])
+    tidy = tidy_results(raw, threshold=5)
+    pdus = set(tidy["pdu"])
+    assert "P9" not in pdus and "P1 + small PDUs" in pdus and "P2" in pdus
+    value = tidy.set_index(["variant", "pdu", "metric"])["value"]
+    assert value[("g01", "P1 + small PDUs", "needs_lp.afforded_hours")] == 154.0
+    assert value[("g01", ALL_PDUS, "needs_lp.afforded_hours")] == 184.0
+    assert not tidy_results(raw, threshold=2)["pdu"].str.contains("small").any()  # 2 cases: not small at T = 2
+
+
+def test_tidy_results_blank_figures_from_few_cases() -> None:
+    raw = _raw("g01", "P1", 150.0, 100.0, 10.0)
+    extra = pd.DataFrame({"variant": "g01", "pdu": "P1", "metric": ["needs_lp.contributors_partner_hours", "wmt_today.contributors_partner_hours"],
+                          "value": [2.0, 0.0]})
+    tidy = tidy_results(pd.concat([raw, extra]), threshold=5)
+    value = tidy.set_index(["variant", "pdu", "metric"])["value"]
+    for figure in ("partner_hours", "partner_cost", "afforded_hours", "staff_cost"):
+        assert np.isnan(value[("g01", "P1", f"needs_lp.{figure}")]), figure
+        assert not np.isnan(value[("g01", "P1", f"wmt_today.{figure}")]), figure
+    assert np.isnan(value[("g01", "P1", "net_whole_life_cost_reform_vs_baseline")])
+    assert not [m for m in tidy["metric"] if "contributors" in m]
 
 
 def test_progress_bar_only_on_a_terminal() -> None:

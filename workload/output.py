@@ -183,26 +183,8 @@ def check_output(
     """
     target = Path(target)
     word = KIND_WORDS.get(kind, "an output folder")
-    if not target.name or target.name in (".", ".."):
-        raise OutputError(f"{target} is not a folder name this tool can write to; give a new folder, e.g. runs/mine")
-    real = _real(target)
-    for guarded in [*protected, Path.cwd()]:
-        guarded_real = _real(Path(guarded))
-        if _within(real, guarded_real):
-            what = "the working folder" if guarded_real == _real(Path.cwd()) else str(guarded)
-            where = f"is {what}" if real == guarded_real else f"is a folder above {what}"
-            raise OutputError(f"--out {target} {where}, which must never be replaced; choose a new folder (nothing was changed)")
-    try:
-        mode = target.lstat().st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as exc:
-        raise OutputError(f"--out {target} cannot be used ({exc.strerror or type(exc).__name__})") from None
+    mode = guard_location(target, protected)
     if mode is not None:
-        if stat.S_ISLNK(mode):
-            raise OutputError(f"--out {target} is a symbolic link; give a real folder (nothing was changed)")
-        if not stat.S_ISDIR(mode):
-            raise OutputError(f"--out {target} is a file, not a folder; choose another --out (nothing was changed)")
         try:
             empty = not _entries(target)
         except OSError as exc:
@@ -217,6 +199,35 @@ def check_output(
                 )
     if probe:
         _probe_writable(target)
+
+
+def guard_location(target: Path, protected: Sequence[Path] = ()) -> int | None:
+    """Raise :class:`OutputError` unless ``target`` may be an output folder at all; return its ``lstat`` mode
+    (None when it does not exist).
+
+    Refused: a name that is no folder name (``.``, ``..``, a root), a protected folder (and the working
+    folder) or any folder above one, a symbolic link, and anything that exists but is not a folder.
+    """
+    if not target.name or target.name in (".", ".."):
+        raise OutputError(f"{target} is not a folder name this tool can write to; give a new folder, e.g. runs/mine")
+    real = _real(target)
+    for guarded in [*protected, Path.cwd()]:
+        guarded_real = _real(Path(guarded))
+        if _within(real, guarded_real):
+            what = "the working folder" if guarded_real == _real(Path.cwd()) else str(guarded)
+            where = f"is {what}" if real == guarded_real else f"is a folder above {what}"
+            raise OutputError(f"--out {target} {where}, which must never be replaced; choose a new folder (nothing was changed)")
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise OutputError(f"--out {target} cannot be used ({exc.strerror or type(exc).__name__})") from None
+    if stat.S_ISLNK(mode):
+        raise OutputError(f"--out {target} is a symbolic link; give a real folder (nothing was changed)")
+    if not stat.S_ISDIR(mode):
+        raise OutputError(f"--out {target} is a file, not a folder; choose another --out (nothing was changed)")
+    return mode
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -368,8 +379,8 @@ def _short(name: str) -> str:
 def remove_stale_temporaries(target: Path) -> list[Path]:
     """Tidy the folder beside ``target`` after processes that were killed; return what was removed or restored.
 
-    - Every temporary ``.<name>.workload-tmp-<pid>-...`` (of any target) whose process is gone is removed,
-      and so are ``.<target>.tmp-<pid>-...`` folders of earlier versions.
+    - Every temporary folder or file ``.<name>.workload-tmp-<pid>-...`` (of any target) whose process is gone
+      is removed, and so are ``.<target>.tmp-<pid>-...`` folders of earlier versions.
     - An old output moved aside (``.<name>.workload-old-<pid>``, or ``.<name>.old-<pid>`` of earlier versions)
       whose process is gone is moved back to ``<name>`` when that is missing (the replacement never landed);
       when ``<name>`` exists the replacement did land and the old copy is removed.
@@ -382,9 +393,15 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
         return changed
     for entry in entries:
         name = entry.name
+        path = Path(entry.path)
+        if name.startswith(".") and TMP_MARK in name and entry.is_file(follow_symlinks=False):
+            pid = _owner(name, TMP_MARK)  # a temporary file (a sweep's task file, say) of a killed process
+            if pid is not None and not _alive(pid):
+                path.unlink(missing_ok=True)
+                changed.append(path)
+            continue
         if not name.startswith(".") or not entry.is_dir(follow_symlinks=False):
             continue
-        path = Path(entry.path)
         legacy_tmp = name.startswith(f".{Path(target).name}.tmp-")
         if TMP_MARK in name or legacy_tmp:
             pid = _owner(name, TMP_MARK) if TMP_MARK in name else _owner(name, ".tmp-")

@@ -39,6 +39,10 @@ class RunResult:
     """Further named tables (allocations, pdus, outcome tables) written as <name>.csv."""
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    contributors: dict[str, int] = field(default_factory=dict)
+    """How many cases each subset figure comes from (``needs_lp.contributors_partner_hours``...,
+    ``contributors_statutory_shortfall_hours``): working numbers for the disclosure rule when figures of
+    several runs are combined (a sweep's PDUs); never written or published."""
 
 
 def score_cases(scenario: Scenario) -> pd.DataFrame:
@@ -169,6 +173,10 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     tables["outcomes_by_group"] = pd.concat(tidy)
     tables["equity"] = pd.concat(equity)
     totals = pd.DataFrame({name: outcomes.group_table(per_case[name].assign(all="all"), "all").loc[outcomes.TOTAL] for name in outcomes.CELLS}).T
+    contributors = {
+        f"{cell}.{column}": int(totals.loc[cell, column])
+        for cell in totals.index for column in totals.columns if column.startswith(disclosure.CONTRIBUTOR_PREFIX)
+    }
     totals = disclosure.suppress_contributions(totals, threshold)
     totals.index.name = "cell"
     totals.insert(0, "label", [outcomes.CELL_LABELS[c] for c in totals.index])
@@ -234,7 +242,9 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     shortfall = float(reform.cases["floor_shortfall_hours"].sum())
     summary["statutory_shortfall_hours"] = None if disclosure.is_small(all_short, threshold) else shortfall
     lap("assemble")
-    result = RunResult(scenario, case_out, staff_out, summary, tables=tables, timings=timings, warnings=warnings)
+    contributors["contributors_statutory_shortfall_hours"] = all_short
+    result = RunResult(scenario, case_out, staff_out, summary, tables=tables, timings=timings, warnings=warnings,
+                       contributors=contributors)
     return result
 
 

@@ -36,6 +36,7 @@ import json
 import math
 import os
 import re
+import secrets
 import shutil
 import sys
 import time
@@ -53,8 +54,10 @@ from pydantic import ValidationError
 
 from workload import __version__
 from workload.load import Scenario, ScenarioError, load_scenario, resolve_table_path
-from workload.outcomes import CELLS, REFORM
+from workload.disclosure import CONTRIBUTOR_PREFIX, CONTRIBUTORS, SMALL_PDUS, is_small
+from workload.outcomes import BASELINE, CELLS, REFORM
 from workload.params import ParameterError, flatten_overrides
+from workload.output import TMP_MARK, OutputError, guard_location, remove_stale_temporaries
 from workload.safety import escape_formulas, regular_file_problem
 from workload.scenario import Policy
 from workload.workers import spawn_pool
@@ -734,6 +737,8 @@ def result_metrics(result: Any) -> dict[str, float]:
     for key in ("net_whole_life_cost_reform_vs_baseline", "practitioners_red_baseline", "practitioners_red_reform",
                 "statutory_shortfall_hours"):
         out[key] = float(summary[key])
+    for key in CONTRIBUTOR_METRICS:
+        out[key] = float(result.contributors[key])
     by_group = result.tables["outcomes_by_group"]
     rows = by_group[by_group["dimension"].isin(GROUP_DIMENSIONS) & (by_group.index != "Total")]
     for (dimension, cell), part in rows.groupby(["dimension", "cell"], sort=True):
@@ -839,6 +844,59 @@ def _coverage(given: pd.Series | np.ndarray, required: pd.Series | np.ndarray) -
     return np.where(required > 0, np.minimum(given, required) / np.where(required > 0, required, 1.0), 1.0)
 
 
+def _pool_small_pdus(wide: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Disclosure rule 1 over PDUs: each variant's PDUs with 1 to T-1 cases become one row, ``(small PDUs)``,
+    or, when even those are under T together, part of the variant's largest PDU (``PDU03 + small PDUs``).
+    Task figures all add up (coverage is recomputed later), so pooled rows are sums."""
+    if threshold <= 0 or wide.empty:
+        return wide
+    cases = wide[f"{BASELINE}.cases"].to_numpy(dtype=float)
+    small = is_small(cases, threshold)
+    if not small.any():
+        return wide
+    variants = wide.index.get_level_values("variant")
+    pdus = wide.index.get_level_values("pdu").astype(str).to_numpy(dtype=object).copy()
+    frame = pd.DataFrame({"variant": variants, "cases": cases, "small": small})
+    pooled = frame[frame["small"]].groupby("variant", sort=False)["cases"].sum()
+    for variant, total in pooled.items():
+        rows = (frame["variant"] == variant).to_numpy()
+        label = SMALL_PDUS
+        if total < threshold:
+            big = np.flatnonzero(rows & ~small)
+            if len(big):
+                largest = big[np.argmax(cases[big])]
+                label = f"{pdus[largest]} + {SMALL_PDUS.strip('()')}"
+                pdus[largest] = label
+        pdus[rows & small] = label
+    wide = wide.copy()
+    wide.index = pd.MultiIndex.from_arrays([variants, pdus], names=["variant", "pdu"])
+    return wide.groupby(level=["variant", "pdu"], sort=True).sum(min_count=1)
+
+
+def _suppress_few_contributors(out: pd.DataFrame, wide: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Disclosure rule 2 on the sweep's rows: a figure that 1 to T-1 cases contribute to is blanked with its
+    complements (:data:`workload.disclosure.CONTRIBUTORS`); the net whole-life cost with any cost total it
+    sums."""
+    if threshold <= 0:
+        return out
+    out = out.copy()
+    for cell in CELLS:
+        for figure, complements in CONTRIBUTORS.items():
+            column = f"{cell}.{CONTRIBUTOR_PREFIX}{figure}"
+            if column not in wide:
+                continue
+            small = is_small(wide[column].to_numpy(dtype=float), threshold)
+            for name in complements:
+                if f"{cell}.{name}" in out:
+                    out.loc[small, f"{cell}.{name}"] = np.nan
+    shortfall = wide.get(f"{CONTRIBUTOR_PREFIX}statutory_shortfall_hours")
+    if shortfall is not None:
+        out.loc[is_small(shortfall.to_numpy(dtype=float), threshold), "statutory_shortfall_hours"] = np.nan
+    costs = [f"{cell}.{name}" for cell in (BASELINE, REFORM) for name in ("partner_cost", "children_cost", "whole_life_cost")]
+    out.loc[out[costs].isna().any(axis=1), "net_whole_life_cost_reform_vs_baseline"] = np.nan
+    return out
+
+
 def tidy_results(raw: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """The published sweep table from the tasks' rows: (variant, pdu, metric, value), sorted.
 
@@ -850,6 +908,7 @@ def tidy_results(raw: pd.DataFrame, threshold: int) -> pd.DataFrame:
     merged into it.
     """
     wide = raw.pivot_table(index=["variant", "pdu"], columns="metric", values="value", aggfunc="first", sort=True)
+    wide = _pool_small_pdus(wide, threshold)
     total = wide.groupby(level="variant", sort=True).sum(min_count=1)
     total.index = pd.MultiIndex.from_arrays([total.index, [ALL_PDUS] * len(total)], names=["variant", "pdu"])
     wide = pd.concat([wide, total])
@@ -890,6 +949,7 @@ def tidy_results(raw: pd.DataFrame, threshold: int) -> pd.DataFrame:
         for name in GROUPS:
             if f"{cell}.coverage_{name}" not in out:
                 out[f"{cell}.coverage_{name}"] = np.nan
+    out = _suppress_few_contributors(out, wide, threshold)
     out = out[list(METRICS)]
     tidy = out.rename_axis(columns="metric").stack(future_stack=True).rename("value").reset_index()
     return tidy.sort_values(["variant", "pdu", "metric"], kind="stable").reset_index(drop=True)
@@ -940,9 +1000,13 @@ class SweepFolderError(SweepError):
 
 def _write_atomic(path: Path, text: str) -> None:
     """Write text through a temp file and ``os.replace``: readers see the old file or the whole new one."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _csv_text(frame: pd.DataFrame, index: bool = True, float_format: str = "%.10g") -> str:
@@ -971,18 +1035,48 @@ def sweep_manifest(plan: SweepPlan, sweep_path: Path) -> dict[str, Any]:
     }
 
 
+SWEEP_FILES = frozenset({"sweep.json", "sweep.toml", "variants.csv", "results.csv", "ranking.csv", "sweep.html"})
+"""The files a sweep folder holds besides tasks/ (which holds task files only)."""
+
+
+def sweep_folder_is_ours(out: Path) -> bool:
+    """Whether ``out`` holds only what ``workload sweep`` writes: :data:`SWEEP_FILES`, and task files in tasks/
+    (temporaries of a write that was cut short included), no links, no other folders."""
+    try:
+        for entry in os.scandir(out):
+            if entry.name == "tasks" and entry.is_dir(follow_symlinks=False):
+                if not all(t.is_file(follow_symlinks=False) and (t.name.endswith(".csv") or TMP_MARK in t.name)
+                           for t in os.scandir(entry.path)):
+                    return False
+            elif not (entry.is_file(follow_symlinks=False) and (entry.name in SWEEP_FILES or TMP_MARK in entry.name)):
+                return False
+    except OSError:
+        return False
+    return True
+
+
 def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
     """Create ``out`` for this sweep, or check that it already holds this sweep (then it is resumed).
 
     A folder holding a sweep of a different scenario or sweep plan is refused (``--force`` starts it again);
-    a folder that is not a sweep folder and not empty is always refused, so nothing else is ever deleted.
+    a folder that is not a sweep folder and not empty is always refused, and so is ``--force`` on a sweep folder
+    holding anything the sweep did not write, so nothing else is ever deleted. The scenario's folder, the sweep
+    file's folder, the working folder and any folder above them are never an ``--out``. Temporaries left by a
+    killed sweep are removed.
     """
     manifest_path = out / "sweep.json"
-    if out.exists() and not out.is_dir():
-        raise SweepFolderError([f"{out} is a file; --out must be a folder"])
+    try:
+        guard_location(out, [plan.scenario.folder, plan.spec.path.parent])
+    except OutputError as exc:
+        raise SweepFolderError([str(exc)]) from None
     if out.exists() and any(out.iterdir()):
-        if not manifest_path.exists():
+        if regular_file_problem(manifest_path) is not None:
             raise SweepFolderError([f"{out} exists, is not empty and holds no sweep (no sweep.json); choose another --out"])
+        if force and not sweep_folder_is_ours(out):
+            raise SweepFolderError([
+                f"--force deletes only a sweep folder holding nothing but what workload sweep wrote; {out} has other "
+                "files in it. Nothing was changed; choose another --out"
+            ])
         try:
             old = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -1005,6 +1099,8 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
         elif force:
             shutil.rmtree(out)
     (out / "tasks").mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out / "sweep.json")
+    remove_stale_temporaries(out / "tasks" / "task.csv")
     if not manifest_path.exists():
         _write_atomic(manifest_path, json.dumps(sweep_manifest(plan, plan.spec.path), indent=2, sort_keys=True) + "\n")
         shutil.copyfile(plan.spec.path, out / "sweep.toml")
@@ -1014,8 +1110,15 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
 TASK_HEADER = "metric,value"
 """First line of a task file."""
 
+CONTRIBUTOR_METRICS: tuple[str, ...] = tuple(
+    [f"{cell}.{CONTRIBUTOR_PREFIX}{figure}" for cell in CELLS for figure in CONTRIBUTORS if figure != "shortfall_hours"]
+    + [f"{CONTRIBUTOR_PREFIX}statutory_shortfall_hours"]
+)
+"""How many cases each subset figure of a task comes from (working numbers for the disclosure rule, kept in
+task files, never published)."""
+
 TASK_METRICS: frozenset[str] = frozenset(
-    [f"{cell}.{figure}" for cell in CELLS for figure in CELL_FIGURES] + list(SCALAR_METRICS)
+    [f"{cell}.{figure}" for cell in CELLS for figure in CELL_FIGURES] + list(SCALAR_METRICS) + list(CONTRIBUTOR_METRICS)
 )
 """Metrics every task file holds, besides its groups' figures (``_group/...``, see :func:`task_metrics_problem`)."""
 
@@ -1451,6 +1554,7 @@ def run_sweep(
 
 
 def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
+    from workload.cli import positive_int
     """Add ``workload sweep`` to the CLI's subparsers (it sets ``func`` to :func:`cmd_sweep`)."""
     p = subparsers.add_parser(
         "sweep",
@@ -1461,9 +1565,9 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("scenario", help="scenario.toml or the folder holding it")
     p.add_argument("--grid", required=True, metavar="SWEEP.toml", help="sweep file: [grid], [draws], [objective] (docs/sweep.md)")
-    p.add_argument("--draws", type=int, metavar="N", help="Monte Carlo draws per grid point, from the file's [draws]")
+    p.add_argument("--draws", type=positive_int, metavar="N", help="Monte Carlo draws per grid point, from the file's [draws]")
     p.add_argument("--out", help="sweep folder (default sweeps/<scenario folder>-<sweep file name>)")
-    p.add_argument("--workers", type=int, help="worker processes (default: the machine's cores)")
+    p.add_argument("--workers", type=positive_int, help="worker processes, at least 1 (default: the machine's cores)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on Dask: a scheduler address (tcp://host:port) or 'local' for a LocalCluster on this machine")
     p.add_argument("--objective", metavar="METRIC", help="rank grid points by this metric (default: the file's [objective])")

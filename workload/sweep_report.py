@@ -16,7 +16,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from workload import __version__
-from workload.report import _svg, plt  # the run report's SVG settings: stable ids, same bytes for the same sweep
+from workload.report import _figure, _svg  # the run report's SVG settings: stable ids, same bytes for the same sweep
 
 MAX_CHARTED = 30
 """Grid points shown in the charts and the ranking table (the best by the objective); ranking.csv has them all."""
@@ -78,7 +78,7 @@ def interval_chart(stats: pd.DataFrame, order: Sequence[str], labels: dict[str, 
     rows = stats.reindex(list(order))
     scale = 100.0 if unit_of_metric(metric) == "share" else 1.0
     y = np.arange(len(rows))[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.28 * len(rows)))
+    fig, ax = _figure((8, 0.9 + 0.28 * len(rows)))
     if fan:
         ax.hlines(y, rows["p05"] * scale, rows["p95"] * scale, color="#9fc9b9", linewidth=2, label="5–95% of draws")
         ax.hlines(y, rows["p25"] * scale, rows["p75"] * scale, color="#1b7f5f", linewidth=6, label="25–75% of draws")

@@ -349,3 +349,47 @@ def test_docs_finds_the_checkout_from_the_package_or_the_working_folder(tmp_path
     monkeypatch.setattr(workload, "__file__", str(tmp_path / "site-packages" / "workload" / "__init__.py"))
     monkeypatch.chdir(REPO)  # installed from a wheel, run in the checkout
     assert cli.docs_root(None) == REPO
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the same rules for a sweep's folder
+
+
+@pytest.fixture
+def sweep_file(tree: Path) -> Path:
+    path = tree / "project" / "sweep.toml"
+    path.write_text('name = "one"\n[grid]\n"policy.women_specialist_pool" = ["soft"]\n')
+    return path
+
+
+@pytest.mark.parametrize("out", ["project", "project/scenario", ".", "link"])
+def test_a_sweep_never_writes_over_protected_folders(tree: Path, sweep_file: Path, out: str, capsys: pytest.CaptureFixture[str]) -> None:
+    (tree / "link").symlink_to(tree / "project")
+    before = snapshot(tree)
+    assert cli.main(["sweep", "project/scenario", "--grid", str(sweep_file), "--out", out, "--force", "--workers", "1",
+                     "--no-progress"]) == 2
+    assert "must never be replaced" in capsys.readouterr().err or (tree / "link").is_symlink()
+    assert snapshot(tree) == before
+
+
+def test_sweep_force_keeps_a_sweep_folder_with_the_users_files(tree: Path, sweep_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sweep", "project/scenario", "--grid", str(sweep_file), "--out", "sw", "--workers", "1", "--no-progress"]
+    assert cli.main(args) == 0
+    stale = tree / "sw" / "tasks" / f".x.csv.workload-tmp-{dead_pid()}-abcd"
+    stale.write_text("half a task")
+    sweep_file.write_text('name = "two"\n[grid]\n"policy.women_specialist_pool" = ["hard"]\n')
+    assert cli.main([*args, "--force"]) == 0  # a sweep folder of its own: started again
+    assert not stale.exists()
+    (tree / "sw" / "my-notes.txt").write_text("mine")
+    sweep_file.write_text('name = "three"\n[grid]\n"policy.women_specialist_pool" = ["soft"]\n')
+    assert cli.main([*args, "--force"]) == 2
+    assert (tree / "sw" / "my-notes.txt").read_text() == "mine"
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("option", [["--workers", "0"], ["--draws", "-4"]])
+def test_sweep_options_must_be_positive(tree: Path, sweep_file: Path, option: list[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["sweep", "project/scenario", "--grid", str(sweep_file), "--out", "sw", *option])
+    assert stop.value.code == 2
+    assert not (tree / "sw").exists()
