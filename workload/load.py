@@ -21,6 +21,7 @@ import re
 import tomllib
 import types
 import typing
+import zipfile
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from pathlib import Path
@@ -32,13 +33,43 @@ from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import BaseModel, ValidationError
 
 from workload.params import ParameterError, Parameters, load_parameters
-from workload.scenario import TABLE_KEYS, TABLE_MODELS, CaseRecord, PractitionerRecord, ScenarioFile
+from workload.safety import regular_file_problem
+from workload.scenario import (
+    CONTROL_CHARACTERS,
+    RESERVED_LABEL_MESSAGE,
+    TABLE_KEYS,
+    TABLE_MODELS,
+    CaseRecord,
+    PractitionerRecord,
+    RowLabel,
+    ScenarioFile,
+    reserved_label_problem,
+)
 
 MAX_ROWS = 2_000_000
 """A table longer than this is refused as too large to be real (England and Wales supervise ~240,000)."""
 
 MAX_FILE_BYTES = 1_000_000_000
 """A table file larger than this (1 GB) is refused before it is read."""
+
+MAX_COLUMNS = 1_000
+"""A table with a value further right than this many columns is refused (the widest table has 30 columns): in
+a workbook such a value is a stray cell, and padding every row out to it would fill memory."""
+
+EXCEL_MAX_ROWS = 1_048_576
+"""Excel's last row: a workbook with rows past it is not one Excel wrote (and would be read without end)."""
+
+MAX_XLSX_UNZIPPED_BYTES = 2_000_000_000
+"""A workbook whose parts would unzip to more than this (2 GB) is refused before it is opened: 250,000 cases
+unzip to about 300 MB, a sheet full to Excel's last row (1,048,576) of cases to about 1.3 GB, and a zip bomb to
+far more."""
+
+MAX_XLSX_PART_BYTES = 200_000_000
+"""A workbook part other than a sheet or an image (shared strings, styles...) that would unzip to more than this
+(200 MB) is refused: openpyxl reads such parts whole into memory, where sheets are streamed row by row."""
+
+MAX_SPEC_BYTES = 10_000_000
+"""A scenario.toml larger than this (10 MB; a real one is a few KB) is refused before it is read."""
 
 MAX_PROBLEMS_PER_COLUMN = 20
 """Past this many bad cells in one column, the rest are counted, not listed."""
@@ -94,9 +125,8 @@ FORMULA_START = ("=", "+", "-", "@")
 """Free text starting with one of these (and more after it) is refused: a spreadsheet would run it as a formula
 when the report is opened."""
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-"""Tabs, line breaks and other control characters: refused in free text and table paths (a no-break space
-from Excel is fine)."""
+# CONTROL_CHARACTERS (tabs, line breaks and other control characters, refused in free text, table paths and the
+# scenario's name) is defined in workload.scenario, beside the settings that use it, and imported above.
 
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "f"}
@@ -106,6 +136,17 @@ RESAVE = "save it from Excel as 'CSV UTF-8 (Comma delimited)'"
 
 DELIMITERS = (",", ";", "\t")
 """Cell separators recognised in CSV files: ',' (UK Excel), ';' (Excel in much of Europe), tab."""
+
+NUMBER_CONVENTIONS = {",": "point", ";": "comma", "\t": "tab"}
+"""How numbers are written, by a CSV's cell separator (a workbook's cells are "point").
+
+- "point": a decimal point; a comma anywhere is refused (in a ',' file it can only be a thousands separator).
+- "comma": Excel in much of Europe, a decimal comma; a point is a thousands separator there, so any point is
+  refused, as is more than one comma.
+- "tab": a decimal point is accepted, but a comma is refused: "6,601" could be UK thousands (6601) or a
+  European decimal comma (6.601), and the file does not say which.
+
+A thousands separator is never dropped or read as a decimal point: such a number is refused with its value."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +219,8 @@ class ColumnRule:
     pattern: str | None = None
     item_rule: "ColumnRule | None" = None
     description: str = ""
+    row_label: bool = False
+    """The values label rows of published tables, so reserved labels ("Total"...) are refused."""
 
     def allowed(self) -> str:
         """Plain-words description of what the column allows, for error messages and docs."""
@@ -257,6 +300,8 @@ def _bounds(metadata: list[Any]) -> dict[str, Any]:
             kw["min_len"] = m.min_length
         elif isinstance(m, MaxLen):
             kw["max_len"] = m.max_length
+        elif isinstance(m, RowLabel):
+            kw["row_label"] = True
         elif getattr(m, "pattern", None):
             kw["pattern"] = m.pattern
     return kw
@@ -444,31 +489,149 @@ def _read_csv(raw: bytes, label: str) -> pd.DataFrame:
     body = body[keep]
     body.columns = header
     body.index = pd.Index(rows[1:][keep])
-    body.attrs["decimal_comma"] = delimiter != ","
+    body.attrs["numbers"] = NUMBER_CONVENTIONS[delimiter]
     return body
 
 
-def _read_xlsx(path: Path, label: str) -> pd.DataFrame:
-    """Read the first sheet of a workbook as text cells, header as column names, spreadsheet rows as index."""
+def _not_a_workbook(label: str, exc: Exception) -> ScenarioError:
+    return ScenarioError(
+        [Problem(label, f"could not be read as an Excel workbook ({type(exc).__name__}: {exc}); is it really .xlsx?")]
+    )
+
+
+_STREAMED_PART = re.compile(r"xl/(?:worksheets/[^/]+\.xml|media/.*)")
+"""Workbook parts openpyxl (read-only) streams or never reads; every other part it reads whole."""
+
+_RESAVE_WORKBOOK = "save the table as 'CSV UTF-8 (Comma delimited)' or in a new workbook"
+
+
+def _check_unzipped_size(path: Path, label: str) -> None:
+    """Refuse a workbook that would unzip to more than any real one (a zip bomb), before openpyxl opens it.
+
+    The sizes are those the zip declares; Python's zipfile stops reading a part at its declared size, so a
+    part cannot unzip to more than it says.
+    """
     try:
-        sheet = pd.read_excel(path, header=None, dtype=str, keep_default_na=False, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for a corrupt workbook
-        raise ScenarioError(
-            [Problem(label, f"could not be read as an Excel workbook ({type(exc).__name__}: {exc}); is it really .xlsx?")]
-        ) from None
-    if sheet.empty:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except Exception as exc:  # noqa: BLE001 (not a zip, or a corrupt one: zipfile raises several types)
+        raise _not_a_workbook(label, exc) from None
+    total = sum(p.file_size for p in parts)
+    if total > MAX_XLSX_UNZIPPED_BYTES:
+        message = (
+            f"would unzip to {_size(total)}, more than any real caseload workbook (limit {_size(MAX_XLSX_UNZIPPED_BYTES)}; "
+            f"a zip bomb?); {_RESAVE_WORKBOOK}"
+        )
+        raise ScenarioError([Problem(label, message)])
+    whole = [p for p in parts if not _STREAMED_PART.fullmatch(p.filename)]
+    biggest = max(whole, key=lambda p: p.file_size, default=None)
+    if biggest is not None and biggest.file_size > MAX_XLSX_PART_BYTES:
+        message = (
+            f"its part {biggest.filename} would unzip to {_size(biggest.file_size)}, more than any real caseload workbook "
+            f"needs (limit {_size(MAX_XLSX_PART_BYTES)}; a zip bomb?); {_RESAVE_WORKBOOK}"
+        )
+        raise ScenarioError([Problem(label, message)])
+
+
+def _sheet_rows(path: Path, label: str) -> tuple[list[tuple[Any, ...]], list[int]]:
+    """The rows of a workbook's first sheet that hold anything, as tuples of cell values without trailing empty
+    cells, and each one's row number as Excel shows it.
+
+    The sheet is streamed (openpyxl read-only, formulas as their saved values) and its declared size is not
+    trusted: a sheet whose dimension says A1:XFD1048576 is read row by row like any other, and empty rows
+    cost nothing. A value further right than :data:`MAX_COLUMNS`, more than :data:`MAX_ROWS` rows, or a row
+    past Excel's last is refused as soon as it is met, so memory stays bounded by the table itself.
+    """
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    except Exception as exc:  # noqa: BLE001 (openpyxl raises many types for a corrupt workbook)
+        raise _not_a_workbook(label, exc) from None
+    rows: list[tuple[Any, ...]] = []
+    numbers: list[int] = []
+    try:
+        if not book.worksheets:
+            raise ScenarioError([Problem(label, "has no worksheet: its first sheet needs a header row and at least one data row")])
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # read to the last cell actually present, not the declared dimension
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > EXCEL_MAX_ROWS:
+                message = f"has rows past Excel's last row ({EXCEL_MAX_ROWS:,}), so it is not a workbook Excel wrote; {_RESAVE_WORKBOOK}"
+                raise ScenarioError([Problem(label, message)])
+            width = len(row)
+            if width > MAX_COLUMNS and all(v is None for v in row[MAX_COLUMNS:]):
+                width = MAX_COLUMNS  # formatted but empty cells out to the right
+            while width and row[width - 1] is None:
+                width -= 1
+            if not width:
+                continue
+            if width > MAX_COLUMNS:
+                message = (
+                    f"has a value in cell {_column_letters(width - 1)}{number}, far outside any table (tables here have "
+                    f"at most {MAX_COLUMNS:,} columns); delete the stray cells, or copy just the table into a new workbook"
+                )
+                raise ScenarioError([Problem(label, message)])
+            rows.append(row[:width] if width < len(row) else row)
+            numbers.append(number)
+            if len(rows) > MAX_ROWS + 1:  # the header and more data rows than any caseload
+                message = (
+                    f"has more than {MAX_ROWS:,} rows, more than any real caseload (limit {MAX_ROWS:,}; England and "
+                    "Wales supervise about 240,000 people)"
+                )
+                raise ScenarioError([Problem(label, message)])
+    except ScenarioError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (a corrupt sheet met part way through)
+        raise _not_a_workbook(label, exc) from None
+    finally:
+        book.close()
+    return rows, numbers
+
+
+def _cells_as_text(rows: list[tuple[Any, ...]]) -> np.ndarray:
+    """Workbook rows as a grid of text cells, as a CSV of the sheet would hold them: empty cells as "", whole
+    numbers without ".0" (37, not 37.0), other numbers, dates and booleans as Python writes them."""
+    width = max(len(r) for r in rows)
+    grid = np.full((len(rows), width), None, dtype=object)
+    for i, row in enumerate(rows):
+        grid[i, : len(row)] = row
+    text = np.empty_like(grid)
+    for j in range(width):
+        column = pd.Series(grid[:, j], dtype=object)
+        cells = column.astype(str)
+        cells[column.isna()] = ""
+        values = cells.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(grid[:, j], skipna=True) not in ("string", "integer", "boolean", "empty"):
+            ends = np.flatnonzero(cells.str.endswith(".0").to_numpy(dtype=bool))
+            whole = np.array([isinstance(v, float) and v.is_integer() for v in grid[ends, j]], dtype=bool)
+            values[ends[whole]] = [str(int(v)) for v in grid[ends[whole], j]]
+        text[:, j] = values
+    return text
+
+
+def _read_xlsx(path: Path, label: str) -> pd.DataFrame:
+    """Read the first sheet of a workbook as text cells, header as column names, spreadsheet rows as index.
+
+    Memory stays bounded (see :func:`_check_unzipped_size` and :func:`_sheet_rows`); rows are numbered as Excel
+    shows them, and blank rows, before the header or between rows, are left out but still counted.
+    """
+    _check_unzipped_size(path, label)
+    rows, numbers = _sheet_rows(path, label)
+    if not rows:
         raise ScenarioError([Problem(label, "is empty: its first sheet needs a header row and at least one data row")])
-    sheet = sheet.fillna("").astype(str)
-    cells = sheet.to_numpy(dtype=object)
-    blank = np.array([all(str(c).strip() == "" for c in row) for row in cells], dtype=bool)
+    cells = _cells_as_text(rows)
+    blank = np.ones(len(cells), dtype=bool)
+    for j in range(cells.shape[1]):
+        blank &= (pd.Series(cells[:, j], dtype=object).str.strip() == "").to_numpy(dtype=bool)
+    if blank.all():
+        raise ScenarioError([Problem(label, "is empty: its first sheet needs a header row and at least one data row")])
     first = int(np.argmax(~blank))
     header = [str(c).strip() for c in cells[first]]
-    body = sheet.iloc[first + 1 :]
     keep = ~blank[first + 1 :]
-    body = body[keep]
-    body.columns = header
-    body.index = pd.Index(np.arange(first + 2, len(sheet) + 1)[keep])
-    body.attrs["decimal_comma"] = False
+    body = pd.DataFrame(cells[first + 1 :][keep], columns=header, dtype=object)
+    body.index = pd.Index(np.asarray(numbers[first + 1 :], dtype=np.int64)[keep])
+    body.attrs["numbers"] = "point"
     return body
 
 
@@ -481,12 +644,18 @@ def read_table(path: Path, label: str) -> pd.DataFrame:
     CSVs may carry a UTF-8 byte-order mark (Excel's "CSV UTF-8") and may be separated by ';' (Excel in
     much of Europe, with decimal commas) or tabs; other encodings are refused with a message that says how
     to re-save the file. A row with more or fewer cells than the header is refused, never padded or shifted.
+    Numbers are read in the file's convention (:data:`NUMBER_CONVENTIONS`, kept in the frame's
+    ``attrs["numbers"]``). Only regular files are read: a named pipe or a device is refused without being
+    opened (it would hang the reader or feed it without end).
     """
     try:
         if not path.exists():
             raise ScenarioError([Problem(label, f"file not found (looked for {path})")])
         if path.is_dir():
             raise ScenarioError([Problem(label, "is a folder, not a table file")])
+        problem = regular_file_problem(path)
+        if problem is not None:
+            raise ScenarioError([Problem(label, problem)])
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ScenarioError(
@@ -606,7 +775,7 @@ def check_table(frame: pd.DataFrame, model: type[BaseModel], label: str) -> tupl
 
     n = len(frame)
     rows = _spreadsheet_rows(frame)
-    decimal_comma = bool(frame.attrs.get("decimal_comma", False))
+    convention = str(frame.attrs.get("numbers", "point"))
     typed: dict[str, Any] = {}
     bad_cells: dict[str, np.ndarray] = {}
     for rule in rules:
@@ -615,7 +784,7 @@ def check_table(frame: pd.DataFrame, model: type[BaseModel], label: str) -> tupl
             bad_cells[rule.name] = np.zeros(n, dtype=bool)
             continue
         codes, uniques = _factorize(frame[rule.name])
-        conv = _convert_uniques(uniques, rule, decimal_comma)
+        conv = _convert_uniques(uniques, rule, convention)
         bad = conv.bad[codes]
         blank = conv.blank[codes]
         if rule.required and blank.any():
@@ -682,20 +851,66 @@ def _personal_value_reasons(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _convert_uniques(uniques: np.ndarray, rule: ColumnRule, decimal_comma: bool) -> _Converted:
-    """Apply a column's rule to its distinct (stripped) values: typed values, bad and blank masks, reasons."""
+_NUMBERISH = re.compile(r"[+-]?[0-9][0-9.,]*")
+"""A number that may have separators in it (digits, points and commas): the cells given the separator message."""
+
+
+def _separator_refusals(uniques: np.ndarray, rule: ColumnRule, convention: str) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """Under a file's number convention (:data:`NUMBER_CONVENTIONS`): which values have a decimal comma to
+    read as a point, which are refused for their separators, and why (by position, for number-like values;
+    with both readings spelled out when the value has one separator)."""
+    comma = np.array([("," in u) for u in uniques], dtype=bool)
+    point = np.array([("." in u) for u in uniques], dtype=bool)
+    decimal = np.zeros(len(uniques), dtype=bool)
+    expected = f"expected {rule.allowed()}"
+    reasons: dict[int, str] = {}
+    if convention == "comma":
+        decimal = comma & ~point & np.array([u.count(",") == 1 for u in uniques], dtype=bool)
+        refused = (comma & ~decimal) | point
+        for i in np.flatnonzero(refused):
+            u = uniques[i]
+            why = "is not a number written with a decimal comma and no thousands separators"
+            if not comma[i]:
+                why += ": in a ';'-separated file a point is a thousands separator; write numbers without thousands separators"
+                if u.count(".") == 1:
+                    why += f" ({u.replace('.', '')}), and decimals with a comma ({u.replace('.', ',')})"
+            reasons[int(i)] = f"{why}; {expected}"
+    elif convention == "tab":
+        refused = comma
+        for i in np.flatnonzero(refused):
+            u = uniques[i]
+            if point[i]:
+                why = "is not a number written with a decimal point and no thousands separators"
+            else:
+                readings = f" ({u.replace(',', '')})", f" ({u.replace(',', '.')})"
+                if u.count(",") != 1:
+                    readings = "", ""
+                why = (
+                    f"has a comma, which in a tab-separated file could be a thousands separator{readings[0]} or a decimal "
+                    f"comma{readings[1]}; write numbers with a decimal point and no thousands separators"
+                )
+            reasons[int(i)] = f"{why}; {expected}"
+    else:
+        refused = comma
+        for i in np.flatnonzero(refused):
+            reasons[int(i)] = f"is not a number written with a decimal point and no thousands separators; {expected}"
+    reasons = {i: why for i, why in reasons.items() if _NUMBERISH.fullmatch(uniques[i])}
+    return decimal, refused, reasons
+
+
+def _convert_uniques(uniques: np.ndarray, rule: ColumnRule, convention: str = "point") -> _Converted:
+    """Apply a column's rule to its distinct (stripped) values: typed values, bad and blank masks, reasons.
+
+    ``convention`` is how the file writes numbers: "point", "comma" or "tab" (see :data:`NUMBER_CONVENTIONS`).
+    """
     n = len(uniques)
     blank = np.array([u == "" for u in uniques], dtype=bool)
     reasons = np.full(n, _reason(rule), dtype=object)
     if rule.kind in ("int", "float"):
         text = pd.Series(uniques, dtype=object)
-        has_comma = np.array([("," in u) for u in uniques], dtype=bool)
-        if decimal_comma:
-            # Excel in much of Europe writes a decimal comma: one comma and no point
-            decimal = has_comma & np.array([u.count(",") == 1 and "." not in u for u in uniques], dtype=bool)
-            text = text.where(~decimal, text.str.replace(",", ".", regex=False))
-            has_comma &= ~decimal
-        numbers = pd.to_numeric(text.where(~has_comma, "x"), errors="coerce").to_numpy(dtype=float)
+        decimal, refused, separator_reasons = _separator_refusals(uniques, rule, convention)
+        text = text.where(~decimal, text.str.replace(",", ".", regex=False))
+        numbers = pd.to_numeric(text.where(~refused, "x"), errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(numbers)
         if rule.kind == "int":
             bad |= np.isfinite(numbers) & ((np.floor(numbers) != numbers) | (np.abs(numbers) > 2**53))
@@ -708,8 +923,8 @@ def _convert_uniques(uniques: np.ndarray, rule: ColumnRule, decimal_comma: bool)
                 bad |= numbers > rule.le
             if rule.lt is not None:
                 bad |= numbers >= rule.lt
-        point = "a decimal comma" if decimal_comma else "a decimal point"
-        reasons[has_comma] = f"is not a number written with {point} and no thousands separators; expected {rule.allowed()}"
+        for i, why in separator_reasons.items():
+            reasons[i] = why
         default = float(rule.default) if rule.default is not None else 0.0
         numbers = np.where(blank | bad, default, numbers)
         values = numbers.astype(np.int64) if rule.kind == "int" else numbers
@@ -745,7 +960,7 @@ def _convert_uniques(uniques: np.ndarray, rule: ColumnRule, decimal_comma: bool)
         assert rule.item_rule is not None
         split = [[p for p in re.split(r"\s*[;|]\s*", u) if p != ""] for u in uniques]
         items = np.array(sorted({p for parts in split for p in parts}), dtype=object)
-        item_conv = _convert_uniques(items, rule.item_rule, decimal_comma) if len(items) else None
+        item_conv = _convert_uniques(items, rule.item_rule, convention) if len(items) else None
         position = {v: i for i, v in enumerate(items.tolist())}
         bad = np.zeros(n, dtype=bool)
         values = np.empty(n, dtype=object)
@@ -757,8 +972,12 @@ def _convert_uniques(uniques: np.ndarray, rule: ColumnRule, decimal_comma: bool)
                 personal = [
                     item_conv.reasons[j] for j in idx if item_conv.bad[j] and str(item_conv.reasons[j]).startswith("!")
                 ]
+                reserved = [items[j] for j in idx if item_conv.bad[j] and item_conv.reasons[j] == RESERVED_LABEL_MESSAGE]
                 if personal:
                     reasons[i] = personal[0]
+                elif reserved:
+                    single = len(parts) == 1
+                    reasons[i] = RESERVED_LABEL_MESSAGE if single else f"has {_quote(reserved[0])} in it, which {RESERVED_LABEL_MESSAGE}"
                 values[i] = tuple(dict.fromkeys(item_conv.values[j] for j in idx if not item_conv.bad[j]))
             else:
                 values[i] = ()
@@ -785,6 +1004,10 @@ def _convert_uniques(uniques: np.ndarray, rule: ColumnRule, decimal_comma: bool)
                 "opened; remove that first character"
             )
         bad |= control | formula
+    if rule.row_label:
+        reserved = ~bad & ~blank & np.array([reserved_label_problem(u) is not None for u in uniques], dtype=bool)
+        reasons[reserved] = RESERVED_LABEL_MESSAGE
+        bad |= reserved
     personal = _personal_value_reasons(uniques)
     is_personal = personal != None  # noqa: E711 (element-wise)
     reasons[is_personal] = personal[is_personal]
@@ -843,8 +1066,18 @@ def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> Problem:
     return Problem(path.name, f"is not valid TOML: {exc}", row=int(match.group(1)) if match else None)
 
 
+def _found(value: Any) -> str:
+    """A setting's value as a message quotes it: its repr (control characters escaped), cut short when long."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def read_spec(path: Path) -> ScenarioFile:
-    """Read and check scenario.toml (or raise ScenarioError naming every problem)."""
+    """Read and check scenario.toml (or raise ScenarioError naming every problem).
+
+    Only a regular file is read (a named pipe or a device is refused without being opened), and one larger
+    than :data:`MAX_SPEC_BYTES` is refused before it is read.
+    """
     label = path.name
     try:
         if not path.exists():
@@ -853,6 +1086,12 @@ def read_spec(path: Path) -> ScenarioFile:
             if (path / "scenario.toml").exists():
                 return read_spec(path / "scenario.toml")
             raise ScenarioError([Problem(str(path), "is a folder with no scenario.toml in it")])
+        problem = regular_file_problem(path)
+        if problem is not None:
+            raise ScenarioError([Problem(label, problem)])
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise ScenarioError([Problem(label, f"is {_size(size)}, far larger than any scenario file (limit {_size(MAX_SPEC_BYTES)})")])
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([_toml_problem(path, exc)]) from None
@@ -874,7 +1113,7 @@ def read_spec(path: Path) -> ScenarioFile:
                 hint = f"; did you mean {close[0]}?" if close else f"; allowed: {', '.join(section.model_fields)}"
                 problems.append(Problem(label, f"{loc} is not a setting{hint}"))
             else:
-                found = f" (found {err['input']!r})" if err["type"] != "missing" else ""
+                found = f" (found {_found(err['input'])})" if err["type"] != "missing" else ""
                 problems.append(Problem(label, f"{loc}: {err['msg']}{found}"))
         raise ScenarioError(problems) from None
 
@@ -996,7 +1235,9 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> lis
             f"is not a practitioner_id in {labels['practitioners']}; leave it blank for an unallocated case",
         )
     their_pdu = current.map(staff_pdu).to_numpy(dtype=object)
-    elsewhere = held & known & (their_pdu != cases["pdu"].to_numpy(dtype=object))
+    own_pdu = cases["pdu"].to_numpy(dtype=object)
+    # a PDU cell already refused (blank in the typed table) is not compared again
+    elsewhere = held & known & pd.notna(their_pdu) & pd.notna(own_pdu) & (their_pdu != own_pdu)
     if elsewhere.any():
         for r, p, own, theirs in zip(rows[elsewhere][:MAX_PROBLEMS_PER_COLUMN], current.to_numpy()[elsewhere],
                                      cases["pdu"].to_numpy()[elsewhere], their_pdu[elsewhere]):

@@ -11,10 +11,71 @@ model needs, never names, dates of birth, addresses or CRN/PNC numbers.
 
 from __future__ import annotations
 
+import re
 from enum import Enum, IntEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
+from pydantic_core import PydanticCustomError, core_schema
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Tabs, line breaks and other control characters: refused in free text, table paths and the scenario's name
+(a no-break space from Excel is fine)."""
+
+CONTROL_CHARACTERS_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters other than tabs and line breaks: refused in longer text (a description) that may run
+over several lines."""
+
+RESERVED_LABELS: tuple[str, ...] = ("Total", "(blank)", "(small groups)", "(all)")
+"""Row labels the published tables use themselves: ``Total`` ends every group table, ``(blank)`` labels a
+group left blank, ``(small groups)`` pools groups too small to show (merged into the largest group when the
+pool itself is small, as ``<group> + small groups``) and ``(all)`` totals a sweep's variant over its PDUs.
+A group value or id that equals one of them (in any case, spaces around ignored), ends "small groups" or is
+wrapped in brackets is refused (:func:`reserved_label_problem`), so no published row is ambiguous."""
+
+POOLED_SUFFIX = "small groups"
+"""The end of the label of a row that holds pooled small groups."""
+
+RESERVED_LABEL_MESSAGE = (
+    "is a label the published tables keep for totals and pooled groups ("
+    + ", ".join(RESERVED_LABELS)
+    + f", '… + {POOLED_SUFFIX}' and anything in brackets); rename the group"
+)
+"""Why a reserved label is refused (after the value)."""
+
+_RESERVED_FOLDED = frozenset(label.casefold() for label in RESERVED_LABELS)
+
+
+def reserved_label_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a group or id that labels rows of published tables, or None when it can."""
+    label = value.strip()
+    folded = label.casefold()
+    if folded in _RESERVED_FOLDED or folded.endswith(POOLED_SUFFIX) or (
+        len(label) >= 2 and label.startswith("(") and label.endswith(")")
+    ):
+        return RESERVED_LABEL_MESSAGE
+    return None
+
+
+def _not_reserved(value: str) -> str:
+    if reserved_label_problem(value) is not None:
+        raise PydanticCustomError("reserved_label", RESERVED_LABEL_MESSAGE)
+    return value
+
+
+class RowLabel:
+    """Field metadata: the field's values label rows of published tables (a group, a PDU, an id), so
+    :data:`RESERVED_LABELS` and their look-alikes are refused. Pydantic enforces it on a row; the loader
+    reads the marker off the model and checks whole columns the same way."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(_not_reserved, handler(source))
+
+    def __repr__(self) -> str:
+        return "RowLabel()"
+
+
+ROW_LABEL = RowLabel()
 
 
 class Tier(str, Enum):
@@ -187,8 +248,9 @@ class NeedArea(str, Enum):
 Id = Annotated[
     str,
     Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"),
+    ROW_LABEL,
 ]
-"""A pseudonymous identifier: letters, digits, '_', '.', '-' (no spaces, no names)."""
+"""A pseudonymous identifier: letters, digits, '_', '.', '-' (no spaces, no names), never a reserved label."""
 
 NeedSeverity = Annotated[Severity, Field(description="OASys need severity: 0 none, 1 standard, 2 severe")]
 YesNo = Annotated[Flag, Field(description="1 yes, 0 no")]
@@ -202,8 +264,10 @@ class CaseRecord(BaseModel):
     case_id: Id = Field(description="Pseudonymous case identifier, unique in the scenario. Never a CRN or PNC number.")
     pdu: Id = Field(description="Probation delivery unit the case belongs to.")
     sex: Sex = Field(description="Sex as recorded; reported for equity, never used to score need.")
-    ethnicity: str | None = Field(
-        default=None, max_length=40, description="Ethnic group as recorded (optional; reported for equity)."
+    ethnicity: Annotated[str, Field(max_length=40), ROW_LABEL] | None = Field(
+        default=None,
+        description="Ethnic group as recorded (optional; reported for equity). Not 'Total', a label in brackets "
+        "or one ending 'small groups': the published tables keep those for totals and pooled groups.",
     )
     case_type: CaseType = Field(description="community, licence or custody (pre-release).")
     tier: Tier = Field(description="2021 unified tier A3..D0, an S tier when unsupervised, or untiered.")
@@ -344,6 +408,25 @@ class ScenarioFile(BaseModel):
     )
     policy: Policy = Field(default_factory=Policy, description="How need is scored and what the allocator may do.")
     output: Output = Field(default_factory=Output, description="How results are published.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_one_plain_line(cls, value: str) -> str:
+        if CONTROL_CHARACTERS.search(value):
+            raise PydanticCustomError(
+                "control_character",
+                "has a control character (a tab, line break or similar) in it; write it on one line of plain text",
+            )
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _description_is_plain_text(cls, value: str) -> str:
+        if CONTROL_CHARACTERS_BUT_LAYOUT.search(value):
+            raise PydanticCustomError(
+                "control_character", "has a control character in it (line breaks and tabs are fine); remove it"
+            )
+        return value
 
 
 TABLE_MODELS: dict[str, type[BaseModel]] = {
