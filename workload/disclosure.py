@@ -26,6 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from workload.scenario import SMALL_PDUS_LABEL
+
 CONTRIBUTORS = {
     "partner_hours": ("partner_hours", "partner_cost", "afforded_hours", "staff_cost"),
     "children_cost": ("children_cost", "whole_life_cost"),
@@ -40,7 +42,7 @@ CONTRIBUTOR_PREFIX = "contributors_"
 """Columns counting each row's contributing cases (``contributors_partner_hours``...): working columns, never
 published."""
 
-SMALL_PDUS = "(small PDUs)"
+SMALL_PDUS = SMALL_PDUS_LABEL
 
 
 def is_small(count: float | np.ndarray, threshold: int) -> np.ndarray:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from workload.disclosure import CONTRIBUTOR_PREFIX, contributor_columns, pool_small_rows
 from workload.params import Parameters
-from workload.scenario import OASYS_NEEDS, RESEARCH_FLAGS
+from workload.scenario import BLANK_LABEL, OASYS_NEEDS, RESEARCH_FLAGS, SMALL_GROUPS_LABEL, TOTAL_LABEL
 
 CELLS: tuple[str, ...] = ("wmt_today", "needs_today", "wmt_lp", "needs_lp")
 """The four cells of the comparison, baseline first and reform last."""
@@ -201,12 +201,9 @@ def group_table(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
     return _add_ratios(table)
 
 
-TOTAL = "Total"
-"""The label of a table's total row."""
-BLANK = "(blank)"
-"""The label of the row of cases with no value in the grouping column."""
-SMALL_GROUPS = "(small groups)"
-"""The label of the row pooling groups too small to show."""
+TOTAL = TOTAL_LABEL
+BLANK = BLANK_LABEL
+SMALL_GROUPS = SMALL_GROUPS_LABEL
 
 
 def suppress(table: pd.DataFrame, threshold: int) -> pd.DataFrame:

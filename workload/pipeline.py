@@ -275,7 +275,7 @@ def headline_summary(scenario: Scenario, totals: pd.DataFrame, staff_out: pd.Dat
         if group not in rows.index:
             merged = [g for g in rows.index if str(g).startswith(f"{group} + ")]
             if not merged:
-                return None  # absent, or pooled into (small groups)
+                return None  # absent, or pooled into the small groups' row
             group = merged[0]  # the group's figures include a few cases of groups too small to show
         return float(rows.loc[group, "coverage"])
 

@@ -26,20 +26,29 @@ CONTROL_CHARACTERS_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9
 """Control characters other than tabs and line breaks: refused in longer text (a description) that may run
 over several lines."""
 
-RESERVED_LABELS: tuple[str, ...] = ("Total", "(blank)", "(small groups)", "(all)")
-"""Row labels the published tables use themselves: ``Total`` ends every group table, ``(blank)`` labels a
-group left blank, ``(small groups)`` pools groups too small to show (merged into the largest group when the
-pool itself is small, as ``<group> + small groups``) and ``(all)`` totals a sweep's variant over its PDUs.
-A group value or id that equals one of them (in any case, spaces around ignored), ends "small groups" or is
-wrapped in brackets is refused (:func:`reserved_label_problem`), so no published row is ambiguous."""
+TOTAL_LABEL = "Total"
+"""The label of the row that ends every group table."""
+BLANK_LABEL = "(blank)"
+"""The label of the group of cases left blank in the grouping column."""
+SMALL_GROUPS_LABEL = "(small groups)"
+"""The label of the row pooling groups too small to show (disclosure rule 1)."""
+SMALL_PDUS_LABEL = "(small PDUs)"
+"""The label of the row pooling PDUs too small to show (disclosure rule 1)."""
+ALL_PDUS_LABEL = "(all)"
+"""The label of the rows that total a sweep's variant over its PDUs."""
 
-POOLED_SUFFIX = "small groups"
-"""The end of the label of a row that holds pooled small groups."""
+RESERVED_LABELS: tuple[str, ...] = (TOTAL_LABEL, BLANK_LABEL, SMALL_GROUPS_LABEL, SMALL_PDUS_LABEL, ALL_PDUS_LABEL)
+"""Row labels the published tables use themselves. A group value or id that equals one of them (in any case,
+spaces around ignored) or ends like a merged row's label (``<group> + small groups``, ``<PDU> + small PDUs``)
+is refused (:func:`reserved_label_problem`), so no published row is ambiguous."""
+
+POOLED_SUFFIXES: tuple[str, ...] = ("small groups", "small pdus")
+"""How the label of a row holding pooled small groups or PDUs ends (case-folded)."""
 
 RESERVED_LABEL_MESSAGE = (
     "is a label the published tables keep for totals and pooled groups ("
     + ", ".join(RESERVED_LABELS)
-    + f", '… + {POOLED_SUFFIX}' and anything in brackets); rename the group"
+    + ", '… + small groups', '… + small PDUs'); rename the group"
 )
 """Why a reserved label is refused (after the value)."""
 
@@ -48,11 +57,8 @@ _RESERVED_FOLDED = frozenset(label.casefold() for label in RESERVED_LABELS)
 
 def reserved_label_problem(value: str) -> str | None:
     """Why ``value`` cannot be a group or id that labels rows of published tables, or None when it can."""
-    label = value.strip()
-    folded = label.casefold()
-    if folded in _RESERVED_FOLDED or folded.endswith(POOLED_SUFFIX) or (
-        len(label) >= 2 and label.startswith("(") and label.endswith(")")
-    ):
+    folded = value.strip().casefold()
+    if folded in _RESERVED_FOLDED or folded.endswith(POOLED_SUFFIXES):
         return RESERVED_LABEL_MESSAGE
     return None
 
@@ -266,8 +272,9 @@ class CaseRecord(BaseModel):
     sex: Sex = Field(description="Sex as recorded; reported for equity, never used to score need.")
     ethnicity: Annotated[str, Field(max_length=40), ROW_LABEL] | None = Field(
         default=None,
-        description="Ethnic group as recorded (optional; reported for equity). Not 'Total', a label in brackets "
-        "or one ending 'small groups': the published tables keep those for totals and pooled groups.",
+        description="Ethnic group as recorded (optional; reported for equity). Not 'Total', '(blank)', "
+        "'(small groups)', '(small PDUs)', '(all)' or one ending 'small groups' or 'small PDUs': the published "
+        "tables keep those for totals and pooled groups.",
     )
     case_type: CaseType = Field(description="community, licence or custody (pre-release).")
     tier: Tier = Field(description="2021 unified tier A3..D0, an S tier when unsupervised, or untiered.")

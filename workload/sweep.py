@@ -55,10 +55,11 @@ from pydantic import ValidationError
 from workload import __version__
 from workload.load import Scenario, ScenarioError, load_scenario, resolve_table_path
 from workload.disclosure import CONTRIBUTOR_PREFIX, CONTRIBUTORS, SMALL_PDUS, is_small
-from workload.outcomes import BASELINE, CELLS, REFORM
+from workload.outcomes import BASELINE, CELLS, REFORM, TOTAL
 from workload.params import ParameterError, flatten_overrides
 from workload.output import TMP_MARK, OutputError, guard_location, remove_stale_temporaries
 from workload.safety import escape_formulas, regular_file_problem
+from workload.scenario import ALL_PDUS_LABEL
 from workload.scenario import Policy
 from workload.workers import spawn_pool
 from workload.workers import restore_environ as _restore_environ
@@ -112,7 +113,7 @@ HEADLINE_METRICS: tuple[str, ...] = (
 )
 """Outcomes the sweep report charts for every grid point (the objective is charted first)."""
 
-ALL_PDUS = "(all)"
+ALL_PDUS = ALL_PDUS_LABEL
 """The ``pdu`` label of rows that total a variant over its PDUs (not a valid PDU id, so never confused with one)."""
 
 DEFAULT_OBJECTIVE = (f"{REFORM}.coverage", "max")
@@ -740,7 +741,7 @@ def result_metrics(result: Any) -> dict[str, float]:
     for key in CONTRIBUTOR_METRICS:
         out[key] = float(result.contributors[key])
     by_group = result.tables["outcomes_by_group"]
-    rows = by_group[by_group["dimension"].isin(GROUP_DIMENSIONS) & (by_group.index != "Total")]
+    rows = by_group[by_group["dimension"].isin(GROUP_DIMENSIONS) & (by_group.index != TOTAL)]
     for (dimension, cell), part in rows.groupby(["dimension", "cell"], sort=True):
         for group, row in part.iterrows():
             out[group_metric(dimension, str(group), "cases")] = float(row["cases"])

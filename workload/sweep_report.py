@@ -17,6 +17,7 @@ from jinja2 import Environment, select_autoescape
 
 from workload import __version__
 from workload.report import _figure, _svg  # the run report's SVG settings: stable ids, same bytes for the same sweep
+from workload.scenario import ALL_PDUS_LABEL
 
 MAX_CHARTED = 30
 """Grid points shown in the charts and the ranking table (the best by the objective); ranking.csv has them all."""
@@ -64,7 +65,7 @@ def grid_labels(ranking: pd.DataFrame, keys: Sequence[str]) -> dict[str, str]:
 
 def metric_stats(results: pd.DataFrame, variants: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per grid point, over its draws and totalled over PDUs: 5th, 25th, 50th, 75th, 95th percentiles and mean."""
-    values = results[(results["pdu"] == "(all)") & (results["metric"] == metric)].set_index("variant")["value"]
+    values = results[(results["pdu"] == ALL_PDUS_LABEL) & (results["metric"] == metric)].set_index("variant")["value"]
     frame = variants[["grid_point"]].join(values.rename("value"))
     grouped = frame.groupby("grid_point", sort=True)["value"]
     quantiles = grouped.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
@@ -206,7 +207,7 @@ def sweep_report_html(plan: Any, results: pd.DataFrame, variants: pd.DataFrame, 
         charts.append({"metric": m, "svg": interval_chart(stats, order, labels, m, fan=bool(draws))})
 
     top = order[:5]
-    by_pdu = results[(results["metric"] == metric) & (results["pdu"] != "(all)")]
+    by_pdu = results[(results["metric"] == metric) & (results["pdu"] != ALL_PDUS_LABEL)]
     by_pdu = by_pdu.join(variants["grid_point"], on="variant")
     table = by_pdu[by_pdu["grid_point"].isin(top)].groupby(["pdu", "grid_point"])["value"].mean().unstack()
     table = table.reindex(columns=top)

@@ -21,7 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM
+from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM, TOTAL
 from workload.output import FLOAT_FORMAT
 from workload.safety import escape_formulas
 
@@ -120,7 +120,7 @@ def chart_cells(totals: pd.DataFrame) -> str:
 def chart_groups(by_group: pd.DataFrame, dimension: str, title: str) -> str:
     """Grouped bars: coverage of each group, baseline beside reform (suppressed groups left out)."""
     rows = by_group[(by_group["dimension"] == dimension) & (by_group["cell"].isin([BASELINE, REFORM]))]
-    groups = [g for g in dict.fromkeys(rows.index) if g != "Total"]
+    groups = [g for g in dict.fromkeys(rows.index) if g != TOTAL]
     fig, ax = _figure((8, 3))
     x = np.arange(len(groups))
     for i, cell in enumerate((BASELINE, REFORM)):
