@@ -19,11 +19,9 @@ EXIT_BAD_INPUT = 2
 
 
 def _print_problems(problems: Sequence[object]) -> None:
-    stream = sys.stderr
-    count = len(problems)
-    print(f"{count} problem{'s' if count != 1 else ''} found:", file=stream)
-    for p in problems:
-        print(f"  - {p}", file=stream)
+    from workload.errors import render
+
+    print(render(problems), file=sys.stderr)  # type: ignore[arg-type]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -1,0 +1,77 @@
+"""The one error model: every problem with a user's input is a :class:`Problem`, rendered one way.
+
+Errors are data (as pandera's failure cases are): a problem names what is wrong (``code``), where (``file``,
+``sheet``, ``row``, ``column``, ``key``), the ``value`` found when it may be shown, and what is allowed
+(``message``). Every command renders problems with :func:`render` and exits 2; nothing else formats them.
+A value that looks like personal data (a name, a date of birth, a CRN) is never shown: ``show_value`` is
+False and :func:`render` leaves it out.
+
+The codes are dotted and stable, e.g. ``file.not_found``, ``cell.not_a_number``, ``parameter.out_of_range``,
+``sweep.folder``: tests and scripts may key on them; the wording of ``message`` may change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+GENERIC = "input.invalid"
+"""The code of a problem that has no more specific one."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, pointing at where it is.
+
+    ``message`` says what is wrong and what is allowed. When ``value`` is given and may be shown it is put
+    before the message in quotes; otherwise the message is expected to speak for itself.
+    """
+
+    file: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    code: str = GENERIC
+    sheet: str | None = None
+    key: str | None = None
+    value: str | None = None
+    show_value: bool = True
+
+    def where(self) -> str:
+        """``file, sheet S, row R, column C`` (the parts that are known), or ``file: key``."""
+        parts = [self.file]
+        if self.sheet is not None:
+            parts.append(f"sheet {self.sheet}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        if self.key is not None:
+            parts.append(self.key)
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        shown = f"{_quote(self.value)} " if self.value is not None and self.show_value else ""
+        return f"{self.where()}: {shown}{self.message}"
+
+
+def _quote(value: str, limit: int = 80) -> str:
+    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    return '"' + text.replace('"', '""') + '"'
+
+
+class InputError(Exception):
+    """The input cannot be used; ``problems`` lists everything found wrong (exit 2, nothing written)."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def render(problems: Iterable[Problem | str]) -> str:
+    """The text every command prints for a list of problems: a count line, then one line each."""
+    items = [str(p) for p in problems]
+    count = len(items)
+    lines = [f"{count} problem{'s' if count != 1 else ''} found:"]
+    lines += [f"  - {item}" for item in items]
+    return "\n".join(lines)
