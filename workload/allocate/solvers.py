@@ -53,11 +53,6 @@ class SolveResult:
     solver: str
     message: str = ""
 
-    @property
-    def usable(self) -> bool:
-        """Whether there are values to round (optimal, or a feasible point at the time limit)."""
-        return self.values is not None and self.status in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT)
-
 
 def relative_gap(objective: float, bound: float, scale: float) -> float:
     """``(objective - bound) / max(|scale|, 1)``: how far an objective may be above the optimum.
