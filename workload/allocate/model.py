@@ -905,11 +905,11 @@ def build_model(
     nnz = 0
     families: dict[str, slice] = {}
     r = 0
-    for block in rows:
-        starts.append(block.start[1:] + nnz)
-        nnz += int(block.start[-1])
-        families[block.name] = slice(r, r + block.size)
-        r += block.size
+    for row_block in rows:
+        starts.append(row_block.start[1:] + nnz)
+        nnz += int(row_block.start[-1])
+        families[row_block.name] = slice(r, r + row_block.size)
+        r += row_block.size
     integer = np.concatenate([np.full(b.size, 1 if b.integer else 0, dtype=np.uint8) for b in columns])
     return Model(
         arrays=a,
