@@ -118,7 +118,7 @@ def main() -> int:
         vector = model.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours)
         objective = model.integral_objective(vector, rounded.pair)
         record("rounding_gap_vs_lp_bound", (objective - priced.objective) / abs(priced.objective))
-        _, _, _, _, settled = lp_choice(model, priced.values)
+        settled = lp_choice(model, priced.values).settled
         record("split_share", float((~settled).mean()))
         record("improving_moves", float(rounded.moves))
 

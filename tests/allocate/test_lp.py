@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
+from workload.allocate import local_search, objective, parallel, pdu, rounding, solvers
 from workload.allocate import lp as lp_module
 from workload.allocate.lp import (
     Allocation,
@@ -284,7 +285,7 @@ def _objective_by_practitioner(a, pair: np.ndarray, hours: np.ndarray, partner_h
     """Each practitioner's part of the objective for these hours, by the allocator's plain per-case arithmetic."""
     cases = np.arange(a.n_cases)
     prac = a.pair_prac[pair]
-    cost = np.bincount(prac, weights=lp_module._case_costs(a, cases, pair, hours, partner_hours), minlength=a.n_practitioners)
+    cost = np.bincount(prac, weights=objective.case_costs(a, cases, pair, hours, partner_hours), minlength=a.n_practitioners)
     load = np.bincount(prac, weights=hours, minlength=a.n_practitioners)
     return cost + a.overflow_penalty * np.maximum(load - a.capacity, 0.0)
 
@@ -299,10 +300,10 @@ def test_batched_caseload_prices_equal_each_practitioner_priced_alone(seed: int,
     rng = np.random.default_rng(seed)
     pair = a.pair_start[:-1] + (rng.random(a.n_cases) * np.diff(a.pair_start)).astype(np.int64)
     partner_hours = np.zeros(a.n_cases)
-    tables = lp_module._cost_tables(a, partner_hours)
+    tables = local_search.cost_tables(a, partner_hours)
     prac = a.pair_prac[pair]
-    cost, hours = lp_module._caseload_costs(a, tables, np.arange(a.n_practitioners), prac, np.arange(a.n_cases), pair)
-    alone = lp_module._best_hours(a, np.arange(a.n_cases), pair, partner_hours)
+    cost, hours = local_search.caseload_costs(a, tables, np.arange(a.n_practitioners), prac, np.arange(a.n_cases), pair)
+    alone = rounding.best_hours(a, np.arange(a.n_cases), pair, partner_hours)
     np.testing.assert_allclose(cost, _objective_by_practitioner(a, pair, alone, partner_hours), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(np.bincount(prac, weights=hours, minlength=a.n_practitioners),
                                np.bincount(prac, weights=alone, minlength=a.n_practitioners), atol=1e-9)
@@ -324,7 +325,7 @@ def test_local_search_only_lowers_the_objective_and_keeps_hours_at_their_best(se
 
     assert objective(better) <= objective(plain) + 1e-6
     a = model.arrays
-    best = lp_module._best_hours(a, np.arange(a.n_cases), better.pair, better.partner_hours)
+    best = rounding.best_hours(a, np.arange(a.n_cases), better.pair, better.partner_hours)
     np.testing.assert_allclose(
         _objective_by_practitioner(a, better.pair, better.hours, better.partner_hours).sum(),
         _objective_by_practitioner(a, better.pair, best, better.partner_hours).sum(), rtol=1e-9, atol=1e-7,
@@ -339,8 +340,9 @@ def test_polishing_the_exact_mips_assignment_gives_back_its_objective() -> None:
         model = one_pdu_model(cases, practitioners, partners, Policy())
         exact = one_pdu_model(cases, practitioners, partners, Policy(), integral=True)
         best = solve_highs(exact, 60)
-        pair = lp_module.lp_choice(exact, best.values)[3]
-        hours, link, partner_hours = lp_module.polish_hours(model, pair)
+        pair = lp_module.lp_choice(exact, best.values).chosen
+        polished = lp_module.polish_hours(model, pair)
+        hours, link, partner_hours = polished.hours, polished.link, polished.partner_hours
         assert (np.bincount(model.arrays.link_case[link[link >= 0]], minlength=model.arrays.n_cases) <= 1).all()
         vector = model.solution_vector(pair, hours, link, partner_hours)
         assert not model.violations(vector)
@@ -376,7 +378,7 @@ def test_gain_threshold_is_exactly_where_a_cases_hours_stop_being_worth_the_need
     length = rng.choice([0.0, 1.0], size=(3, C), p=[0.2, 0.8]) * rng.uniform(0, 40, size=(3, C))
     value = np.sort(rng.uniform(-5, 1200, size=(3, C)), axis=0)[::-1]
     need = rng.uniform(-50, 30_000, size=C)
-    T = lp_module._gain_threshold(length, value, need)
+    T = local_search.gain_threshold(length, value, need)
     for theta in np.r_[rng.uniform(-10, 1300, size=40), value.ravel()]:
         worth = (length * np.maximum(value - theta, 0.0)).sum(axis=0)
         above = worth > need + 1e-7 * np.maximum(1.0, np.abs(need))
@@ -502,7 +504,7 @@ def test_solver_failure_falls_back_to_cbc_and_says_so(monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("solver crashed")
 
-    monkeypatch.setattr(lp_module, "solve_highs", broken)
+    monkeypatch.setattr(solvers, "solve_highs", broken)
     cases, practitioners, partners = random_allocation_inputs(4, cases_per_pdu=15, practitioners_per_pdu=3)
     allocation = allocate(cases, practitioners, partners, Policy())
     row = allocation.pdus.loc["PDU01"]
@@ -512,8 +514,8 @@ def test_solver_failure_falls_back_to_cbc_and_says_so(monkeypatch) -> None:
 
 
 def test_no_solver_at_all_gives_the_greedy_fallback(monkeypatch) -> None:
-    monkeypatch.setattr(lp_module, "solve_model", lambda model, solver, limit: lp_module.SolveResult(
-        "failed", None, None, None, 0.0, 0.0, solver, "unavailable"))
+    monkeypatch.setattr(pdu, "solve_model", lambda model, solver, limit: solvers.SolveResult(
+        solvers.SolveStatus.FAILED, None, None, None, 0.0, 0.0, solver, "unavailable"))
     cases, practitioners, partners = random_allocation_inputs(4, cases_per_pdu=15, practitioners_per_pdu=3)
     allocation = allocate(cases, practitioners, partners, Policy())
     row = allocation.pdus.loc["PDU01"]
@@ -629,7 +631,7 @@ def test_workers_are_cut_when_the_largest_pdus_would_not_fit_in_memory(monkeypat
     assert [w for w in warnings if "possible pairs" in w] and all(p in " ".join(warnings) for p in inputs)
 
     # in a run: the same answer as one worker, and the warning with it
-    monkeypatch.setattr(lp_module, "available_memory", lambda: two)
+    monkeypatch.setattr(parallel, "available_memory", lambda: two)
     squeezed = allocate(cases, practitioners, partners, Policy(), workers=3)
     serial = allocate(cases, practitioners, partners, Policy(), workers=1)
     pd.testing.assert_frame_equal(squeezed.cases, serial.cases)
@@ -658,10 +660,10 @@ def test_a_pool_whose_worker_died_while_idle_is_replaced(monkeypatch) -> None:
 def test_idle_workers_are_let_go_when_memory_leaves_one_solve_at_a_time(monkeypatch) -> None:
     cases, practitioners, partners = random_allocation_inputs(26, n_pdus=2, cases_per_pdu=15, practitioners_per_pdu=3)
     lp_module.start_workers(2)
-    assert lp_module._POOLS
-    monkeypatch.setattr(lp_module, "available_memory", lambda: 1.0)
+    assert parallel._POOLS
+    monkeypatch.setattr(parallel, "available_memory", lambda: 1.0)
     squeezed = allocate(cases, practitioners, partners, Policy(), workers=2)
-    assert not lp_module._POOLS
+    assert not parallel._POOLS
     assert any("possible pairs" in w for w in squeezed.warnings)
 
 

@@ -4,7 +4,7 @@ A PDU's cases, practitioners and partner agencies become numpy arrays (:class:`P
 are blocks of columns (:func:`define_variables`) and every constraint family is one ``define_*`` function
 that returns a block of sparse rows (CSR: ``start``, ``index``, ``value``) whose docstring writes the maths.
 :func:`build_model` stacks them into one :class:`Model`: costs, bounds, CSR rows, row bounds, integrality
-and (on demand) names. Both hand-offs in :mod:`workload.allocate.lp` (arrays straight to HiGHS, or through
+and (on demand) names. Both hand-offs in :mod:`workload.allocate.solvers` (arrays straight to HiGHS, or through
 PuLP to CBC, HiGHS or a licensed solver) and the .lp/.mps export read this one definition.
 
 Notation (per PDU): cases c, practitioners p, partners k; E the eligible (case, practitioner) pairs, Q the
@@ -33,6 +33,14 @@ import numpy as np
 import pandas as pd
 
 from workload.allocate.baseline import highest_protect_level, protect_level
+from workload.allocate.objective import (
+    above_target_cap,
+    pair_hour_cost,
+    partner_hour_cost,
+    unmet_bands,
+    unmet_caps,
+    unmet_weights,
+)
 from workload.allocate.priority import unmet_need_weight
 from workload.params import ParameterError, Parameters
 from workload.scenario import NeedArea, Policy
@@ -544,14 +552,16 @@ def define_variables(
     0 <= s_c <= F_c; 0 <= o_p <= rho K_p; q_p >= 0; x, v in [0, 1] (binary when
     integral). x is present when ``explicit``; v when ``explicit_partner``, and then only for cases with
     two or more partner links (a case with one link needs no choice).
+
+    The per-hour costs (``lambda g_p + pi_pool``, ``lambda h_k``) and the unmet bands' bounds and weights are
+    :mod:`workload.allocate.objective`'s, the functions rounding, local search and polishing price with.
     """
     C, P, E, Q = a.n_cases, a.n_practitioners, a.n_pairs, a.n_links
     R = a.required
-    theta = a.coverage_target
     pi = a.continuity_penalty
     has_current = a.current_pair >= 0
 
-    y_cost = a.cost_weight * a.staff_cost[a.pair_prac] + a.pair_pool_penalty
+    y_cost = pair_hour_cost(a)
     constant = pi * a.moved_anyway
     if not explicit and pi > 0:
         not_current = has_current[a.pair_case] & (np.arange(E) != a.current_pair[a.pair_case])
@@ -567,17 +577,17 @@ def define_variables(
         constant += pi * int(has_current.sum())
         blocks.append(ColumnBlock("x", np.zeros(E), np.ones(E), x_cost, integral, pair_labels))
     z_upper = np.minimum(a.link_hours, R[a.link_case] - a.floor[a.link_case])
-    blocks.append(ColumnBlock("z", np.zeros(Q), z_upper, a.cost_weight * a.price[a.link_partner], False, link_labels))
+    blocks.append(ColumnBlock("z", np.zeros(Q), z_upper, partner_hour_cost(a)[a.link_partner], False, link_labels))
     if explicit_partner:
         choice = a.choice_links
         n_choice = int(choice.sum())
         blocks.append(ColumnBlock("v", np.zeros(n_choice), np.ones(n_choice), np.zeros(n_choice), integral,
                                   [labels[choice] for labels in link_labels]))
-    m = a.below_target_multiplier
+    caps, weights = unmet_caps(a), unmet_weights(a)
     blocks += [
-        ColumnBlock("u1", np.zeros(C), R - np.maximum(a.floor, theta * R), a.weight.copy(), False, [a.case_ids]),
-        ColumnBlock("u2", np.zeros(C), np.maximum(theta * R - a.floor, 0.0), m * a.weight, False, [a.case_ids]),
-        ColumnBlock("s", np.zeros(C), a.floor.copy(), m * a.weight + a.shortfall_penalty, False, [a.case_ids]),
+        ColumnBlock("u1", np.zeros(C), caps.above, weights.above.copy(), False, [a.case_ids]),
+        ColumnBlock("u2", np.zeros(C), caps.below, weights.below, False, [a.case_ids]),
+        ColumnBlock("s", np.zeros(C), caps.floor.copy(), weights.floor, False, [a.case_ids]),
         ColumnBlock("o", np.zeros(P), a.overflow_limit.copy(), np.full(P, a.overflow_penalty), False, [a.practitioner_ids]),
     ]
     if a.limit is not None:
@@ -822,13 +832,10 @@ class Model:
             chosen = link[has_link]
             chosen = chosen[choice[chosen]]
             values[lay.cols("v", v_position[chosen])] = 1.0
-        unmet = np.maximum(a.required - hours - partner_hours, 0.0)
-        short = np.minimum(np.maximum(a.floor - hours, 0.0), unmet)
-        rest = unmet - short
-        u1 = np.minimum(rest, a.required - np.maximum(a.floor, a.coverage_target * a.required))
-        values[lay.slice("u1")] = u1
-        values[lay.slice("u2")] = rest - u1
-        values[lay.slice("s")] = short
+        bands = unmet_bands(a.required, a.floor, above_target_cap(a.required, a.floor, a.coverage_target), hours, partner_hours)
+        values[lay.slice("u1")] = bands.above
+        values[lay.slice("u2")] = bands.below
+        values[lay.slice("s")] = bands.floor
         load = np.bincount(a.pair_prac[pair], weights=hours, minlength=a.n_practitioners)
         values[lay.slice("o")] = np.maximum(load - a.capacity, 0.0)
         if a.limit is not None:
@@ -854,8 +861,7 @@ class Model:
         return total + self.offset + a.continuity_penalty * int(moved.sum())
 
     def _y_cost_without_continuity(self) -> np.ndarray:
-        a = self.arrays
-        return a.cost_weight * a.staff_cost[a.pair_prac] + a.pair_pool_penalty
+        return pair_hour_cost(self.arrays)
 
 
 def build_model(
@@ -899,11 +905,11 @@ def build_model(
     nnz = 0
     families: dict[str, slice] = {}
     r = 0
-    for block in rows:
-        starts.append(block.start[1:] + nnz)
-        nnz += int(block.start[-1])
-        families[block.name] = slice(r, r + block.size)
-        r += block.size
+    for row_block in rows:
+        starts.append(row_block.start[1:] + nnz)
+        nnz += int(row_block.start[-1])
+        families[row_block.name] = slice(r, r + row_block.size)
+        r += row_block.size
     integer = np.concatenate([np.full(b.size, 1 if b.integer else 0, dtype=np.uint8) for b in columns])
     return Model(
         arrays=a,

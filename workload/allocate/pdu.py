@@ -1,0 +1,272 @@
+"""One PDU's solve: build its model, solve it with fallbacks, round it, and report it as table rows."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from workload.allocate.model import HOURS_TOL, Model, PduArrays, PduInput, build_model, pdu_arrays
+from workload.allocate.rounding import round_allocation
+from workload.allocate.solvers import (
+    SOLVER_LABELS,
+    SolveResult,
+    SolveStatus,
+    relative_gap,
+    solve_model,
+)
+from workload.params import Parameters
+from workload.scenario import Policy
+
+
+class PduStatus(StrEnum):
+    """How a PDU was solved: the ``status`` column of the PDU table (the values are the column's text)."""
+
+    OPTIMAL = "optimal"
+    """The exact MIP, solved to optimality (its answer kept as it is)."""
+    ROUNDED = "rounded"
+    """The LP relaxation solved to optimality, then rounded to one practitioner per case."""
+    TIME_LIMIT = "time-limit"
+    """A solver stopped at its time limit; its best (MIP) or last feasible (LP) solution was used."""
+    FALLBACK = "fallback"
+    """No solver answered: the greedy allocation by priority."""
+    NO_MODEL = "no-model"
+    """No case in the PDU has an eligible practitioner: nothing to solve."""
+
+
+@dataclass(frozen=True)
+class Solved:
+    """What :func:`solve_with_fallbacks` settled on: the model, its values to round (None for the greedy
+    fallback), how it went, and the notes, warnings and solver run times gathered on the way."""
+
+    model: Model
+    values: np.ndarray | None
+    status: PduStatus
+    solver: str
+    bound: float | None
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+    solver_seconds: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class PduResult:
+    """One PDU's answer, ready to be stacked with the others."""
+
+    pdu: str
+    cases: pd.DataFrame
+    practitioners: pd.DataFrame
+    row: dict
+    warnings: tuple[str, ...]
+
+
+def empty_case_frame(index: pd.Index) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "practitioner_id": pd.Series([None] * len(index), index=index, dtype=object),
+            "afforded_hours": 0.0,
+            "partner_id": pd.Series([None] * len(index), index=index, dtype=object),
+            "partner_hours": 0.0,
+            "unmet_hours": 0.0,
+            "floor_hours": 0.0,
+            "floor_shortfall_hours": 0.0,
+            "moved": False,
+        },
+        index=index,
+    )
+
+
+def _unplaced_reason(inp: PduInput, cases: pd.DataFrame, policy: Policy) -> str:
+    practs = inp.practitioners
+    if len(practs) == 0:
+        return "the PDU has no practitioners"
+    if not (practs["capacity_hours"] > 0).any():
+        return "no practitioner in the PDU has case hours (capacity 0: SPOs, or reductions equal to contracted hours)"
+    if policy.women_specialist_pool == "hard" and (cases["sex"].astype(str) == "female").any():
+        return "no practitioner of a grade that may hold the tier, or in the hard women's specialist pool, has case hours"
+    return "no practitioner of a grade that may hold the tier (no A or B tier for PSOs) has case hours"
+
+
+def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
+    """Build, solve, round and report one PDU (the unit of parallel work)."""
+    start = time.perf_counter()
+    a = pdu_arrays(inp, params, policy)
+    warnings: list[str] = []
+    notes: list[str] = []
+    solver_warnings: list[str] = []
+    cases_out = empty_case_frame(inp.cases.index)
+    cases_out["floor_hours"] = inp.cases["floor_hours"].to_numpy(dtype=float)
+    cases_out["unmet_hours"] = inp.cases["required_hours"].to_numpy(dtype=float)
+    cases_out["floor_shortfall_hours"] = cases_out["floor_hours"]
+    current = inp.cases["current_practitioner_id"]
+    cases_out["moved"] = current.notna().to_numpy()
+
+    if len(a.unplaced):
+        unplaced = inp.cases.loc[a.unplaced]
+        # counts only: case ids stay in the case-level CSVs (allocations.csv: no practitioner_id)
+        warnings.append(
+            f"PDU {inp.pdu}: {len(a.unplaced)} case(s) have no eligible practitioner: "
+            f"{_unplaced_reason(inp, unplaced, policy)}. They get no practitioner, so none of their required "
+            "hours are met (allocations.csv lists them with no practitioner_id)."
+        )
+
+    status, solver_used, objective, bound = PduStatus.NO_MODEL, "", 0.0, None
+    solver_time: list[float] = []
+    prac_out = pd.DataFrame(index=inp.practitioners.index)
+    prac_out["allocated_hours"] = 0.0
+    prac_out["capacity_hours"] = inp.practitioners["capacity_hours"].to_numpy(dtype=float)
+    prac_out["overflow_hours"] = 0.0
+    prac_out["caseload"] = 0
+    over_capacity: list[str] = []
+    over_cap: list[str] = []
+
+    if a.n_cases:
+        solved = solve_with_fallbacks(a, policy)
+        model, status, solver_used, bound = solved.model, solved.status, solved.solver, solved.bound
+        notes += solved.notes
+        solver_warnings += solved.warnings
+        solver_time += solved.solver_seconds
+        rounded = round_allocation(model, solved.values)
+        solver_time.append(rounded.solver_seconds)
+        vector = model.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours)
+        objective = model.integral_objective(vector, rounded.pair)
+        if rounded.moves:
+            notes.append(f"rounding: {rounded.moves} improving move(s) after the LP")
+
+        ids = a.case_ids
+        practitioner = a.practitioner_ids[a.pair_prac[rounded.pair]]
+        partner = np.full(a.n_cases, None, dtype=object)
+        referred = rounded.link >= 0
+        partner[referred] = a.partner_ids[a.link_partner[rounded.link[referred]]]
+        cases_out.loc[ids, "practitioner_id"] = practitioner
+        cases_out.loc[ids, "afforded_hours"] = rounded.hours
+        cases_out.loc[ids, "partner_id"] = partner
+        cases_out.loc[ids, "partner_hours"] = rounded.partner_hours
+        cases_out.loc[ids, "unmet_hours"] = np.maximum(a.required - rounded.hours - rounded.partner_hours, 0.0)
+        cases_out.loc[ids, "floor_shortfall_hours"] = np.maximum(a.floor - rounded.hours, 0.0)
+        has_current = pd.notna(a.current_id)
+        cases_out.loc[ids, "moved"] = has_current & (practitioner != a.current_id)
+
+        load = np.bincount(a.pair_prac[rounded.pair], weights=rounded.hours, minlength=a.n_practitioners)
+        count = np.bincount(a.pair_prac[rounded.pair], minlength=a.n_practitioners)
+        prac_out["allocated_hours"] = load
+        prac_out["caseload"] = count
+        overflow = np.maximum(load - a.capacity, 0.0)
+        overflow = np.where(overflow > HOURS_TOL, overflow, 0.0)
+        prac_out["overflow_hours"] = overflow
+        over_capacity = [str(p) for p in a.practitioner_ids[overflow > 0]]
+        if a.limit is not None:
+            over_cap = [str(p) for p in a.practitioner_ids[count > np.floor(a.limit + 1e-9)]]
+
+    cases_out["floor_shortfall_hours"] = np.where(cases_out["floor_shortfall_hours"] > HOURS_TOL, cases_out["floor_shortfall_hours"], 0.0)
+    shortfall = float(cases_out["floor_shortfall_hours"].sum())
+    short_placed = float(cases_out.loc[a.case_ids, "floor_shortfall_hours"].sum()) if a.n_cases else 0.0
+    overflow_total = float(prac_out["overflow_hours"].sum())
+    if short_placed > HOURS_TOL or overflow_total > HOURS_TOL:
+        n_short = int((cases_out.loc[a.case_ids, "floor_shortfall_hours"] > 0).sum()) if a.n_cases else 0
+        over_text = (
+            "; practitioners over capacity: "
+            + ", ".join(f"{p} (+{h:,.1f} h)" for p, h in zip(over_capacity, prac_out.loc[over_capacity, "overflow_hours"]))
+            if over_capacity else ""
+        )
+        limit_text = " within the budget cap" if policy.budget_cap_gbp is not None else ""
+        warnings.append(
+            f"PDU {inp.pdu}: statutory floors need more hours than the practitioners who may hold the cases "
+            f"can give{limit_text}: {short_placed:,.1f} floor hours short across {n_short} case(s){over_text}."
+        )
+    if over_cap:
+        warnings.append(
+            f"PDU {inp.pdu}: the caseload cap of {policy.caseload_cap} per whole-time practitioner cannot be kept: "
+            f"{', '.join(over_cap)} hold more cases than their cap."
+        )
+    warnings += [f"PDU {inp.pdu}: {text}" for text in solver_warnings]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prac_out["utilisation"] = np.where(prac_out["capacity_hours"] > 0, prac_out["allocated_hours"] / prac_out["capacity_hours"], np.nan)
+    gap = relative_gap(objective, bound, bound) if bound is not None else np.nan
+    row = {
+        "status": status.value,
+        "solver": solver_used,
+        "objective": objective,
+        "bound": bound if bound is not None else np.nan,
+        "gap": gap,
+        "seconds": time.perf_counter() - start,
+        "solver_seconds": float(sum(solver_time)),
+        "cases": len(inp.cases),
+        "shortfall_hours": shortfall,
+        "overflow_hours": overflow_total,
+        "practitioners_over_capacity": ";".join(over_capacity),
+        "practitioners_over_cap": ";".join(over_cap),
+        "message": "; ".join(notes),
+    }
+    return PduResult(inp.pdu, cases_out, prac_out[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours", "caseload"]], row,
+                     tuple(warnings))
+
+
+def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
+    """Solve the PDU's model, falling back as the issue asks (:class:`Solved`).
+
+    Exact: the MIP; at the time limit its best solution is used; with none, the LP route below.
+    LP: the chosen hand-off; at the time limit a feasible LP point is rounded; a failure, or a time limit
+    without a feasible point, tries CBC through PuLP; if that fails too, the greedy fallback (no solver).
+    Every fallback is in ``notes`` (the PDU's message) and ``warnings``; each solve's own run time
+    (``SolveResult.solver_seconds``) is in ``solver_seconds``.
+    """
+    notes: list[str] = []
+    warnings: list[str] = []
+    solver_time: list[float] = []
+
+    def fall_back(text: str) -> None:
+        notes.append(text)
+        warnings.append(text)
+
+    def solved(model: Model, values: np.ndarray | None, status: PduStatus, solver: str, bound: float | None) -> Solved:
+        return Solved(model, values, status, solver, bound, tuple(notes), tuple(warnings), tuple(solver_time))
+
+    limit = float(policy.time_limit_seconds)
+    if policy.exact:
+        model = build_model(a, integral=True)
+        result = solve_model(model, policy.solver, limit)
+        solver_time.append(result.solver_seconds)
+        if result.values is not None:
+            if result.status == SolveStatus.OPTIMAL:
+                notes.append(f"exact MIP solved to optimality by {SOLVER_LABELS[result.solver]}")
+                return solved(model, result.values, PduStatus.OPTIMAL, result.solver, result.bound)
+            fall_back(
+                f"time limit: the exact MIP stopped at {limit:g} s; its best solution is used "
+                f"(proven within {_gap_text(result)})"
+            )
+            return solved(model, result.values, PduStatus.TIME_LIMIT, result.solver, result.bound)
+        fall_back(
+            f"exact MIP gave no solution with {SOLVER_LABELS[result.solver]} ({result.message}); "
+            "solved the LP relaxation and rounded instead"
+        )
+    model = build_model(a)
+    chain = [policy.solver] + (["pulp-cbc"] if policy.solver != "pulp-cbc" else [])
+    for i, name in enumerate(chain):
+        result = solve_model(model, name, limit)
+        solver_time.append(result.solver_seconds)
+        if result.status == SolveStatus.OPTIMAL and result.values is not None:
+            if i:
+                fall_back(f"fallback: solved by {SOLVER_LABELS[name]}")
+            return solved(model, result.values, PduStatus.ROUNDED, name, result.bound)
+        if result.status == SolveStatus.TIME_LIMIT and result.values is not None:
+            fall_back(
+                f"time limit: {SOLVER_LABELS[name]} stopped at {limit:g} s; rounded its last feasible LP solution"
+            )
+            return solved(model, result.values, PduStatus.TIME_LIMIT, name, None)
+        fall_back(
+            f"fallback: {SOLVER_LABELS[name]} gave no usable solution ({result.message or result.status})"
+            + (", trying CBC through PuLP" if i + 1 < len(chain) else "")
+        )
+    fall_back("fallback: no solver answered; greedy allocation by priority (current practitioner kept where eligible)")
+    return solved(model, None, PduStatus.FALLBACK, "greedy", None)
+
+
+def _gap_text(result: SolveResult) -> str:
+    """The solver's own proven gap of its answer, relative to its objective, as a percentage."""
+    if result.bound is None or result.objective is None:
+        return "an unknown gap"
+    return f"{100 * relative_gap(result.objective, result.bound, result.objective):.2f}%"
