@@ -275,7 +275,7 @@ def test_protect_level_follows_tier_md() -> None:
 
 
 def test_change_level_follows_tier_md() -> None:
-    zero = {need: np.zeros(5) for need in PARAMS.table("synth.tiering.change_need_weights")}
+    zero = {need: np.zeros(5) for need in PARAMS.table("tier.change.need_weights")}
     needs = dict(zero, thinking_behaviour=np.array([2, 2, 2, 0, 0]), attitudes=np.array([2, 2, 0, 0, 0]),
                  drugs=np.array([2, 0, 0, 0, 0]), finance=np.full(5, 2), emotional_wellbeing=np.full(5, 2))
     ogrs = np.array([90, 20, 0, 0, 99])

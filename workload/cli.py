@@ -128,7 +128,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         problems.append(f"--pdus must be at least 1 (found {args.pdus})")
     if args.practitioners < 2 * max(args.pdus, 1):
         problems.append(f"--practitioners must be at least 2 per PDU, {2 * args.pdus} here (found {args.practitioners})")
-    if not 0 <= args.women_share <= 1:
+    if args.women_share is not None and not 0 <= args.women_share <= 1:
         problems.append(f"--women-share must be between 0 and 1 (found {args.women_share})")
     if problems:
         _print_problems(problems)
@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cases", type=int, default=12_000)
     p.add_argument("--practitioners", type=int, default=520)
     p.add_argument("--pdus", type=int, default=10)
-    p.add_argument("--women-share", type=float, default=0.12)
+    p.add_argument("--women-share", type=float, help="share of cases who are women, 0-1 (default: synth.population.women_share)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--partners", default="auto", help="'auto' (women's centres where women are) or a number")
     p.add_argument("--name", help="scenario name shown on reports")

@@ -21,6 +21,7 @@ import pandas as pd
 
 from workload.disclosure import CONTRIBUTOR_PREFIX, contributor_columns, pool_small_rows
 from workload.params import Parameters
+from workload.tier import protect_letter
 from workload.scenario import BLANK_LABEL, OASYS_NEEDS, RESEARCH_FLAGS, SMALL_GROUPS_LABEL, TOTAL_LABEL
 
 CELLS: tuple[str, ...] = ("wmt_today", "needs_today", "wmt_lp", "needs_lp")
@@ -63,9 +64,8 @@ def needs_present(cases: pd.DataFrame) -> pd.Series:
 
 
 def protect_level(cases: pd.DataFrame) -> pd.Series:
-    """The tier's protect letter A-D, or 'untiered'."""
-    letter = cases["tier"].astype(str).str[0]
-    return letter.where(cases["tier"] != "untiered", "untiered").rename("protect_level")
+    """The tier's protect letter A-D, or 'untiered' (:func:`workload.tier.protect_letter`)."""
+    return protect_letter(cases["tier"])
 
 
 def low_risk_complex(cases: pd.DataFrame, params: Parameters) -> pd.Series:

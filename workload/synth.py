@@ -11,7 +11,7 @@ docs/synth.md walks through them. The steps, all vectorised over whole columns w
    substance misuse) plus the case's own noise, with thresholds set so each prevalence is exactly its
    parameter for women and for men.
 3. ROSH, RSR band, MAPPA level, OGRS, complexity registrations, mandate for change and assessment status,
-   then the tier by the simplified hmpps-tier v2 rules (:func:`protect_points`, :func:`change_points`).
+   then the tier by the simplified hmpps-tier v2 rules (:mod:`workload.tier`: protect and change points).
 4. Practitioners: grade mix from the national PO/PSO workforce plus trainees and seniors, hours,
    reductions, specialisms (more women's specialists where a PDU has more women) and court reports.
 5. Who holds each case now: someone in its own PDU, never a PSO for an A or B case, never an SPO; a few
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from workload.output import atomic_folder
+from workload.tier import change_level, change_points, protect_level, protect_points
 from workload.params import ParameterError, Parameters, load_parameters
 from workload.scenario import (
     OASYS_NEEDS,
@@ -198,84 +199,6 @@ def _sex_group(sex_code: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------------------
 # tier rules (simplified hmpps-tier v2, reference/tier.md 1-3)
-
-
-def protect_points(
-    rosh: np.ndarray,
-    rsr_band: np.ndarray,
-    mappa_level: np.ndarray,
-    registrations: np.ndarray,
-    womens_factors: np.ndarray,
-    female: np.ndarray,
-    params: Parameters,
-) -> np.ndarray:
-    """Protect (risk of serious harm) points of the 2021 unified tier.
-
-    points = max(RSR points, ROSH points) + MAPPA points + min(2 x registrations, 20)
-    + 2 x women's additional factors (women only), as hmpps-tier v2 computes them (reference/tier.md 1, 3).
-
-    Parameters
-    ----------
-    rosh
-        ROSH level per case (low, medium, high, very_high).
-    rsr_band
-        RSR band per case (below_3, from_3_to_7, from_7).
-    mappa_level
-        MAPPA level 0-3.
-    registrations
-        Number of distinct complexity registrations (mental health, self-harm, vulnerability, child concerns...).
-    womens_factors
-        Number of women's additional factors present (parenting, self-control, breach or recall), 0-3.
-    female
-        True where the recorded sex is female; others get no women's factor points.
-    params
-        Parameters; reads ``synth.tiering.*``.
-    """
-    rosh_pts = pd.Series(rosh).map(params.table("synth.tiering.rosh_points")).to_numpy(dtype=float)
-    rsr_pts = pd.Series(rsr_band).map(params.table("synth.tiering.rsr_points")).to_numpy(dtype=float)
-    mappa_table = params.table("synth.tiering.mappa_points")
-    by_level = np.array([mappa_table[f"level_{i}"] for i in range(4)], dtype=float)
-    mappa_pts = by_level[np.asarray(mappa_level, dtype=int)]
-    complexity = params.table("synth.tiering.complexity_points")
-    reg_pts = np.minimum(complexity["each"] * np.asarray(registrations, dtype=float), complexity["max"])
-    per_factor = float(params["synth.tiering.womens_factor_points"])
-    women_pts = np.where(female, per_factor * np.asarray(womens_factors, dtype=float), 0.0)
-    return np.maximum(rosh_pts, rsr_pts) + mappa_pts + reg_pts + women_pts
-
-
-def protect_level(points: np.ndarray, params: Parameters) -> np.ndarray:
-    """Protect letter A-D from protect points: A >= 150, B >= 20, C >= 10, else D (reference/tier.md 1)."""
-    t = params.table("synth.tiering.protect_thresholds")
-    points = np.asarray(points, dtype=float)
-    return np.select([points >= t["A"], points >= t["B"], points >= t["C"]], ["A", "B", "C"], default="D")
-
-
-def change_points(
-    needs: Mapping[str, np.ndarray], ogrs_pct: np.ndarray, iom: np.ndarray, params: Parameters
-) -> np.ndarray:
-    """Change points of the 2021 unified tier: weighted OASys need severities + floor(OGRS / 10) + 2 if IOM.
-
-    Accommodation, ETE, relationships, lifestyle, drugs and alcohol weigh 1 per severity step, thinking and
-    behaviour and attitudes 2, finance and emotional wellbeing 0 (reference/tier.md 2.2).
-    """
-    weights = params.table("synth.tiering.change_need_weights")
-    total = np.floor(np.asarray(ogrs_pct, dtype=float) / 10.0)
-    for need, weight in weights.items():
-        if weight:
-            total = total + float(weight) * np.asarray(needs[need], dtype=float)
-    return total + params["synth.tiering.iom_points"] * np.asarray(iom, dtype=float)
-
-
-def change_level(
-    points: np.ndarray, mandate: np.ndarray, assessed: np.ndarray, params: Parameters
-) -> np.ndarray:
-    """Change level 0-3: 0 with no mandate for change, 2 with no valid assessment, else 3 at 20+ points,
-    2 at 10-19, 1 below (reference/tier.md 2.1, 2.4)."""
-    t = params.table("synth.tiering.change_thresholds")
-    points = np.asarray(points, dtype=float)
-    scored = np.select([points >= t["level_3"], points >= t["level_2"]], [3, 2], default=1)
-    with_assessment = np.where(np.asarray(assessed, dtype=bool), scored, 2)
-    return np.where(np.asarray(mandate, dtype=bool), with_assessment, 0).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -745,7 +668,7 @@ def synth_scenario(
     n_cases: int,
     n_practitioners: int,
     n_pdus: int,
-    women_share: float = 0.12,
+    women_share: float | None = None,
     seed: int = 0,
     partners: int | str = "auto",
     unallocated_share: float | None = None,
@@ -762,8 +685,7 @@ def synth_scenario(
     n_pdus
         Probation delivery units, named PDU01, PDU02, ...
     women_share
-        Share of cases who are women, 0-1 (default 0.12, the middle of the 10-15% in reference/domain.md 2.2,
-        equal to ``synth.population.women_share``). PDUs vary around it.
+        Share of cases who are women, 0-1; default ``synth.population.women_share`` (0.12). PDUs vary around it.
     seed
         Seed of the one random generator everything is drawn from (0 or more). Same seed, same scenario.
     partners
@@ -793,7 +715,7 @@ def synth_scenario(
         problems.append(
             f"n_practitioners must be at least 2 per PDU, {2 * max(int(n_pdus), 1)} here (found {n_practitioners})"
         )
-    if not 0 <= float(women_share) <= 1:
+    if women_share is not None and not 0 <= float(women_share) <= 1:
         problems.append(f"women_share must be between 0 and 1 (found {women_share})")
     if int(seed) < 0:
         problems.append(f"seed must be 0 or more (found {seed})")
@@ -806,6 +728,8 @@ def synth_scenario(
         raise ValueError("; ".join(problems))
 
     params = _resolve_params(params)
+    if women_share is None:
+        women_share = float(params["synth.population.women_share"])
     if unallocated_share is None:
         unallocated_share_used = float(params["synth.caseload.unallocated_share"])
     else:
@@ -855,7 +779,7 @@ def synth_command(synth: SynthScenario, name: str, folder: Path | str) -> str:
         "--cases", str(o.get("n_cases", len(synth.cases))),
         "--practitioners", str(o.get("n_practitioners", len(synth.practitioners))),
         "--pdus", str(o.get("n_pdus", synth.cases["pdu"].nunique())),
-        "--women-share", f"{float(o.get('women_share', 0.12)):g}",
+        "--women-share", f"{float(o['women_share']):g}",
         "--seed", str(synth.seed),
         "--partners", str(o.get("partners", "auto")),
         "--name", name,

@@ -397,7 +397,7 @@ def test_missing_columns_are_named() -> None:
         ({"needs.hours_per_flag.pregnant": -1}, "needs.hours_per_flag.pregnant"),
         ({"needs.complexity.cap": -0.1}, "needs.complexity.cap"),
         ({"needs.relationship.front_load_months": 0}, "needs.relationship.front_load_months"),
-        ({"needs.risk.untiered.thresholds.C": 200}, "thresholds"),
+        ({"tier.protect.thresholds.C": 200}, "thresholds"),
     ],
 )
 def test_bad_parameters_are_refused_by_path(override: dict[str, float], message: str) -> None:

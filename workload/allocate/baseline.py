@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from workload.params import ParameterError, Parameters
-from workload.scenario import SUPERVISED_TIERS
+from workload.tier import PROTECT_LEVELS, protect_rank
 from workload.scoring.wmt import (
     grade_parameter,
     available_points,
@@ -24,9 +24,6 @@ from workload.scoring.wmt import (
     practitioner_points,
     workload_pct_units,
 )
-
-PROTECT_LEVELS: tuple[str, ...] = tuple(dict.fromkeys(tier[0] for tier in SUPERVISED_TIERS))
-"""The tiers' protect levels, highest first (A, B, C, D): the first letter of a supervised or S tier."""
 
 
 def allocation_rank(cases: pd.DataFrame, params: Parameters) -> pd.Series:
@@ -48,13 +45,8 @@ def allocation_rank(cases: pd.DataFrame, params: Parameters) -> pd.Series:
 
 
 def protect_level(cases: pd.DataFrame) -> pd.Series:
-    """Protect level of each case as a position in :data:`PROTECT_LEVELS` (0 = A, highest risk of harm).
-
-    The first letter of the tier (``B2`` and ``B2S`` are both B). Untiered cases have no protect level and
-    get ``len(PROTECT_LEVELS)``, below D, so any grade may hold them.
-    """
-    level = cases["tier"].str[0].map({letter: i for i, letter in enumerate(PROTECT_LEVELS)})
-    return level.fillna(len(PROTECT_LEVELS)).astype(np.int64).rename("protect_level")
+    """Protect level of each case as a position in :data:`PROTECT_LEVELS` (:func:`workload.tier.protect_rank`)."""
+    return protect_rank(cases["tier"])
 
 
 def highest_protect_level(practitioners: pd.DataFrame, params: Parameters) -> pd.Series:

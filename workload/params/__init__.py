@@ -48,7 +48,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-PARAMETER_FILES = ("wmt", "needs", "allocation", "costs", "outcomes", "synth")
+PARAMETER_FILES = ("wmt", "tier", "needs", "allocation", "costs", "outcomes", "synth")
 """The parameter files, by top-level name; each is ``<name>.yaml`` in this package (missing ones are skipped)."""
 
 Scalar = float | int | str | bool

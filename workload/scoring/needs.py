@@ -30,6 +30,7 @@ import pandas as pd
 
 from workload.params import ParameterError, Parameters
 from workload.scenario import OASYS_NEEDS, RESEARCH_FLAGS, CaseType, Flag, NeedArea, Rosh, Severity, Tier
+from workload.tier import MAPPA_KEYS, PROTECT_LEVELS, protect_code, protect_thresholds
 
 COMPONENTS: tuple[str, ...] = (
     "hours_risk",
@@ -49,17 +50,12 @@ AREA_COLUMNS: tuple[str, ...] = tuple(f"hours_need_{area}" for area in NEED_AREA
 MODES: tuple[str, ...] = ("full", "budget-neutral")
 """Scoring modes: the hours that meet assessed need, or those hours scaled to the WMT baseline's total."""
 
-PROTECT_LEVELS: tuple[str, ...] = ("A", "B", "C", "D")
-"""Protect levels (risk of serious harm), highest first: the letter of the 2021 tier."""
 
 CASE_TYPES: tuple[str, ...] = tuple(case_type.value for case_type in CaseType)
 """Case types in the order of the per-type parameter tables."""
 
 ROSH_LEVELS: tuple[str, ...] = tuple(level.value for level in Rosh)
-"""RoSH levels in the order of ``needs.risk.untiered.rosh_points``."""
-
-MAPPA_KEYS: tuple[str, ...] = ("M0", "M1", "M2", "M3")
-"""Keys of ``needs.risk.untiered.mappa_points`` for MAPPA levels 0 (none) to 3."""
+"""RoSH levels in the order of ``tier.protect.rosh_points``."""
 
 MONTHS_PER_YEAR = 12
 """Unit conversion: hours given over some months become an annual rate by x 12 / months."""
@@ -146,12 +142,8 @@ def _weights(params: Parameters) -> _Weights:
     risk_hours = np.vstack(
         [_table(params, f"needs.risk.hours.{t}", PROTECT_LEVELS, complete=True) for t in CASE_TYPES]
     )
-    thresholds = _table(params, "needs.risk.untiered.thresholds", PROTECT_LEVELS[:3], complete=True)
-    if not (thresholds[0] >= thresholds[1] >= thresholds[2]):
-        raise ParameterError(
-            "parameter needs.risk.untiered.thresholds must not rise from A to C (A >= B >= C); "
-            f"found {dict(zip(PROTECT_LEVELS, thresholds.tolist()))}"
-        )
+    _table(params, "tier.protect.thresholds", PROTECT_LEVELS[:3], complete=True)
+    thresholds = protect_thresholds(params)
     area_hours = np.concatenate(
         [
             _table(params, "needs.hours_per_severity", OASYS_NEEDS, complete=True),
@@ -162,8 +154,8 @@ def _weights(params: Parameters) -> _Weights:
         risk_hours=risk_hours,
         no_mandate_hours=_table(params, "needs.risk.hours.no_mandate", PROTECT_LEVELS, complete=True),
         unsupervised_risk=_number(params, "needs.risk.unsupervised_factor"),
-        rosh_points=_table(params, "needs.risk.untiered.rosh_points", ROSH_LEVELS, complete=True),
-        mappa_points=_table(params, "needs.risk.untiered.mappa_points", MAPPA_KEYS, complete=True),
+        rosh_points=_table(params, "tier.protect.rosh_points", ROSH_LEVELS, complete=True),
+        mappa_points=_table(params, "tier.protect.mappa_points", MAPPA_KEYS, complete=True),
         thresholds=thresholds,
         area_hours=area_hours,
         case_type_factor=_table(params, "needs.case_type_factor", CASE_TYPES, complete=True),
@@ -195,11 +187,6 @@ def _codes(column: pd.Series, allowed: tuple[str, ...], name: str) -> np.ndarray
     return lookup[codes]
 
 
-def _protect_from_points(points: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Protect level code (0 = A ... 3 = D) for protect points against the A, B, C thresholds."""
-    return np.select([points >= thresholds[0], points >= thresholds[1], points >= thresholds[2]], [0, 1, 2], 3)
-
-
 def _cases(cases: pd.DataFrame, weights: _Weights) -> _Cases:
     """Check the case columns the model reads and turn them into arrays."""
     missing = [c for c in REQUIRED_COLUMNS if c not in cases.columns]
@@ -218,7 +205,7 @@ def _cases(cases: pd.DataFrame, weights: _Weights) -> _Cases:
         rosh = _codes(cases["rosh"], ROSH_LEVELS, "rosh")
         mappa = _levels(cases["mappa_level"], len(MAPPA_KEYS) - 1, "mappa_level")
         points = weights.rosh_points[rosh] + weights.mappa_points[mappa]
-        letter = np.where(untiered, _protect_from_points(points, weights.thresholds), letter)
+        letter = np.where(untiered, protect_code(points, weights.thresholds), letter)
     case_type = _codes(cases["case_type"], CASE_TYPES, "case_type")
 
     months = cases["months_on_order"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -296,13 +283,13 @@ def protect_level(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     """Protect level (risk of serious harm) A-D of each case: the letter of its 2021 tier.
 
     An untiered case's level is derived as HMPPS tiering derives it, from the parts the case table holds
-    (reference/tier.md section 1)::
+    (:mod:`workload.tier`)::
 
         points = rosh_points[rosh] + mappa_points[mappa_level]
         level  = A if points >= thresholds.A, B if >= thresholds.B, C if >= thresholds.C, else D
 
     with RoSH low/medium/high/very high = 0/10/20/150 and MAPPA none/1/2/3 = 0/5/150/150 points, and
-    thresholds 150/20/10 (``needs.risk.untiered.*``). RSR and the complexity registrations are not in the
+    thresholds 150/20/10 (``tier.protect.*``, :mod:`workload.tier`). RSR and the complexity registrations are not in the
     case table, so a derived level can be lower than a full tier calculation would give; never higher.
 
     Parameters

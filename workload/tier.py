@@ -1,0 +1,148 @@
+"""The 2021 unified tier: protect level, change level, and how HMPPS tiering derives them from points.
+
+One definition, used by the needs model (an untiered case's protect level), the baseline and the allocator
+(which grades may hold a case), the outcome tables (the protect-level groups) and the synthetic generator
+(drawing tiers). Parameters: ``tier.protect.*`` and ``tier.change.*`` (workload/params/tier.yaml).
+
+A tier is a protect letter (A highest risk of serious harm ... D) and a change level (3 most change work ... 0
+no mandate for change), e.g. ``B2``; ``S`` marks an unsupervised case and ``untiered`` a case with no tier::
+
+    protect points = max(RSR points, RoSH points) + MAPPA points + min(each x registrations, max)
+                     + women's factor points x factors (women only)
+    protect level  = A if points >= thresholds.A, B if >= thresholds.B, C if >= thresholds.C, else D
+    change points  = sum(need weight x severity) + floor(OGRS / 10) + IOM points
+    change level   = 0 with no mandate; 2 with no valid assessment; else 3 at thresholds.level_3 or more,
+                     2 at thresholds.level_2 or more, 1 below
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from workload.params import ParameterError, Parameters
+
+PROTECT_LEVELS: tuple[str, ...] = ("A", "B", "C", "D")
+"""Protect levels (risk of serious harm), highest first: the letter of the 2021 tier."""
+
+UNTIERED = "untiered"
+"""The tier (and the protect-level group) of a case with no tier."""
+
+MAPPA_KEYS: tuple[str, ...] = ("M0", "M1", "M2", "M3")
+"""Keys of ``tier.protect.mappa_points`` for MAPPA levels 0 (none) to 3."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the protect level of a recorded tier
+
+
+def protect_letter(tier: pd.Series) -> pd.Series:
+    """The recorded tier's protect letter A-D, or ``untiered`` (the outcome tables' protect-level groups)."""
+    letter = tier.astype(str).str[0]
+    return letter.where(tier != UNTIERED, UNTIERED).rename("protect_level")
+
+
+def protect_rank(tier: pd.Series) -> pd.Series:
+    """The recorded tier's protect level as a position in :data:`PROTECT_LEVELS` (0 = A, highest risk).
+
+    ``B2`` and ``B2S`` are both B. An untiered case gets ``len(PROTECT_LEVELS)``, below D, so that any grade
+    may hold it (the eligibility rule of the baseline and the allocator).
+    """
+    level = tier.str[0].map({letter: i for i, letter in enumerate(PROTECT_LEVELS)})
+    return level.fillna(len(PROTECT_LEVELS)).astype(np.int64).rename("protect_level")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# deriving levels from points, as HMPPS tiering does
+
+
+def protect_thresholds(params: Parameters) -> np.ndarray:
+    """``tier.protect.thresholds`` as an array (A, B, C), checked not to rise from A to C."""
+    table = params.table("tier.protect.thresholds")
+    thresholds = np.array([float(table[level]) for level in PROTECT_LEVELS[:3]])
+    if not (thresholds[0] >= thresholds[1] >= thresholds[2]):
+        raise ParameterError(
+            "parameter tier.protect.thresholds must not rise from A to C (A >= B >= C); "
+            f"found {dict(zip(PROTECT_LEVELS, thresholds.tolist()))}"
+        )
+    return thresholds
+
+
+def protect_code(points: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Protect level code (0 = A ... 3 = D) for protect points against the A, B, C ``thresholds``."""
+    return np.select([points >= thresholds[0], points >= thresholds[1], points >= thresholds[2]], [0, 1, 2], 3)
+
+
+def protect_points(
+    rosh: np.ndarray,
+    rsr_band: np.ndarray,
+    mappa_level: np.ndarray,
+    registrations: np.ndarray,
+    womens_factors: np.ndarray,
+    female: np.ndarray,
+    params: Parameters,
+) -> np.ndarray:
+    """Protect (risk of serious harm) points of the 2021 unified tier (formula in the module docstring).
+
+    Parameters
+    ----------
+    rosh
+        RoSH level per case (low, medium, high, very_high).
+    rsr_band
+        RSR band per case (below_3, from_3_to_7, from_7).
+    mappa_level
+        MAPPA level 0-3.
+    registrations
+        Number of distinct complexity registrations (mental health, self-harm, vulnerability, child concerns...).
+    womens_factors
+        Number of women's additional factors present (parenting, self-control, breach or recall), 0-3.
+    female
+        True where the recorded sex is female; others get no women's factor points.
+    params
+        Parameters; reads ``tier.protect.*``.
+    """
+    rosh_pts = pd.Series(rosh).map(params.table("tier.protect.rosh_points")).to_numpy(dtype=float)
+    rsr_pts = pd.Series(rsr_band).map(params.table("tier.protect.rsr_points")).to_numpy(dtype=float)
+    mappa_table = params.table("tier.protect.mappa_points")
+    by_level = np.array([mappa_table[key] for key in MAPPA_KEYS], dtype=float)
+    mappa_pts = by_level[np.asarray(mappa_level, dtype=int)]
+    complexity = params.table("tier.protect.complexity_points")
+    reg_pts = np.minimum(complexity["each"] * np.asarray(registrations, dtype=float), complexity["max"])
+    per_factor = float(params["tier.protect.womens_factor_points"])
+    women_pts = np.where(female, per_factor * np.asarray(womens_factors, dtype=float), 0.0)
+    return np.maximum(rosh_pts, rsr_pts) + mappa_pts + reg_pts + women_pts
+
+
+def protect_level(points: np.ndarray, params: Parameters) -> np.ndarray:
+    """Protect letter A-D from protect points (``tier.protect.thresholds``)."""
+    t = params.table("tier.protect.thresholds")
+    points = np.asarray(points, dtype=float)
+    return np.select([points >= t["A"], points >= t["B"], points >= t["C"]], ["A", "B", "C"], default="D")
+
+
+def change_points(
+    needs: Mapping[str, np.ndarray], ogrs_pct: np.ndarray, iom: np.ndarray, params: Parameters
+) -> np.ndarray:
+    """Change points of the 2021 unified tier: weighted OASys need severities + floor(OGRS / 10) + IOM points.
+
+    Accommodation, ETE, relationships, lifestyle, drugs and alcohol weigh 1 per severity step, thinking and
+    behaviour and attitudes 2, finance and emotional wellbeing 0 (``tier.change.need_weights``).
+    """
+    weights = params.table("tier.change.need_weights")
+    total = np.floor(np.asarray(ogrs_pct, dtype=float) / 10.0)
+    for need, weight in weights.items():
+        if weight:
+            total = total + float(weight) * np.asarray(needs[need], dtype=float)
+    return total + params["tier.change.iom_points"] * np.asarray(iom, dtype=float)
+
+
+def change_level(points: np.ndarray, mandate: np.ndarray, assessed: np.ndarray, params: Parameters) -> np.ndarray:
+    """Change level 0-3: 0 with no mandate for change, 2 with no valid assessment, else by
+    ``tier.change.thresholds`` (3 at 20 points or more, 2 at 10-19, 1 below)."""
+    t = params.table("tier.change.thresholds")
+    points = np.asarray(points, dtype=float)
+    scored = np.select([points >= t["level_3"], points >= t["level_2"]], [3, 2], default=1)
+    with_assessment = np.where(np.asarray(assessed, dtype=bool), scored, 2)
+    return np.where(np.asarray(mandate, dtype=bool), with_assessment, 0).astype(np.int64)
