@@ -85,10 +85,10 @@ def test_a_different_seed_gives_a_different_scenario() -> None:
 
 
 def test_the_default_women_share_is_the_parameter() -> None:
-    import inspect
-
-    default = inspect.signature(synth_scenario).parameters["women_share"].default
-    assert default == PARAMS["synth.population.women_share"]
+    # no copy of the number in the code: the default is read from the parameter, and follows an override
+    assert synth_scenario(40, 4, 1, seed=2).options["women_share"] == PARAMS["synth.population.women_share"]
+    moved = synth_scenario(40, 4, 1, seed=2, params={"synth.population.women_share": 0.4})
+    assert moved.options["women_share"] == 0.4
 
 
 # ----------------------------------------------------------------------------------------------------------
