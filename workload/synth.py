@@ -310,7 +310,7 @@ def _draw_cases(
     order = np.lexsort((rng.random(n), pdu_idx))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n) - starts[pdu_idx[order]]
-    other = params.table("synth.population.other_sex_share")
+    other = {key: float(value) for key, value in params.table("synth.population.other_sex_share").items()}
     v = rng.random(n)
     sex_code = np.where(
         rank < women_per_pdu[pdu_idx],
@@ -720,7 +720,7 @@ def synth_scenario(
     if int(seed) < 0:
         problems.append(f"seed must be 0 or more (found {seed})")
     whole = isinstance(partners, (int, np.integer)) and not isinstance(partners, bool)
-    if not (partners == "auto" or (whole and partners >= 0)):
+    if not (partners == "auto" or (whole and int(partners) >= 0)):
         problems.append(f"partners must be 'auto' or a whole number 0 or more (found {partners!r})")
     if unallocated_share is not None and not 0 <= float(unallocated_share) <= 1:
         problems.append(f"unallocated_share must be between 0 and 1 (found {unallocated_share})")

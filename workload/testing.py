@@ -126,7 +126,7 @@ def assert_allocation_valid(
     _fail(problems, "partner hours without a partner", ids[~referred & (partner_hours > tol)])
     if referred.any():
         use = policy.use_partners and partners is not None and len(partners) > 0
-        if not use:
+        if not use or partners is None:
             _fail(problems, "partner hours although partners are off", ids[referred])
         else:
             known_partner = np.array([k in partners.index for k in partner], dtype=bool) | ~referred
@@ -287,11 +287,11 @@ def random_allocation_inputs(
     cases["current_practitioner_id"] = pd.Series(current, index=cases.index, dtype=object)
 
     partner_ids = [f"K{i + 1:03d}" for i in range(n_partners)]
-    rows = []
+    partner_rows: list[dict[str, Any]] = []
     for k in partner_ids:
         served = tuple(sorted(rng.choice(pdus, size=min(len(pdus), int(rng.integers(1, 3))), replace=False).tolist()))
         areas = tuple(sorted(rng.choice(NEED_AREAS, size=int(rng.integers(2, 5)), replace=False).tolist()))
-        rows.append(
+        partner_rows.append(
             {
                 "pdus": served,
                 "kind": "other",
@@ -301,7 +301,7 @@ def random_allocation_inputs(
                 "women_only": int(rng.random() < 0.4),
             }
         )
-    partners = pd.DataFrame(rows, index=pd.Index(partner_ids, name="partner_id"))
+    partners = pd.DataFrame(partner_rows, index=pd.Index(partner_ids, name="partner_id"))
     if not len(partners):
         partners = pd.DataFrame(
             columns=["pdus", "kind", "contract_hours_per_year", "price_per_hour", "need_areas", "women_only"],

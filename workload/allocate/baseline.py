@@ -100,14 +100,15 @@ def allocate_baseline(cases: pd.DataFrame, practitioners: pd.DataFrame, params: 
     points = case_points(cases, params)
     current = cases["current_practitioner_id"]
     held = current.notna().to_numpy()
-    load = practitioner_points(practitioners, points, current, params).to_numpy().tolist()
+    load: list[int] = practitioner_points(practitioners, points, current, params).to_numpy().tolist()
     available = available_points(practitioners, params).to_numpy().tolist()
     decimals = int(params["wmt.workload_pct_decimals"])
     grade_rank = grade_parameter(practitioners, params, "wmt.baseline_allocation.grade_order")
     highest = highest_protect_level(practitioners, params).to_numpy()
     staff_ids = practitioners.index.to_numpy(dtype=object)
 
-    result = np.where(held, current.to_numpy(dtype=object), None)
+    result = current.to_numpy(dtype=object).copy()
+    result[~held] = None
     waiting = pd.DataFrame(
         {
             "rank": allocation_rank(cases, params).to_numpy()[~held],

@@ -27,7 +27,9 @@ forms to the same optimum).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -147,7 +149,7 @@ def _as_tuple(value: object) -> tuple[str, ...]:
         return tuple(v.strip() for v in value.split(";") if v.strip())
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ()
-    return tuple(str(v) for v in value)  # type: ignore[union-attr]
+    return tuple(str(v) for v in cast(Iterable[Any], value))
 
 
 def partner_deliverable_hours(cases: pd.DataFrame, partners: pd.DataFrame) -> np.ndarray:
@@ -395,7 +397,7 @@ def pdu_inputs(
     prac_frame["caseload_limit"] = limit if limit is not None else np.inf
 
     use_partners = policy.use_partners and partners is not None and len(partners) > 0
-    partner_frame = partners.sort_index() if use_partners else pd.DataFrame()
+    partner_frame = partners.sort_index() if use_partners and partners is not None else pd.DataFrame()
     pdus = sorted(case_frame["pdu"].astype(str).unique().tolist())
     case_groups = {pdu: frame for pdu, frame in case_frame.groupby("pdu", sort=True)}
     prac_groups = {pdu: frame for pdu, frame in prac_frame.groupby("pdu", sort=True)}

@@ -176,7 +176,7 @@ class ParameterLeaf(BaseModel):
 
     @model_validator(mode="after")
     def _bounded(self) -> ParameterLeaf:
-        entries = self.value if isinstance(self.value, dict) else {None: self.value}
+        entries: dict[Any, Any] = self.value if isinstance(self.value, dict) else {None: self.value}
         numbers = [k for k, v in entries.items() if _is_number(v)]
         texts = [k for k, v in entries.items() if isinstance(v, str)]
         if numbers and self.range is None:
@@ -240,7 +240,10 @@ class ParameterLeaf(BaseModel):
         return None
 
 
-class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: ~10x faster
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
+
+
+class _UniqueKeyLoader(_BaseLoader):
     """YAML loader that refuses duplicate keys, which plain YAML silently lets the last one win."""
 
 

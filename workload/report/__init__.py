@@ -92,7 +92,7 @@ def _figure(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
 
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
-    with matplotlib.rc_context(SVG_SETTINGS):
+    with matplotlib.rc_context(SVG_SETTINGS):  # type: ignore[arg-type]
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     start = text.find("<svg")
@@ -178,7 +178,7 @@ def chart_utilisation(practitioners: pd.DataFrame) -> str:
     """Histogram of practitioners' utilisation of capacity, today against the reform."""
     fig, ax = _figure((8, 3))
     holders = practitioners[practitioners["capacity_hours"].astype(float) > 0]
-    bins = np.linspace(0, 1.6, 33)
+    bins = np.linspace(0, 1.6, 33).tolist()
     ax.hist(holders["utilisation_baseline"].astype(float).clip(0, 1.6), bins=bins, alpha=0.6, color=COLOURS[BASELINE], label="today (WMT hours)")
     ax.hist(holders["utilisation"].astype(float).clip(0, 1.6), bins=bins, alpha=0.6, color=COLOURS[REFORM], label="reform (LP)")
     ax.set_xlabel("hours allocated / capacity (values above 1.6 shown at 1.6)")
@@ -210,7 +210,7 @@ def _format(value: Any, column: str) -> str:
             return f"{float(value):.2f}"
         if unit == "GBP/yr":
             return f"£{float(value):,.0f}"
-        if abs(value) >= 100:
+        if abs(float(value)) >= 100:
             return f"{float(value):,.0f}"
         return f"{float(value):,.2f}"
     return str(value)

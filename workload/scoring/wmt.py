@@ -16,6 +16,9 @@ weightings (warrants, unpaid work only, overdue terminations) and the PAROM and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -33,7 +36,7 @@ _TRUNCATION_DECIMALS = 9
 float noise (2175.9999999997 for what is exactly 2176) cannot cost a point."""
 
 
-def _whole_numbers(table: dict[str, object], path: str) -> dict[str, int]:
+def _whole_numbers(table: Mapping[str, object], path: str) -> dict[str, int]:
     """A parameter table whose entries must be whole numbers (WMT points are integers, 0-999 in the admin UI)."""
     out: dict[str, int] = {}
     for key, value in table.items():
@@ -48,7 +51,7 @@ def _by_type_and_tier(cases: pd.DataFrame, params: Parameters, group: str, whole
 
     Raises ValueError naming the first case whose case type or tier has no entry in the tables.
     """
-    tables = {t: params.table(f"{group}.{t}") for t in CASE_TYPES}
+    tables: dict[str, Mapping[str, Any]] = {t: params.table(f"{group}.{t}") for t in CASE_TYPES}
     if whole:
         tables = {t: _whole_numbers(table, f"{group}.{t}") for t, table in tables.items()}
     tiers = list(dict.fromkeys(tier for table in tables.values() for tier in table))
