@@ -54,7 +54,7 @@ def assert_allocation_valid(
     - ``moved`` is true exactly when the case had a current practitioner and now has another (or none);
     - the caseload cap holds except for practitioners the PDU row reports, and the budget cap holds.
     """
-    from workload.allocate.model import (
+    from workload.allocate.arrays import (
         NEED_AREAS,
         _as_tuple,
         capacity_hours,
@@ -209,7 +209,7 @@ def random_allocation_inputs(
     are scaled so that each PDU's required hours are ``load`` times its capacity (``load > 1``: not enough
     time for everyone). The arguments other than ``seed`` are shapes for tests, not model numbers.
     """
-    from workload.allocate.model import NEED_AREAS, capacity_hours
+    from workload.allocate.arrays import NEED_AREAS, capacity_hours
 
     params = params or load_parameters()
     rng = np.random.default_rng(seed)

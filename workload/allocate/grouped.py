@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from workload.allocate.model import PduArrays
+    from workload.allocate.arrays import PduArrays
 
 
 def take(group: np.ndarray, amount: np.ndarray, priority: np.ndarray, budget: np.ndarray) -> np.ndarray:

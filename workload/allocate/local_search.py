@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workload.allocate.arrays import HOURS_TOL, PduArrays
 from workload.allocate.grouped import first_per_group
-from workload.allocate.model import HOURS_TOL, PduArrays
 from workload.allocate.objective import (
     UnmetBands,
     above_target_cap,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from workload.allocate.model import capacity_hours, pdu_inputs
+from workload.allocate.arrays import capacity_hours, pdu_inputs
 from workload.allocate.parallel import (
     MEMORY_SHARE,
     available_memory,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from workload.allocate.model import PduArrays
+    from workload.allocate.arrays import PduArrays
 
 
 def staff_hour_cost(a: PduArrays) -> np.ndarray:

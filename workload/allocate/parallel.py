@@ -8,7 +8,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from workload.allocate.model import PduInput
+from workload.allocate.arrays import PduInput
 from workload.allocate.pdu import PduResult, solve_pdu
 from workload.allocate.solvers import load_highs_quietly
 from workload.params import Parameters

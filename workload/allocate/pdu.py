@@ -9,7 +9,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from workload.allocate.model import HOURS_TOL, Model, PduArrays, PduInput, build_model, pdu_arrays
+from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, pdu_arrays
+from workload.allocate.model import Model, build_model
 from workload.allocate.rounding import round_allocation
 from workload.allocate.solvers import (
     SOLVER_LABELS,

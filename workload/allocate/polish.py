@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workload.allocate.arrays import HOURS_TOL
 from workload.allocate.grouped import lead_links
-from workload.allocate.model import HOURS_TOL, Model
+from workload.allocate.model import Model
 from workload.allocate.objective import pair_hour_cost
 from workload.allocate.solvers import highs_lp, new_highs
 

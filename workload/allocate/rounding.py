@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workload.allocate.arrays import HOURS_TOL, PduArrays
 from workload.allocate.grouped import lead_links, take
 from workload.allocate.local_search import LocalSearch
-from workload.allocate.model import HOURS_TOL, Model, PduArrays
+from workload.allocate.model import Model
 from workload.allocate.objective import partner_hour_cost, segments, unmet_weights
 from workload.allocate.polish import polish_hours
 
