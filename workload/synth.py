@@ -1,7 +1,7 @@
 """Synthetic scenarios: made-up caseloads, staff and partner agencies with realistic shape, from one seed.
 
 No row describes a real person. Every distribution comes from ``workload/params/synth.yaml``, where each
-number cites the reference it rests on (reference/domain.md, reference/tier.md) or says it is an assumption;
+number cites the source it rests on (an entry of docs/sources.md) or says it is an assumption;
 docs/synth.md walks through them. The steps, all vectorised over whole columns with one
 ``numpy.random.Generator``:
 
@@ -197,7 +197,7 @@ def _sex_group(sex_code: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# tier rules (simplified hmpps-tier v2, reference/tier.md 1-3)
+# tier rules (simplified hmpps-tier v2, docs/sources.md#hmpps-tier)
 
 
 def protect_points(
@@ -212,7 +212,8 @@ def protect_points(
     """Protect (risk of serious harm) points of the 2021 unified tier.
 
     points = max(RSR points, ROSH points) + MAPPA points + min(2 x registrations, 20)
-    + 2 x women's additional factors (women only), as hmpps-tier v2 computes them (reference/tier.md 1, 3).
+    + 2 x women's additional factors (women only), as hmpps-tier v2 computes them (docs/sources.md#hmpps-tier,
+    ProtectLevelCalculator and AdditionalFactorsForWomen).
 
     Parameters
     ----------
@@ -244,7 +245,10 @@ def protect_points(
 
 
 def protect_level(points: np.ndarray, params: Parameters) -> np.ndarray:
-    """Protect letter A-D from protect points: A >= 150, B >= 20, C >= 10, else D (reference/tier.md 1)."""
+    """Protect letter A-D from protect points: A >= 150, B >= 20, C >= 10, else D.
+
+    The thresholds of hmpps-tier v2 (docs/sources.md#hmpps-tier).
+    """
     t = params.table("synth.tiering.protect_thresholds")
     points = np.asarray(points, dtype=float)
     return np.select([points >= t["A"], points >= t["B"], points >= t["C"]], ["A", "B", "C"], default="D")
@@ -256,7 +260,8 @@ def change_points(
     """Change points of the 2021 unified tier: weighted OASys need severities + floor(OGRS / 10) + 2 if IOM.
 
     Accommodation, ETE, relationships, lifestyle, drugs and alcohol weigh 1 per severity step, thinking and
-    behaviour and attitudes 2, finance and emotional wellbeing 0 (reference/tier.md 2.2).
+    behaviour and attitudes 2, finance and emotional wellbeing 0 (docs/sources.md#hmpps-tier,
+    ChangeLevelCalculator).
     """
     weights = params.table("synth.tiering.change_need_weights")
     total = np.floor(np.asarray(ogrs_pct, dtype=float) / 10.0)
@@ -270,7 +275,7 @@ def change_level(
     points: np.ndarray, mandate: np.ndarray, assessed: np.ndarray, params: Parameters
 ) -> np.ndarray:
     """Change level 0-3: 0 with no mandate for change, 2 with no valid assessment, else 3 at 20+ points,
-    2 at 10-19, 1 below (reference/tier.md 2.1, 2.4)."""
+    2 at 10-19, 1 below (docs/sources.md#hmpps-tier, ChangeLevelCalculator)."""
     t = params.table("synth.tiering.change_thresholds")
     points = np.asarray(points, dtype=float)
     scored = np.select([points >= t["level_3"], points >= t["level_2"]], [3, 2], default=1)
@@ -762,8 +767,9 @@ def synth_scenario(
     n_pdus
         Probation delivery units, named PDU01, PDU02, ...
     women_share
-        Share of cases who are women, 0-1 (default 0.12, the middle of the 10-15% in reference/domain.md 2.2,
-        equal to ``synth.population.women_share``). PDUs vary around it.
+        Share of cases who are women, 0-1 (default 0.12, the middle of the published 10-15%:
+        docs/sources.md#wip-foi-2010 and docs/sources.md#prt-womens-imprisonment-2013; equal to
+        ``synth.population.women_share``). PDUs vary around it.
     seed
         Seed of the one random generator everything is drawn from (0 or more). Same seed, same scenario.
     partners
