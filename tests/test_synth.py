@@ -110,7 +110,8 @@ def test_women_share_varies_between_pdus(county: SynthScenario) -> None:
 def test_domestic_abuse_among_women_matches_its_source(county: SynthScenario) -> None:
     women = county.cases[county.cases["sex"] == "female"]
     expected = PARAMS["synth.needs.flag_prevalence.female.domestic_abuse_victim"]
-    assert 0.6 <= expected <= 0.67  # reference/domain.md 2.5: 60% (FOS 2018), OASys 61-67%
+    # 60%: docs/sources.md#female-offender-strategy-2018; OASys 61-67%: docs/sources.md#moj-da-consultation-2018
+    assert 0.6 <= expected <= 0.67
     assert abs(women["domestic_abuse_victim"].mean() - expected) < 0.03
     men = county.cases[county.cases["sex"] == "male"]
     assert men["domestic_abuse_victim"].mean() < 0.2
@@ -161,7 +162,7 @@ def test_case_types_put_women_on_community_orders(county: SynthScenario) -> None
     community = cases["case_type"] == "community"
     custody = cases["case_type"] == "custody"
     women = cases["sex"] == "female"
-    # reference/domain.md 2.2: women 15% of community orders, 5% of prisoners
+    # docs/sources.md#managing-vulnerability-2018: women 15% of community orders, 5% of prisoners
     assert abs(women[community].mean() - 0.15) < 0.03
     assert abs(women[custody].mean() - 0.05) < 0.02
     assert cases["months_on_order"].between(0, 36).all()
@@ -248,7 +249,7 @@ def test_a_number_of_partners_gives_several_kinds() -> None:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# the tier rules (simplified hmpps-tier v2, reference/tier.md 1-3)
+# the tier rules (simplified hmpps-tier v2, docs/sources.md#hmpps-tier)
 
 
 def _protect_of(rosh, rsr="below_3", mappa=0, registrations=0, womens=0, female=False) -> str:

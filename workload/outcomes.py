@@ -1,6 +1,6 @@
 """Outcomes of an allocation: hours, unmet need, coverage, costs and equity, for each of the four cells.
 
-A run computes the 2 x 2 of {WMT, needs} scoring x {today's allocation, LP} allocation (DESIGN.md):
+A run computes the 2 x 2 of {WMT, needs} scoring x {today's allocation, LP} allocation (docs/model.md):
 
 - ``wmt_today``: the WMT baseline, what the current tool would do: demand is the tier's hours, cases stay with
   (or are allocated as today to) a practitioner, who rations time when over capacity;

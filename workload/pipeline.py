@@ -1,6 +1,6 @@
 """The whole run, stage by stage: scenario -> scores -> allocations -> outcomes -> run folder.
 
-Each stage is a plain function over DataFrames (see DESIGN.md's data flow), so a notebook can call any of
+Each stage is a plain function over DataFrames (the data flow in the line above), so a notebook can call any of
 them; :func:`run_scenario` strings them together and :func:`write_run` writes one folder atomically.
 """
 

@@ -2,7 +2,9 @@
 
 One definition, used by the needs model (an untiered case's protect level), the baseline and the allocator
 (which grades may hold a case), the outcome tables (the protect-level groups) and the synthetic generator
-(drawing tiers). Parameters: ``tier.protect.*`` and ``tier.change.*`` (workload/params/tier.yaml).
+(drawing tiers). Parameters: ``tier.protect.*`` and ``tier.change.*`` (workload/params/tier.yaml); the rules
+are hmpps-tier v2's (docs/sources.md#hmpps-tier: ProtectLevelCalculator, ChangeLevelCalculator,
+AdditionalFactorsForWomen).
 
 A tier is a protect letter (A highest risk of serious harm ... D) and a change level (3 most change work ... 0
 no mandate for change), e.g. ``B2``; ``S`` marks an unsupervised case and ``untiered`` a case with no tier::

@@ -258,7 +258,7 @@ def test_moving_a_low_need_case_frees_capacity_for_a_complex_one() -> None:
 
 ROUNDING_INSTANCES = [(seed, load) for seed in range(4) for load in (1.2, 1.3)]
 """Small PDUs (60 cases, 3 practitioners: ~20 cases each, a realistic caseload) at 120-130% of capacity,
-where the service runs (domain.md 4.3): small enough for the exact MIP to solve in well under a second."""
+where the service runs (docs/sources.md#wmt-over-capacity-2024): small enough for the exact MIP to solve in well under a second."""
 
 
 def test_rounding_gap_against_the_exact_mip_stays_under_one_percent() -> None:

@@ -28,7 +28,7 @@ from workload.load import (
     column_rules,
     load_scenario,
 )
-from workload.scenario import TABLE_MODELS, CaseRecord, PractitionerRecord
+from workload.scenario import TABLE_MODELS, CaseRecord, PractitionerRecord, reserved_label_problem
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FUZZ_TABLES = settings(FUZZ, max_examples=60)
@@ -177,7 +177,9 @@ SAFE_TEXT = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs"))
 
 
 def _id() -> st.SearchStrategy[str]:
-    return st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,15}", fullmatch=True).filter(lambda s: _PERSONAL_VALUE.fullmatch(s) is None)
+    return st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,15}", fullmatch=True).filter(
+        lambda s: _PERSONAL_VALUE.fullmatch(s) is None and reserved_label_problem(s) is None
+    )
 
 
 def valid_cell(rule: ColumnRule) -> st.SearchStrategy[tuple[str, Any]]:
@@ -210,7 +212,9 @@ def valid_cell(rule: ColumnRule) -> st.SearchStrategy[tuple[str, Any]]:
     if rule.pattern:
         return _id().map(lambda s: (s, s))
     text = st.text(SAFE_TEXT, max_size=rule.max_len or 40).map(str.strip).filter(
-        lambda s: not (len(s) > 1 and s.startswith(FORMULA_START)) and _PERSONAL_VALUE.fullmatch(s) is None
+        lambda s: not (len(s) > 1 and s.startswith(FORMULA_START))
+        and _PERSONAL_VALUE.fullmatch(s) is None
+        and reserved_label_problem(s) is None  # "Total", "x small groups"...: refused, by design
     )
     return text.map(lambda s: (s, s if s else rule.default))
 

@@ -452,7 +452,7 @@ def test_spread_from_least_to_most_needy_is_near_the_acuity_tools_six_fold() -> 
     cases = cases_frame({}, ALL_MAX, {**ALL_MAX, "months_on_order": 1.0})
     required = score_needs(cases, DEFAULTS)["required_hours"].to_numpy()
     established, first_months = required[1] / required[0], required[2] / required[0]
-    assert 5.0 <= established <= 7.0  # SNCT ~6x (domain.md section 4.1): 5.89 with the defaults
+    assert 5.0 <= established <= 7.0  # SNCT ~6x (docs/sources.md#snct-nihr-2020): 5.89 with the defaults
     assert established < first_months <= 8.0  # 7.36: relationship time on top while the order is new
 
 

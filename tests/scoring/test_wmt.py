@@ -1,4 +1,4 @@
-"""The WMT baseline scores: the reference's worked examples, the seed tables, and invariants."""
+"""The WMT baseline scores: worked examples on the seed values, the seed tables, and invariants."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ from workload.testing import cases_frame, practitioners_frame  # noqa: E402
 
 
 def worked_example() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """reference/wmt.md section 2.4: a 37-hour PO with 10 community B2, 5 licence C3, 3 custody A1 cases,
-    2 standard and 1 fast court report in the last 30 days."""
+    """Worked example on the seeds (docs/sources.md#hmpps-workload): a 37-hour PO with 10 community B2,
+    5 licence C3, 3 custody A1 cases, 2 standard and 1 fast court report in the last 30 days."""
     rows = (
         [{"case_type": "community", "tier": "B2"}] * 10
         + [{"case_type": "licence", "tier": "C3"}] * 5
@@ -49,7 +49,7 @@ def worked_example() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# the reference's worked examples
+# worked examples on the seed values
 
 
 def test_worked_example_2053_of_2176_points_is_94_3_pct() -> None:

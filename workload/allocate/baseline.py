@@ -3,9 +3,10 @@
 Cases that have a practitioner keep them. Each unallocated case is then given, one at a time, to the
 practitioner at the top of the screen's list for its PDU: the list is sorted by grade (PO, then PSO, then
 PQiP; manage-a-workforce-ui ``allocationsController.ts``) and then by lowest workload %, and a PSO takes no
-A or B tier case (tiering principles, reference/tier.md section 6). The chosen practitioner's workload %
-goes up before the next case is placed. There is no optimiser in the real service (reference/wmt.md
-section 4); this greedy rule is the stand-in the reference suggests for the manager's choice.
+A or B tier case (tiering principles, docs/sources.md#hmpps-tier-ui). The chosen practitioner's workload %
+goes up before the next case is placed. There is no optimiser in the real service
+(docs/sources.md#manage-a-workforce-ui, the manager picks from the list); this greedy rule is the stand-in
+this project takes for the manager's choice.
 """
 
 from __future__ import annotations

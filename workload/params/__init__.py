@@ -7,12 +7,13 @@ with a ``value`` key and its metadata::
     nominal_target:
       description: Points a practitioner at default hours is expected to carry
       unit: points
-      source: hmpps-workload V1_1__SEED_REF_DATA.sql (seed value; live values are set by an administrator)
+      source: docs/sources.md#hmpps-workload (V1_1__SEED_REF_DATA.sql seed; live values set by an administrator)
       effective_from: 2021-04-01
       value: {PO: 2176, PSO: 2176, PQiP: 2176, SPO: 2176}
 
 ``value`` is a number, a string or a boolean, or a flat table (mapping of names to numbers). Every leaf has a
-``unit`` and either a ``source`` or an ``assumption`` (the reasoning, for numbers that are judgement).
+``unit`` and either a ``source`` (an entry of docs/sources.md, cited as ``docs/sources.md#<entry>`` with the
+part of it used, or a public address) or an ``assumption`` (the reasoning, for numbers that are judgement).
 
 Every number declares the values it may take, so that an override outside them is refused before a run:
 

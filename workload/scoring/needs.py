@@ -283,7 +283,7 @@ def protect_level(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     """Protect level (risk of serious harm) A-D of each case: the letter of its 2021 tier.
 
     An untiered case's level is derived as HMPPS tiering derives it, from the parts the case table holds
-    (:mod:`workload.tier`)::
+    (:mod:`workload.tier`; docs/sources.md#hmpps-tier, protect points)::
 
         points = rosh_points[rosh] + mappa_points[mappa_level]
         level  = A if points >= thresholds.A, B if >= thresholds.B, C if >= thresholds.C, else D
@@ -319,10 +319,11 @@ def hours_risk(cases: pd.DataFrame, params: Parameters) -> pd.Series:
 
     ``needs.risk.hours.*`` are the 2021 unified tiering timings at change level 1, the level a case with no
     scored OASys need gets; at change level 0 (no mandate for change, community only) they are the level-0
-    timings (reference/tier.md section 6). The change number's extra time is not counted here: the needs
-    components price the needs themselves. Unsupervised (S) cases get ``needs.risk.unsupervised_factor``
-    (0.25, judgement) of the supervised time where today's model gives 0. Untiered cases take the protect
-    level :func:`protect_level` derives from RoSH and MAPPA, and the hours of change level 1.
+    timings (docs/sources.md#hmpps-tier-ui, the UTM timings). The change number's extra time is not
+    counted here: the needs components price the needs themselves. Unsupervised (S) cases get
+    ``needs.risk.unsupervised_factor`` (0.25, judgement) of the supervised time where today's model gives
+    0. Untiered cases take the protect level :func:`protect_level` derives from RoSH and MAPPA, and the
+    hours of change level 1.
 
     Returns
     -------
@@ -345,7 +346,7 @@ def hours_by_need_area(cases: pd.DataFrame, params: Parameters) -> pd.DataFrame:
     Per-point hours for OASys needs follow the 2021 timings' price of change work (1.25 h per point, 2.5 for
     thinking and behaviour and attitudes, which tiering weights 2); finance and emotional wellbeing count,
     though tiering weights them 0. Flag hours are judgement (``needs.hours_per_flag``). The case type
-    factor (licence 0.95, custody 0.25) is derived from the timings (reference/tier.md section 6). The split
+    factor (licence 0.95, custody 0.25) is derived from the timings (docs/sources.md#hmpps-tier-ui). The split
     lets an allocator hand a partner agency only the areas it delivers.
 
     Returns
@@ -435,7 +436,7 @@ def responsive_share(cases: pd.DataFrame, params: Parameters) -> pd.Series:
 
     Defaults: 10% per near-miss history (overdose, suicide attempt, self-harm) and 2.5% per severity point
     of drug, alcohol and emotional-wellbeing need (judgement), capped at the refreshed WMT's 30% allowance
-    for responsive work (reference/domain.md section 4.3).
+    for responsive work (docs/sources.md#wmt-refresh-2022).
 
     Returns
     -------

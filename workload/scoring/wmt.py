@@ -5,7 +5,7 @@ they hold plus points for court reports written in the last 30 days; capacity is
 available hours; workload % is the one against the other. The formulas follow the realtime calculator behind
 Manage a Workforce (hmpps-workload ``WorkloadCalculator.kt`` and ``CapacityCalculator.kt``); the batch WMT
 (wmt-worker) sums the same weights but neither rounds the percentage nor floors available points at 0;
-reference/wmt.md sections 1, 2 and 7 describe both. Every number is a parameter in
+docs/sources.md#hmpps-workload and docs/sources.md#wmt-worker describe both. Every number is a parameter in
 ``workload/params/wmt.yaml``; the weights, targets and default hours there are the public seed values,
 which a scenario may override with live ones.
 
@@ -102,7 +102,8 @@ def case_hours(cases: pd.DataFrame, params: Parameters) -> pd.Series:
 
     ``wmt_hours[c] = wmt.annual_hours.<case_type[c]>[tier[c]]``: the 2021 unified tiering timings (annual
     hours per case, signed off with the WMT weightings by the Design Authority Board on 17 March 2021;
-    reference/tier.md section 6). Tiers without a timing (licence and custody X0, S tiers, untiered) are 0.
+    docs/sources.md#hmpps-tier-ui, the UTM timings). Tiers without a timing (licence and custody X0, S
+    tiers, untiered) are 0.
     The WMT weights are these timings plus about 30% for responsive work; :func:`points_to_hours` gives the
     other reading, the hours the points stand for.
 
@@ -116,7 +117,7 @@ def case_hours(cases: pd.DataFrame, params: Parameters) -> pd.Series:
 
 
 def points_to_weekly_hours(points, params: Parameters):
-    """Contracted hours a week that WMT points stand for (reference/wmt.md section 6).
+    """Contracted hours a week that WMT points stand for (docs/model.md, "Hours: two readings").
 
     ``weekly_hours = points x wmt.default_hours.PO / wmt.nominal_target.PO``: a full-time practitioner
     (37 hours) at exactly the nominal target (2,176 points) is fully loaded, so one point is 1/58.8 of a
@@ -179,8 +180,8 @@ def available_hours_per_week(practitioners: pd.DataFrame) -> pd.Series:
     """Hours a week a practitioner has for cases in the WMT: contracted hours less reduction hours.
 
     Reductions (training, union duties, phased return, PQiP protected learning...) are entered by managers
-    in the WMT (reference/wmt.md section 2.3). Nothing caps reductions at contracted hours, so this can be
-    negative; :func:`available_points` then gives 0.
+    in the WMT (docs/sources.md#hmpps-workload, the seed reduction reasons). Nothing caps reductions at
+    contracted hours, so this can be negative; :func:`available_points` then gives 0.
     """
     hours = practitioners["contracted_hours_per_week"] - practitioners["reduction_hours_per_week"]
     return hours.rename("available_hours_per_week")
@@ -191,7 +192,7 @@ def available_points(practitioners: pd.DataFrame, params: Parameters) -> pd.Seri
 
     ``available_points = trunc(nominal_target[grade] x (contracted_hours - reduction_hours) /
     default_hours[grade])``, and 0 when the available hours are 0 or less or the grade's default hours are 0
-    (hmpps-workload ``CapacityCalculator.kt``; reference/wmt.md section 2.2). Seeds: nominal target 2,176
+    (docs/sources.md#hmpps-workload, ``CapacityCalculator.kt``). Seeds: nominal target 2,176
     and default hours 37 for PO, PSO and PQiP; SPOs have default hours 0, so 0 points. A 37-hour PO with
     1.8 reduction hours has 2,070 points; a 30-hour one with 1.8 has 1,658.
 
@@ -214,7 +215,7 @@ def report_points(practitioners: pd.DataFrame, params: Parameters) -> pd.Series:
 
     ``report_points = standard_reports_30d x wmt.report_points.standard (138)
     + fast_reports_30d x wmt.report_points.fast (65)`` (the ``sdr`` and ``sdr_conversion`` seed columns;
-    reference/wmt.md section 1.4). Oral reports, PAROMs and ARMS assessments score nothing.
+    docs/sources.md#hmpps-workload). Oral reports, PAROMs and ARMS assessments score nothing.
     """
     weights = _whole_numbers(params.table("wmt.report_points"), "wmt.report_points")
     points = (
@@ -333,7 +334,7 @@ def practitioner_workload(
     Combines :func:`practitioner_points`, :func:`available_points`, :func:`workload_pct` and
     :func:`wmt_flag`. A 37-hour PO holding 10 community B2, 5 licence C3 and 3 custody A1 cases with 2
     standard and 1 fast report in the last 30 days has 2,053 of 2,176 points, 94.3%, ``ok``
-    (reference/wmt.md section 2.4).
+    (arithmetic on the seed values of docs/sources.md#hmpps-workload).
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Synthetic scenarios: made-up caseloads, staff and partner agencies with realistic shape, from one seed.
 
 No row describes a real person. Every distribution comes from ``workload/params/synth.yaml``, where each
-number cites the reference it rests on (reference/domain.md, reference/tier.md) or says it is an assumption;
+number cites the source it rests on (an entry of docs/sources.md) or says it is an assumption;
 docs/synth.md walks through them. The steps, all vectorised over whole columns with one
 ``numpy.random.Generator``:
 
