@@ -56,11 +56,18 @@ def not_allowed(rule: ColumnRule) -> str:
     return f"{noun}; expected {rule.allowed()}"
 
 
+def _filled(n: int, text: str) -> np.ndarray:
+    """An object array of ``n`` times ``text`` (as np.full, which is some 50 times slower for objects)."""
+    out = np.empty(n, dtype=object)
+    out[:] = text
+    return out
+
+
 def _start(uniques: np.ndarray, rule: ColumnRule, code: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Blank values, and each value's reason, code and hidden flag before the converter refines them."""
     n = len(uniques)
     blank = np.array([u == "" for u in uniques], dtype=bool)
-    return blank, np.full(n, not_allowed(rule), dtype=object), np.full(n, code, dtype=object), np.zeros(n, dtype=bool)
+    return blank, _filled(n, not_allowed(rule)), _filled(n, code), np.zeros(n, dtype=bool)
 
 
 # ----------------------------------------------------------------------------------------------------------

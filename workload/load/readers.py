@@ -303,7 +303,7 @@ def _cells_as_text(rows: list[tuple[Any, ...]]) -> np.ndarray:
     """Workbook rows as a grid of text cells, as a CSV of the sheet would hold them: empty cells as "", whole
     numbers without ".0" (37, not 37.0), other numbers, dates and booleans as Python writes them."""
     width = max(len(r) for r in rows)
-    grid = np.full((len(rows), width), None, dtype=object)
+    grid = np.empty((len(rows), width), dtype=object)  # all None
     for i, row in enumerate(rows):
         grid[i, : len(row)] = row
     text = np.empty_like(grid)
