@@ -162,7 +162,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     try:
         table = compare_runs(*runs)
     except RunFolderError as exc:
-        _print_problems([exc])
+        _print_problems(exc.problems)
         return EXIT_BAD_INPUT
     print(format_table(table, runs[0].name, runs[1].name))
     if args.out:

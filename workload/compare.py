@@ -16,27 +16,32 @@ from typing import Any
 
 import pandas as pd
 
+from workload.errors import InputError, Problem
 from workload.output import atomic_folder, write_csv
 
 HEADLINE_KEYS = ("coverage", "unmet_hours", "afforded_hours", "partner_hours", "moved", "staff_cost", "partner_cost",
                  "reoffending_cost", "children_cost", "whole_life_cost")
 
 
-class RunFolderError(ValueError):
-    """A folder is not a complete run folder."""
+class RunFolderError(InputError, ValueError):
+    """A folder is not a complete run folder; ``problems`` holds the one problem (code ``run.*``)."""
+
+    def __init__(self, where: Path | str, message: str, code: str):
+        super().__init__([Problem(str(where), message, code=code)])
 
 
 def read_run(folder: Path) -> dict[str, Any]:
     """A run's summary.json, checked to be a run folder written by ``workload run``."""
     path = Path(folder) / "summary.json"
     if not path.is_file():
-        raise RunFolderError(f"{folder}: not a run folder (no summary.json); give a folder written by `workload run`")
+        raise RunFolderError(folder, "not a run folder (no summary.json); give a folder written by `workload run`",
+                             "run.not_a_run_folder")
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise RunFolderError(f"{path}: is not valid JSON ({exc})") from None
+        raise RunFolderError(path, f"is not valid JSON ({exc})", "run.summary_not_json") from None
     if "cells" not in summary:
-        raise RunFolderError(f"{path}: has no 'cells'; it was written by an older version of workload")
+        raise RunFolderError(path, "has no 'cells'; it was written by an older version of workload", "run.old_summary")
     return summary
 
 

@@ -38,7 +38,8 @@ class Problem:
     show_value: bool = True
 
     def where(self) -> str:
-        """``file, sheet S, row R, column C`` (the parts that are known), or ``file: key``."""
+        """``file, sheet S, row R, column C`` (the parts that are known), then ``: key`` when there is one
+        (``scenario.toml: [parameters]``)."""
         parts = [self.file]
         if self.sheet is not None:
             parts.append(f"sheet {self.sheet}")
@@ -46,18 +47,21 @@ class Problem:
             parts.append(f"row {self.row}")
         if self.column is not None:
             parts.append(f"column {self.column}")
-        if self.key is not None:
-            parts.append(self.key)
-        return ", ".join(parts)
+        place = ", ".join(parts)
+        return place if self.key is None else f"{place}: {self.key}"
 
     def __str__(self) -> str:
-        shown = f"{_quote(self.value)} " if self.value is not None and self.show_value else ""
+        shown = f"{quote(self.value)} " if self.value is not None and self.show_value else ""
         return f"{self.where()}: {shown}{self.message}"
 
 
-def _quote(value: str, limit: int = 80) -> str:
-    text = value if len(value) <= limit else value[: limit - 1] + "…"
-    return '"' + text.replace('"', '""') + '"'
+def quote(value: object, limit: int = 40) -> str:
+    """A value as a message shows it: in double quotes, control and other unprintable characters escaped
+    (``"White\\tBritish"``), cut to ``limit`` characters with "..." when longer; ``""`` for an empty cell."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f'"{text}"'
 
 
 class InputError(Exception):

@@ -35,7 +35,7 @@ class Edit:
     in much of Europe (';', decimal commas, BOM, CRLF); ``tabs`` re-saves it tab-separated; ``xlsx`` saves it
     as a workbook beside it (same name, .xlsx); ``toml`` replaces ``old`` by ``value`` in
     scenario.toml (or appends ``value`` when ``old`` is None); ``mkdir``; ``symlink`` makes ``file`` point
-    at ``value``; ``copy`` copies ``old`` to ``file``; ``limit`` sets ``workload.load.<column>`` to ``value``.
+    at ``value``; ``copy`` copies ``old`` to ``file``; ``limit`` sets ``workload.load.limits.<column>`` to ``value``.
     """
 
     op: str
@@ -501,9 +501,9 @@ def apply(edits: tuple[Edit, ...], folder: Path, monkeypatch: Any) -> None:
         elif e.op == "copy":
             path.write_bytes((folder / e.old).read_bytes())
         elif e.op == "limit":
-            import workload.load
+            import workload.load.limits
 
-            monkeypatch.setattr(workload.load, e.column, e.value)
+            monkeypatch.setattr(workload.load.limits, e.column, e.value)
         else:
             raise ValueError(f"unknown edit {e.op!r}")
 

@@ -337,9 +337,9 @@ def test_a_sheet_with_more_rows_than_the_limit_is_refused_while_reading(
     rows += [[f"P{i:02d}", *rows[2][1:]] for i in range(3, 9)]
     _workbook(scenario, "practitioners.xlsx", rows)
     _use(scenario, "practitioners", "practitioners.xlsx")
-    import workload.load
+    import workload.load.limits
 
-    monkeypatch.setattr(workload.load, "MAX_ROWS", 5)
+    monkeypatch.setattr(workload.load.limits, "MAX_ROWS", 5)
     assert refused(scenario, capsys) == [
         "practitioners.xlsx: has more than 5 rows, more than any real caseload (limit 5; England and Wales supervise "
         + "about 240,000 people)"
@@ -352,9 +352,9 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(scenario: Path, monkeypatch
         z.writestr("xl/media/padding.bin", bytes(30_000_000))
     assert path.stat().st_size < 200_000
     _use(scenario, "practitioners", "practitioners.xlsx")
-    import workload.load
+    import workload.load.limits
 
-    monkeypatch.setattr(workload.load, "MAX_XLSX_UNZIPPED_BYTES", 20_000_000)
+    monkeypatch.setattr(workload.load.limits, "MAX_XLSX_UNZIPPED_BYTES", 20_000_000)
     (found,) = refused(scenario, capsys)
     assert found.startswith("practitioners.xlsx: would unzip to 30.")
     assert found.endswith(
@@ -365,9 +365,9 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(scenario: Path, monkeypatch
 
 def test_a_huge_shared_strings_part_is_refused(scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     path = _workbook(scenario, "practitioners.xlsx", _rows(scenario, "practitioners.csv"))
-    import workload.load
+    import workload.load.limits
 
-    monkeypatch.setattr(workload.load, "MAX_XLSX_PART_BYTES", 100)
+    monkeypatch.setattr(workload.load.limits, "MAX_XLSX_PART_BYTES", 100)
     _use(scenario, "practitioners", "practitioners.xlsx")
     with zipfile.ZipFile(path) as z:
         big = max((i for i in z.infolist() if not i.filename.startswith("xl/worksheets/")), key=lambda i: i.file_size)

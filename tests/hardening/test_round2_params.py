@@ -136,7 +136,13 @@ def test_every_bad_override_is_reported_at_once_naming_parameter_value_and_range
             "wmt.baseline_allocation.highest_protect_level.PSO": "=HYPERLINK(\"http://x\")",
             "wmt.workload_pct_decimals": 1.5,
         })
-    problems = caught.value.problems
+    problems = caught.value.messages
+    assert [p.code for p in caught.value.problems] == ["parameter.out_of_range"] * 3 + ["parameter.not_allowed", "parameter.out_of_range"]
+    assert [p.key for p in caught.value.problems] == [
+        "needs.hours_per_severity.drugs", "outcomes.reoffending.effect_of_full_coverage",
+        "allocation.capacity.productive_hours_per_fte_year", "wmt.baseline_allocation.highest_protect_level.PSO",
+        "wmt.workload_pct_decimals",
+    ]
     assert problems == [
         "parameter needs.hours_per_severity.drugs must be 0 or more, range [0, inf); found -40",
         "parameter outcomes.reoffending.effect_of_full_coverage must be from 0 to 1, range [0, 1]; found 3",

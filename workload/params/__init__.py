@@ -41,13 +41,16 @@ import difflib
 import functools
 import math
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from workload.errors import Problem
 
 PARAMETER_FILES = ("wmt", "tier", "needs", "allocation", "costs", "outcomes", "synth")
 """The parameter files, by top-level name; each is ``<name>.yaml`` in this package (missing ones are skipped)."""
@@ -55,16 +58,35 @@ PARAMETER_FILES = ("wmt", "tier", "needs", "allocation", "costs", "outcomes", "s
 Scalar = float | int | str | bool
 
 
+PARAMETER_PROBLEM = "parameter.invalid"
+"""The code of a parameter problem given as plain text (a rule checked where the parameter is used)."""
+
+
+def problem_text(problem: Problem) -> str:
+    """A parameter problem as text: ``wmt.yaml: <message>`` for a problem in a parameter file, the message alone
+    for one with an override (whose file, scenario.toml or a sweep, the caller names)."""
+    return f"{problem.file}: {problem.message}" if problem.file else problem.message
+
+
 class ParameterError(ValueError):
     """A parameter file or an override is wrong; the message names the path and what is allowed.
 
-    ``problems`` lists each problem on its own (several bad overrides are reported at once); ``str()`` joins
-    them with "; ".
+    ``problems`` lists each problem on its own as a :class:`workload.errors.Problem` (several bad overrides are
+    reported at once): its ``code`` (``parameter.unknown``, ``parameter.out_of_range``...), the parameter's
+    dotted path as its ``key``, and its ``file`` when the problem is in a parameter file (else ""); plain text
+    is accepted too (code ``parameter.invalid``). ``messages`` gives each as text and ``str()`` joins them with
+    "; ".
     """
 
-    def __init__(self, problems: str | Sequence[str]):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("; ".join(self.problems))
+    def __init__(self, problems: str | Problem | Sequence[str | Problem]):
+        items = [problems] if isinstance(problems, (str, Problem)) else list(problems)
+        self.problems = [p if isinstance(p, Problem) else Problem("", p, code=PARAMETER_PROBLEM) for p in items]
+        super().__init__("; ".join(self.messages))
+
+    @property
+    def messages(self) -> list[str]:
+        """Each problem as text (see :func:`problem_text`)."""
+        return [problem_text(p) for p in self.problems]
 
 
 FORMULA_START = ("=", "+", "-", "@")
@@ -170,14 +192,14 @@ class ParameterLeaf(BaseModel):
     """For text: the values it may take (without it, free text)."""
 
     @model_validator(mode="after")
-    def _sourced(self) -> "ParameterLeaf":
+    def _sourced(self) -> ParameterLeaf:
         if not (self.source or self.assumption):
             raise ValueError("needs a 'source' or an 'assumption' (the reasoning behind the number)")
         return self
 
     @model_validator(mode="after")
     def _bounded(self) -> ParameterLeaf:
-        entries: dict[Any, Any] = self.value if isinstance(self.value, dict) else {None: self.value}
+        entries: dict[Any, Scalar] = dict(self.value) if isinstance(self.value, dict) else {None: self.value}
         numbers = [k for k, v in entries.items() if _is_number(v)]
         texts = [k for k, v in entries.items() if isinstance(v, str)]
         if numbers and self.range is None:
@@ -206,7 +228,10 @@ class ParameterLeaf(BaseModel):
         """The range of the leaf's value, or of entry ``key`` of a table leaf (None for text)."""
         if self.range is None:
             return None
-        text = self.range.get(key) if isinstance(self.range, dict) else self.range  # type: ignore[arg-type]
+        if isinstance(self.range, dict):
+            text = None if key is None else self.range.get(key)
+        else:
+            text = self.range
         return None if text is None else parse_range(text)
 
     def allowed_text(self, key: str | None = None) -> str:
@@ -222,29 +247,39 @@ class ParameterLeaf(BaseModel):
     def value_problem(self, key: str | None, value: Any) -> str | None:
         """Why ``value`` cannot be the leaf's value (or entry ``key``'s), or None: its range, whole numbers, its
         allowed values, or the free-text rules. The type is checked first by the caller."""
+        found = self.value_check(key, value)
+        return None if found is None else found[1]
+
+    def value_check(self, key: str | None, value: Any) -> tuple[str, str] | None:
+        """Like :meth:`value_problem`, with the problem's code: ``(code, message)``, or None."""
         if _is_number(value):
             rng = self.range_of(key)
             outside = rng is not None and not (math.isfinite(value) and rng.contains(value))
             if outside or (self.integer and not float(value).is_integer()):
-                return f"must be {self.allowed_text(key)}; found {value!r}"
+                return "parameter.out_of_range", f"must be {self.allowed_text(key)}; found {value!r}"
             return None
         if isinstance(value, str):
             if self.allowed is not None:
                 if value not in self.allowed:
-                    return f"must be {self.allowed_text(key)}; found {value!r}"
+                    return "parameter.not_allowed", f"must be {self.allowed_text(key)}; found {value!r}"
                 return None
             if CONTROL_CHARACTERS.search(value):
-                return f"has a control character (a tab, line break or similar) in it; found {value!r}"
+                return ("parameter.control_character",
+                        f"has a control character (a tab, line break or similar) in it; found {value!r}")
             if len(value) > 1 and value.startswith(FORMULA_START):
-                return (f"starts with {value[0]!r}, so a spreadsheet would run it as a formula when the results are "
-                        f"opened; found {value!r}")
+                return ("parameter.formula",
+                        (f"starts with {value[0]!r}, so a spreadsheet would run it as a formula when the results are "
+                         f"opened; found {value!r}"))
         return None
 
 
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader
+else:
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
 
 
-class _UniqueKeyLoader(_BaseLoader):
+class _UniqueKeyLoader(_SafeLoader):
     """YAML loader that refuses duplicate keys, which plain YAML silently lets the last one win."""
 
 
@@ -253,9 +288,8 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in mapping:
-            raise ParameterError(
-                f"duplicate key {key!r} at line {key_node.start_mark.line + 1} of {node.start_mark.name}"
-            )
+            message = f"duplicate key {key!r} at line {key_node.start_mark.line + 1} of {node.start_mark.name}"
+            raise ParameterError(Problem("", message, code="parameter.file"))
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 
@@ -269,7 +303,8 @@ def _walk(node: Mapping[str, Any], prefix: str, origin: str) -> Iterator[tuple[s
             continue
         path = f"{prefix}.{key}"
         if not isinstance(child, Mapping):
-            raise ParameterError(f"{origin}: {path} is neither a parameter (with 'value') nor a group")
+            message = f"{path} is neither a parameter (with 'value') nor a group"
+            raise ParameterError(Problem(origin, message, code="parameter.file", key=path))
         if "value" in child:
             try:
                 yield path, ParameterLeaf.model_validate(child)
@@ -277,7 +312,8 @@ def _walk(node: Mapping[str, Any], prefix: str, origin: str) -> Iterator[tuple[s
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc']) or 'leaf'}: {e['msg']}" for e in exc.errors()
                 )
-                raise ParameterError(f"{origin}: parameter {path}: {problems}") from None
+                message = f"parameter {path}: {problems}"
+                raise ParameterError(Problem(origin, message, code="parameter.file", key=path)) from None
         else:
             yield from _walk(child, path, origin)
 
@@ -289,7 +325,7 @@ def _read_file(name: str) -> dict[str, ParameterLeaf]:
     text = ref.read_text(encoding="utf-8")
     data = yaml.load(text, Loader=_UniqueKeyLoader) or {}
     if not isinstance(data, Mapping):
-        raise ParameterError(f"{name}.yaml: the top level must be a mapping of parameters")
+        raise ParameterError(Problem(f"{name}.yaml", "the top level must be a mapping of parameters", code="parameter.file"))
     return dict(_walk(data, name, f"{name}.yaml"))
 
 
@@ -317,7 +353,8 @@ class Parameters:
         """A table-valued leaf as a dict (raises if the leaf is a scalar)."""
         value = self[path]
         if not isinstance(value, dict):
-            raise ParameterError(f"parameter {path} is a single value, not a table")
+            raise ParameterError(Problem("", f"parameter {path} is a single value, not a table", code="parameter.not_a_table",
+                                         key=path))
         return dict(value)
 
     def paths(self) -> list[str]:
@@ -352,11 +389,16 @@ class Parameters:
     def value_problem(self, path: str, value: Any) -> str | None:
         """Why ``value`` (of the right type) cannot be parameter ``path``: outside its range, not a whole number,
         not one of its allowed values, or free text breaking the rules. None when it is allowed."""
+        found = self.value_check(path, value)
+        return None if found is None else found.message
+
+    def value_check(self, path: str, value: Any) -> Problem | None:
+        """Like :meth:`value_problem`, as a problem with its code (file "", key ``path``), or None."""
         leaf, key = self.leaf_of(path)
         if isinstance(leaf.value, dict) and key is None:
             return None  # a whole table: refused by the type check
-        problem = leaf.value_problem(key, value)
-        return f"parameter {path} {problem}" if problem else None
+        found = leaf.value_check(key, value)
+        return None if found is None else Problem("", f"parameter {path} {found[1]}", code=found[0], key=path)
 
     def values_problem(self, path: str, values: Sequence[float] | np.ndarray, what: str = "values") -> str | None:
         """Like :meth:`value_problem` for many numbers at once (vectorised), e.g. every Monte Carlo draw of a
@@ -377,18 +419,18 @@ class Parameters:
         return (f"{int(bad.sum())} of {len(array)} {what} of parameter {path} are not "
                 f"{'a whole number ' if leaf.integer else ''}{rng.describe()}, its range {rng.notation}{spread}")
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> "Parameters":
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Parameters:
         """A copy with ``overrides`` (dotted path -> value) applied; all are checked before any is applied."""
         flat_overrides = flatten_overrides(overrides)
-        problems: list[str] = []
+        problems: list[Problem] = []
         known = self.paths()
         for path, new in flat_overrides.items():
             try:
                 old = self[path]
             except KeyError:
-                problems.append(_unknown_path_message(path, known))
+                problems.append(Problem("", _unknown_path_message(path, known), code="parameter.unknown", key=path))
                 continue
-            problem = _type_problem(path, old, new) or self.value_problem(path, new)
+            problem = _type_problem(path, old, new) or self.value_check(path, new)
             if problem:
                 problems.append(problem)
         if problems:
@@ -425,19 +467,24 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _type_problem(path: str, old: Any, new: Any) -> str | None:
+def _type_problem(path: str, old: Any, new: Any) -> Problem | None:
+    """Why an override cannot replace ``old``: a whole table, or a value of another type (or not finite)."""
+
+    def problem(code: str, message: str) -> Problem:
+        return Problem("", f"parameter {path} {message}", code=code, key=path)
+
     if isinstance(old, dict):
-        return f"parameter {path} is a table; override its entries one by one, e.g. {path}.{next(iter(old))}"
+        return problem("parameter.table", f"is a table; override its entries one by one, e.g. {path}.{next(iter(old))}")
     if _is_number(old):
         if not _is_number(new):
-            return f"parameter {path} must be a number (the default is {old}); found {new!r}"
-        if new != new or new in (float("inf"), float("-inf")):
-            return f"parameter {path} must be a finite number; found {new!r}"
+            return problem("parameter.wrong_type", f"must be a number (the default is {old}); found {new!r}")
+        if isinstance(new, float) and not math.isfinite(new):
+            return problem("parameter.not_finite", f"must be a finite number; found {new!r}")
         return None
     if isinstance(old, bool) and not isinstance(new, bool):
-        return f"parameter {path} must be true or false; found {new!r}"
+        return problem("parameter.wrong_type", f"must be true or false; found {new!r}")
     if isinstance(old, str) and not isinstance(new, str):
-        return f"parameter {path} must be text; found {new!r}"
+        return problem("parameter.wrong_type", f"must be text; found {new!r}")
     return None
 
 

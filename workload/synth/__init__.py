@@ -42,7 +42,7 @@ from workload.synth.cases import (
 )
 from workload.synth.folder import FLOAT_FORMAT, scenario_readme, synth_command, write_scenario
 from workload.synth.partners import PARTNER_COLUMNS, PARTNER_KIND_CYCLE, PARTNER_PREFIX
-from workload.synth.scenario import SynthScenario, synth_scenario
+from workload.synth.scenario import SynthError, SynthScenario, synth_scenario
 from workload.synth.staff import GRADES, HOLDING_GRADES, PRACTITIONER_COLUMNS
 from workload.tier import change_level, change_points, protect_level, protect_points
 

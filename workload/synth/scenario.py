@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workload.errors import Problem
 from workload.params import Parameters, load_parameters
 from workload.synth.cases import _draw_cases, _pdu_sizes, _pdu_women_share
 from workload.synth.holders import _assign_current
@@ -59,6 +60,15 @@ def _resolve_params(params: Parameters | Mapping[str, Any] | None) -> Parameters
     return load_parameters(params)
 
 
+class SynthError(ValueError):
+    """Options of :func:`synth_scenario` out of range: ``problems`` holds one :class:`workload.errors.Problem`
+    per option (code ``synth.option``, the option as its ``key``); ``str()`` joins them with "; "."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p.key} {p.message}" for p in problems))
+
+
 def synth_scenario(
     n_cases: int,
     n_practitioners: int,
@@ -98,29 +108,31 @@ def synth_scenario(
 
     Raises
     ------
-    ValueError
-        When a size or share is out of range.
+    SynthError
+        (a ValueError) When a size or share is out of range; its ``problems`` name each option.
     """
-    problems = []
+    problems: list[Problem] = []
+
+    def refuse(option: str, message: str) -> None:
+        problems.append(Problem("synth_scenario", message, code="synth.option", key=option))
+
     if int(n_cases) < 1:
-        problems.append(f"n_cases must be at least 1 (found {n_cases})")
+        refuse("n_cases", f"must be at least 1 (found {n_cases})")
     if int(n_pdus) < 1:
-        problems.append(f"n_pdus must be at least 1 (found {n_pdus})")
+        refuse("n_pdus", f"must be at least 1 (found {n_pdus})")
     if int(n_practitioners) < 2 * max(int(n_pdus), 1):
-        problems.append(
-            f"n_practitioners must be at least 2 per PDU, {2 * max(int(n_pdus), 1)} here (found {n_practitioners})"
-        )
+        refuse("n_practitioners", f"must be at least 2 per PDU, {2 * max(int(n_pdus), 1)} here (found {n_practitioners})")
     if women_share is not None and not 0 <= float(women_share) <= 1:
-        problems.append(f"women_share must be between 0 and 1 (found {women_share})")
+        refuse("women_share", f"must be between 0 and 1 (found {women_share})")
     if int(seed) < 0:
-        problems.append(f"seed must be 0 or more (found {seed})")
+        refuse("seed", f"must be 0 or more (found {seed})")
     whole = isinstance(partners, (int, np.integer)) and not isinstance(partners, bool)
     if not (partners == "auto" or (whole and int(partners) >= 0)):
-        problems.append(f"partners must be 'auto' or a whole number 0 or more (found {partners!r})")
+        refuse("partners", f"must be 'auto' or a whole number 0 or more (found {partners!r})")
     if unallocated_share is not None and not 0 <= float(unallocated_share) <= 1:
-        problems.append(f"unallocated_share must be between 0 and 1 (found {unallocated_share})")
+        refuse("unallocated_share", f"must be between 0 and 1 (found {unallocated_share})")
     if problems:
-        raise ValueError("; ".join(problems))
+        raise SynthError(problems)
 
     params = _resolve_params(params)
     if women_share is None:

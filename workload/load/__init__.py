@@ -1,0 +1,276 @@
+"""Load and validate a scenario: every problem found in one pass, each pointing at file, row and column.
+
+Tables are checked column by column against the pydantic row models in :mod:`workload.scenario` (their types,
+enums and bounds are read from the models, so the models stay the single definition of the format), with
+vectorised checks: each column is factorised and the rules run once per distinct value, so a 250,000-row
+case table validates in under a second, where validating row by row through pydantic would take many.
+Rows are numbered as a spreadsheet shows them: the header is row 1, so the first case is row 2, and blank
+rows still count.
+
+Case data is sensitive personal data. Columns whose names look like direct identifiers, and identifiers
+whose values look like CRNs, PNC or prison numbers, National Insurance numbers or dates (of birth), are
+refused with a message that explains pseudonymisation; such values are never echoed back in messages.
+
+The package, by concept:
+
+- :mod:`~workload.load.schema`: what each column may hold (:class:`ColumnRule`, read off the models);
+- :mod:`~workload.load.readers`: reading CSV and XLSX files as text cells;
+- :mod:`~workload.load.converters`: one converter per column kind, run once per distinct value;
+- :mod:`~workload.load.personal`: personal-data column names and values;
+- :mod:`~workload.load.checks`: checking one table, and the checks across tables;
+- :mod:`~workload.load.problems`: :class:`ScenarioError` and how problems are worded;
+- :mod:`~workload.load.limits`: the size limits (set them there, e.g. in a test);
+- here: :func:`read_spec`, :func:`resolve_table_path` and :func:`load_scenario`, giving a :class:`Scenario`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from workload.load import limits
+from workload.load.checks import check_table, cross_checks
+from workload.load.converters import (
+    CONVERTERS,
+    FALSE_WORDS,
+    FORMULA_START,
+    TRUE_WORDS,
+    Converted,
+    convert_uniques,
+)
+from workload.load.limits import (
+    EXCEL_MAX_ROWS,
+    MAX_COLUMNS,
+    MAX_FILE_BYTES,
+    MAX_PROBLEMS_PER_COLUMN,
+    MAX_ROWS,
+    MAX_SPEC_BYTES,
+    MAX_XLSX_PART_BYTES,
+    MAX_XLSX_UNZIPPED_BYTES,
+)
+from workload.load.personal import (
+    _PERSONAL_VALUE,
+    PEOPLE_MODELS,
+    PERSONAL_DATA_COLUMNS,
+    PERSONAL_DATA_VALUES,
+    PSEUDONYMISATION,
+)
+from workload.load.problems import Problem, ScenarioError, file_problem_code, size_text
+from workload.load.readers import (
+    DELIMITERS,
+    NUMBER_CONVENTIONS,
+    RESAVE,
+    _records,
+    _records_by_csv,
+    read_table,
+)
+from workload.load.schema import ROW_RULES, ColumnRule, NotMoreThan, column_rules
+from workload.params import ParameterError, Parameters, load_parameters
+from workload.safety import regular_file_problem
+from workload.scenario import CONTROL_CHARACTERS, TABLE_MODELS, ScenarioFile
+
+_convert_uniques = convert_uniques
+"""The name tests have always imported."""
+
+__all__ = [
+    "CONTROL_CHARACTERS", "CONVERTERS", "DELIMITERS", "EXCEL_MAX_ROWS", "FALSE_WORDS", "FORMULA_START", "MAX_COLUMNS",
+    "MAX_FILE_BYTES", "MAX_PROBLEMS_PER_COLUMN", "MAX_ROWS", "MAX_SPEC_BYTES", "MAX_XLSX_PART_BYTES",
+    "MAX_XLSX_UNZIPPED_BYTES", "NUMBER_CONVENTIONS", "PEOPLE_MODELS", "PERSONAL_DATA_COLUMNS", "PERSONAL_DATA_VALUES",
+    "PSEUDONYMISATION", "RESAVE", "ROW_RULES", "TRUE_WORDS", "_PERSONAL_VALUE", "ColumnRule", "Converted",
+    "NotMoreThan", "Problem", "Scenario", "ScenarioError", "_convert_uniques", "_records", "_records_by_csv",
+    "check_table", "column_rules", "convert_uniques", "cross_checks", "limits", "load_scenario", "read_spec",
+    "read_table", "resolve_table_path",
+]
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: its settings, typed tables indexed by id, and resolved parameters."""
+
+    path: Path
+    spec: ScenarioFile
+    cases: pd.DataFrame
+    practitioners: pd.DataFrame
+    partners: pd.DataFrame
+    params: Parameters
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def pdus(self) -> list[str]:
+        """PDUs with at least one case, sorted (the unit the allocator solves)."""
+        return sorted(self.cases["pdu"].unique().tolist())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# scenario.toml
+
+
+def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> Problem:
+    match = re.search(r"line (\d+)", str(exc))
+    return Problem(path.name, f"is not valid TOML: {exc}", row=int(match.group(1)) if match else None, code="toml.syntax")
+
+
+def _found(value: Any) -> str:
+    """A setting's value as a message quotes it: its repr (control characters escaped), cut short when long."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _settings_problems(label: str, exc: ValidationError) -> list[Problem]:
+    """One problem per setting pydantic refused: an unknown one (with the nearest real name), a missing one,
+    or a value it may not take (quoted as :func:`_found` shows it)."""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            section: Any = ScenarioFile
+            for part in err["loc"][:-1]:
+                section = section.model_fields[str(part)].annotation
+            close = difflib.get_close_matches(str(err["loc"][-1]), list(section.model_fields), n=1)
+            hint = f"; did you mean {close[0]}?" if close else f"; allowed: {', '.join(section.model_fields)}"
+            problems.append(Problem(label, f"{loc} is not a setting{hint}", code="settings.unknown"))
+        elif err["type"] == "missing":
+            problems.append(Problem(label, f"{loc}: {err['msg']}", code="settings.missing"))
+        else:
+            problems.append(Problem(label, f"{loc}: {err['msg']} (found {_found(err['input'])})", code="settings.invalid"))
+    return problems
+
+
+def read_spec(path: Path) -> ScenarioFile:
+    """Read and check scenario.toml (or raise ScenarioError naming every problem).
+
+    Only a regular file is read (a named pipe or a device is refused without being opened), and one larger
+    than :data:`~workload.load.limits.MAX_SPEC_BYTES` is refused before it is read.
+    """
+    label = path.name
+    try:
+        if not path.exists():
+            raise ScenarioError([Problem(str(path), "scenario file not found", code="file.not_found")])
+        if path.is_dir():
+            if (path / "scenario.toml").exists():
+                return read_spec(path / "scenario.toml")
+            raise ScenarioError([Problem(str(path), "is a folder with no scenario.toml in it", code="file.no_scenario")])
+        problem = regular_file_problem(path)
+        if problem is not None:
+            raise ScenarioError([Problem(label, problem, code=file_problem_code(problem))])
+        size = path.stat().st_size
+        if size > limits.MAX_SPEC_BYTES:
+            message = f"is {size_text(size)}, far larger than any scenario file (limit {size_text(limits.MAX_SPEC_BYTES)})"
+            raise ScenarioError([Problem(label, message, code="file.too_large")])
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([_toml_problem(path, exc)]) from None
+    except UnicodeDecodeError:
+        raise ScenarioError([Problem(label, "is not UTF-8 text; save it as UTF-8", code="file.encoding")]) from None
+    except OSError as exc:
+        message = f"could not be read ({exc.strerror or type(exc).__name__})"
+        raise ScenarioError([Problem(label, message, code="file.unreadable")]) from None
+    try:
+        return ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_settings_problems(label, exc)) from None
+
+
+def resolve_table_path(folder: Path, relative: str, label: str) -> Path:
+    """A table path inside the scenario folder, refusing absolute paths and '..' escapes."""
+
+    def refuse(message: str) -> ScenarioError:
+        return ScenarioError([Problem(label, message, code="settings.table_path")])
+
+    if not relative.strip():
+        raise refuse("a tables path is blank; give the table's file name, e.g. \"cases.csv\"")
+    if CONTROL_CHARACTERS.search(relative):
+        raise refuse(f"tables path {relative!r} has a control character in it")
+    candidate = Path(relative)
+    if candidate.is_absolute() or candidate.drive:
+        raise refuse(f"tables path {relative!r} is absolute; give a path relative to scenario.toml, inside its folder")
+    try:
+        resolved = (folder / candidate).resolve()
+        inside = resolved.is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a name too long...
+        raise refuse(f"tables path {relative!r} cannot be followed ({exc})") from None
+    if not inside:
+        raise refuse(f"tables path {relative!r} leads outside the scenario folder; keep tables beside scenario.toml")
+    return resolved
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the scenario as a whole
+
+
+def _parameter_problems(label: str, exc: ParameterError) -> list[Problem]:
+    """One problem per bad parameter override, each as ``scenario.toml: [parameters]: <what is wrong>``."""
+    return [Problem(label, p.message, code=p.code, key="[parameters]") for p in exc.problems]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read scenario.toml and its tables, check everything, and return a typed Scenario.
+
+    Raises ScenarioError listing every problem found (file, row, column, value, what is allowed).
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            path = path / "scenario.toml"
+    except OSError as exc:
+        message = f"cannot be opened ({exc.strerror or type(exc).__name__})"
+        raise ScenarioError([Problem(str(path)[:80], message, code="file.unreadable")]) from None
+    spec = read_spec(path)
+    label = path.name
+    folder = path.parent
+    problems: list[Problem] = []
+
+    try:
+        params = load_parameters(spec.parameters)
+    except ParameterError as exc:
+        problems += _parameter_problems(label, exc)
+        params = load_parameters()
+
+    frames: dict[str, pd.DataFrame] = {}
+    labels: dict[str, str] = {}
+    used: dict[Path, str] = {}
+    for key in ("cases", "practitioners", "partners"):
+        relative = getattr(spec.tables, key)
+        if relative is None:
+            continue
+        try:
+            table_path = resolve_table_path(folder, relative, label)
+            if table_path in used:
+                message = (
+                    f"tables.{key} names the same file as tables.{used[table_path]} ({relative!r}); "
+                    "each table needs its own file"
+                )
+                raise ScenarioError([Problem(label, message, code="settings.same_file")])
+            used[table_path] = key
+            labels[key] = table_path.name
+            raw = read_table(table_path, table_path.name)
+        except ScenarioError as exc:
+            problems += exc.problems
+            continue
+        typed, table_problems = check_table(raw, TABLE_MODELS[key], table_path.name)
+        problems += table_problems
+        frames[key] = typed
+
+    if "cases" in frames and "practitioners" in frames and not frames["cases"].empty and not frames["practitioners"].empty:
+        problems += cross_checks(frames, labels)
+    if problems:
+        raise ScenarioError(problems)
+
+    cases = frames["cases"].set_index("case_id")
+    practitioners = frames["practitioners"].set_index("practitioner_id")
+    partners = frames.get("partners")
+    if partners is None or partners.empty:
+        partners = pd.DataFrame({name: pd.Series(dtype=object) for name in TABLE_MODELS["partners"].model_fields})
+    partners = partners.set_index("partner_id")
+    return Scenario(path=path.resolve(), spec=spec, cases=cases, practitioners=practitioners, partners=partners, params=params)
