@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from workload.errors import render
 from workload.load import ScenarioError
 from workload.sweep.problems import SweepError, SweepTaskError
 from workload.sweep.run import run_sweep
@@ -51,13 +51,6 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _problems(problems: Sequence[object], stream: TextIO) -> None:
-    count = len(problems)
-    print(f"{count} problem{'s' if count != 1 else ''} found:", file=stream)
-    for problem in problems:
-        print(f"  - {problem}", file=stream)
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``workload sweep``: 0 done; 2 bad scenario, sweep file or options (nothing run); 1 some tasks failed;
     130 interrupted (finished tasks kept: the same command resumes)."""
@@ -72,10 +65,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             on_note=lambda note: print(f"note: {note}", file=stream),
         )
     except ScenarioError as exc:
-        _problems(exc.problems, stream)
+        print(render([str(problem) for problem in exc.problems]), file=stream)
         return 2
     except SweepError as exc:
-        _problems(exc.problems, stream)
+        print(render(exc.problems), file=stream)
         return 2
     except SweepTaskError as exc:
         print(f"workload sweep: {exc} Finished tasks are kept in {out}/tasks; run the same command again to retry the rest.",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from workload.sweep.problems import SweepError
+from workload.sweep.problems import SweepError, SweepProblem
 from workload.workers import restore_environ as _restore_environ
 from workload.workers import spawn_pool
 
@@ -45,7 +45,8 @@ def open_executor(workers: int | None = None, scheduler: str | None = None) -> I
         import dask
         from distributed import Client, LocalCluster
     except ImportError:
-        raise SweepError(["--scheduler needs Dask distributed: pip install 'workload[dask]'"]) from None
+        raise SweepError([SweepProblem("--scheduler", "needs Dask distributed: pip install 'workload[dask]'",
+                                       code="sweep.option", joiner=" ")]) from None
     cluster = None
     if scheduler == "local":
         # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536: None removes it from the config, so
@@ -66,7 +67,8 @@ def open_executor(workers: int | None = None, scheduler: str | None = None) -> I
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError, ValueError) as exc:
-            raise SweepError([f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc})"]) from None
+            raise SweepError([SweepProblem("--scheduler", f"{scheduler}: cannot reach a Dask scheduler there ({exc})",
+                                           code="sweep.option", joiner=" ")]) from None
     try:
         settings = client.run(_worker_malloc_trim)
         if not settings:

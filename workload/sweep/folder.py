@@ -15,7 +15,7 @@ from workload import __version__
 from workload.output import TMP_MARK, OutputError, guard_location, remove_stale_temporaries
 from workload.safety import escape_formulas, regular_file_problem
 from workload.sweep.plan import SweepPlan
-from workload.sweep.problems import SweepFolderError
+from workload.sweep.problems import SweepFolderError, SweepProblem
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -88,15 +88,18 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
     try:
         guard_location(out, [plan.scenario.folder, plan.spec.path.parent])
     except OutputError as exc:
-        raise SweepFolderError([str(exc)]) from None
+        text = str(exc)
+        subject = "--out" if text.startswith("--out ") else str(out)
+        raise SweepFolderError([SweepProblem.of_line(text, subject, "sweep.folder")]) from None
     if out.exists() and any(out.iterdir()):
         if regular_file_problem(manifest_path) is not None:
-            raise SweepFolderError([f"{out} exists, is not empty and holds no sweep (no sweep.json); choose another --out"])
+            raise SweepFolderError([SweepProblem(str(out), "exists, is not empty and holds no sweep (no sweep.json); choose "
+                                                 "another --out", code="sweep.folder", joiner=" ")])
         if force and not sweep_folder_is_ours(out):
-            raise SweepFolderError([
-                f"--force deletes only a sweep folder holding nothing but what workload sweep wrote; {out} has other "
-                "files in it. Nothing was changed; choose another --out"
-            ])
+            raise SweepFolderError([SweepProblem(
+                "--force", f"deletes only a sweep folder holding nothing but what workload sweep wrote; {out} has other "
+                "files in it. Nothing was changed; choose another --out", code="sweep.folder", joiner=" ",
+            )])
         try:
             old = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -112,10 +115,10 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
                     what.append(f"a different sweep ({old.get('sweep_file')}, its grid, draws, --draws or seed)")
                 if old.get("version") != __version__:
                     what.append(f"another version of workload ({old.get('version')})")
-                raise SweepFolderError([
-                    f"{out} holds a sweep of {' and '.join(what) or 'other inputs'}; choose another --out, "
-                    "or add --force to delete it and start again"
-                ])
+                raise SweepFolderError([SweepProblem(
+                    str(out), f"holds a sweep of {' and '.join(what) or 'other inputs'}; choose another --out, "
+                    "or add --force to delete it and start again", code="sweep.folder", joiner=" ",
+                )])
         elif force:
             shutil.rmtree(out)
     (out / "tasks").mkdir(parents=True, exist_ok=True)

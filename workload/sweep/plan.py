@@ -21,44 +21,45 @@ from workload.load import Scenario, resolve_table_path
 from workload.params import ParameterError, flatten_overrides
 from workload.safety import regular_file_problem
 from workload.scenario import Policy
-from workload.sweep.problems import SweepError
+from workload.sweep.problems import SweepError, SweepProblem
 from workload.sweep.spec import Draw, SweepSpec, _is_number, _key_problem, split_key
 
 MAX_VARIANTS = 10_000
 """A sweep with more variants than this is refused as a likely mistake (split it into several sweeps)."""
 
 
-def _value_problem(label: str, section: str, key: str, value: Any, scenario: Scenario) -> str | None:
+def _value_problem(label: str, section: str, key: str, value: Any, scenario: Scenario) -> SweepProblem | None:
+    """Why ``value`` is not allowed for ``key`` (by the policy model or the parameter's rules), or None."""
     head, rest = split_key(key)
-    where = f'{label}: [{section}] "{key}"'
+    where = f'[{section}] "{key}"'
     if head == "policy":
         try:
             Policy.model_validate({**scenario.spec.policy.model_dump(), rest: value})
         except ValidationError as exc:
             messages = "; ".join(e["msg"] for e in exc.errors())
-            return f"{where}: value {value!r} is not allowed: {messages}"
+            return SweepProblem(label, f"{where}: value {value!r} is not allowed: {messages}", code="sweep.value", key=key)
         return None
     try:
         scenario.params.with_overrides({rest: value})
     except ParameterError as exc:
-        return f"{where}: {exc}"
+        return SweepProblem(label, f"{where}: {exc}", code="sweep.value", key=key)
     return None
 
 
-def _draws_problem(label: str, key: str, draw: Draw, values: Sequence[Any], scenario: Scenario) -> str | None:
+def _draws_problem(label: str, key: str, draw: Draw, values: Sequence[Any], scenario: Scenario) -> SweepProblem | None:
     """Every draw of a numeric distribution for a parameter, checked at once (vectorised) against the
     parameter's range: how many fall outside it, and the lowest and highest drawn. The type (a number for a
     number, not a whole table) is checked on the first draw."""
     rest = split_key(key)[1]
-    where = f'{label}: [draws] "{key}"'
+    where = f'[draws] "{key}"'
     if not len(values):
         return None
     if not _is_number(scenario.params[rest]):  # a table or text: the first draw's problem says what it takes
         return _value_problem(label, "draws", key, values[0], scenario)
     found = scenario.params.values_problem(rest, values, what="draws")
     if found:
-        return (f"{where}: {found}; choose a {draw.distribution} distribution whose draws stay inside it "
-                "(or a choice of allowed values)")
+        return SweepProblem(label, f"{where}: {found}; choose a {draw.distribution} distribution whose draws stay "
+                                   "inside it (or a choice of allowed values)", code="sweep.value", key=key)
     return None
 
 
@@ -175,7 +176,8 @@ def scenario_fingerprint(scenario: Scenario) -> str:
         relative = getattr(scenario.spec.tables, key)
         if relative is not None:
             paths.append((key, resolve_table_path(scenario.folder, relative, scenario.path.name)))
-    if bad := [f"{path}: {problem}" for _, path in paths if (problem := regular_file_problem(path))]:
+    if bad := [SweepProblem(str(path), problem, code="sweep.scenario")
+               for _, path in paths if (problem := regular_file_problem(path))]:
         raise SweepError(bad)
     digest = hashlib.sha256(scenario.path.read_bytes())
     for key, table in paths[1:]:
@@ -206,13 +208,15 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec, n_draws: int | None = None) 
         Every problem found, each naming the sweep file, the key and the allowed values.
     """
     label = spec.path.name
-    problems: list[str] = []
+    problems: list[SweepProblem] = []
     if n_draws is not None and n_draws < 1:
-        problems.append(f"--draws must be 1 or more (found {n_draws})")
+        problems.append(SweepProblem("--draws", f"must be 1 or more (found {n_draws})", code="sweep.option", joiner=" "))
     if spec.draws and n_draws is None:
-        problems.append(f"{label} has a [draws] table ({', '.join(spec.draws)}); give --draws N, the number of draws per grid point")
+        problems.append(SweepProblem(label, f"has a [draws] table ({', '.join(spec.draws)}); give --draws N, the number of "
+                                            "draws per grid point", code="sweep.option", joiner=" "))
     if n_draws is not None and not spec.draws:
-        problems.append(f"--draws {n_draws} was given but {label} has no [draws] table to draw from")
+        problems.append(SweepProblem("--draws", f"{n_draws} was given but {label} has no [draws] table to draw from",
+                                     code="sweep.option", joiner=" "))
     if problems:
         raise SweepError(problems)
     seed = spec.seed if spec.seed is not None else int(scenario.spec.seed)
@@ -228,7 +232,8 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec, n_draws: int | None = None) 
     points = grid_points({k: v for k, v in spec.grid.items()})
     n_variants = len(points) * max(n, 1)
     if n_variants > MAX_VARIANTS:
-        problems.append(f"{label}: the sweep makes {n_variants:,} variants, more than {MAX_VARIANTS:,}; split it into smaller sweeps")
+        problems.append(SweepProblem(label, f"the sweep makes {n_variants:,} variants, more than {MAX_VARIANTS:,}; split it "
+                                            "into smaller sweeps", code="sweep.grid"))
     if problems:
         raise SweepError(problems)
 
@@ -257,7 +262,9 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec, n_draws: int | None = None) 
             try:
                 Policy.model_validate({**scenario.spec.policy.model_dump(), **settings})
             except ValidationError as exc:
-                problems.append(f"{label}: [grid] the policy {settings} is not allowed: {'; '.join(e['msg'] for e in exc.errors())}")
+                messages = "; ".join(e["msg"] for e in exc.errors())
+                problems.append(SweepProblem(label, f"[grid] the policy {settings} is not allowed: {messages}",
+                                             code="sweep.value"))
     if problems:
         raise SweepError(problems)
 

@@ -16,7 +16,7 @@ from workload.load import load_scenario
 from workload.sweep.executors import Progress, open_executor
 from workload.sweep.folder import _csv_text, _write_atomic, prepare_folder
 from workload.sweep.plan import SweepPlan, Task, plan_sweep
-from workload.sweep.problems import SweepError, SweepTaskError
+from workload.sweep.problems import SweepError, SweepProblem, SweepTaskError
 from workload.sweep.results import rank_grid_points, tidy_results
 from workload.sweep.spec import objective_problems, read_sweep_file
 from workload.sweep.task import finished_tasks, read_task_files, run_task, write_task_file
@@ -92,12 +92,13 @@ def run_sweep(
     metric = objective[0] or spec.objective[0]
     direction = objective[1] or (spec.objective[1] if metric == spec.objective[0] else None)
     if direction is None:
-        raise SweepError([f"--objective {metric} differs from the sweep file's objective ({spec.objective[0]}); "
-                          "say whether higher or lower is better with --direction max or --direction min"])
+        raise SweepError([SweepProblem("--objective", f"{metric} differs from the sweep file's objective ({spec.objective[0]}); "
+                                       "say whether higher or lower is better with --direction max or --direction min",
+                                       code="sweep.option", joiner=" ")])
     if problems := objective_problems("--objective", metric, direction):
         raise SweepError(problems)
     if workers is not None and workers < 1:
-        raise SweepError([f"--workers must be 1 or more (found {workers})"])
+        raise SweepError([SweepProblem("--workers", f"must be 1 or more (found {workers})", code="sweep.option", joiner=" ")])
     plan = plan_sweep(loaded, spec, draws)
     out = Path(out)
     prepare_folder(out, plan, force=force)

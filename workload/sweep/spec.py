@@ -16,7 +16,7 @@ from workload.outcomes import CELLS, REFORM
 from workload.safety import regular_file_problem
 from workload.scenario import Policy
 from workload.sweep.metrics import CELL_FIGURES, METRICS, SCALAR_METRICS
-from workload.sweep.problems import SweepError
+from workload.sweep.problems import SweepError, SweepProblem
 
 DEFAULT_OBJECTIVE = (f"{REFORM}.coverage", "max")
 """Objective when the sweep file has no ``[objective]``: the reform's share of assessed need met, higher better."""
@@ -92,45 +92,49 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_draw(label: str, key: str, spec: Any) -> tuple[Draw | None, list[str]]:
-    where = f'{label}: [draws] "{key}"'
+def _check_draw(label: str, key: str, spec: Any) -> tuple[Draw | None, list[SweepProblem]]:
+    where = f'[draws] "{key}"'
+
+    def draw_problem(message: str) -> SweepProblem:
+        return SweepProblem(label, message, code="sweep.draws", key=key)
+
     allowed = ", ".join(DISTRIBUTIONS)
     if not isinstance(spec, Mapping):
-        return None, [f"{where} must be a table such as {{ distribution = \"uniform\", low = 0.05, high = 0.3 }} (found {spec!r})"]
+        return None, [draw_problem(f"{where} must be a table such as {{ distribution = \"uniform\", low = 0.05, high = 0.3 }} (found {spec!r})")]
     name = spec.get("distribution")
     if name not in DISTRIBUTIONS:
         near = _nearest(str(name), list(DISTRIBUTIONS))
         hint = f"; did you mean {near}?" if near else ""
-        return None, [f"{where}: distribution {name!r} is not known{hint} Allowed: {allowed}"]
+        return None, [draw_problem(f"{where}: distribution {name!r} is not known{hint} Allowed: {allowed}")]
     required, optional = DISTRIBUTIONS[name]
     args = {k: v for k, v in spec.items() if k != "distribution"}
-    problems = []
+    problems: list[SweepProblem] = []
     for extra in [k for k in args if k not in required + optional]:
-        problems.append(f"{where}: {extra!r} is not an argument of a {name} distribution; it takes {', '.join(required + optional)}")
+        problems.append(draw_problem(f"{where}: {extra!r} is not an argument of a {name} distribution; it takes {', '.join(required + optional)}"))
     for missing in [k for k in required if k not in args]:
-        problems.append(f"{where}: a {name} distribution needs {', '.join(required)}; {missing!r} is missing")
+        problems.append(draw_problem(f"{where}: a {name} distribution needs {', '.join(required)}; {missing!r} is missing"))
     if problems:
         return None, problems
     if name == "choice":
         values = args["values"]
         if not isinstance(values, list) or not values:
-            return None, [f"{where}: values must be a non-empty list, e.g. values = [\"off\", \"soft\"]"]
+            return None, [draw_problem(f"{where}: values must be a non-empty list, e.g. values = [\"off\", \"soft\"]")]
         weights = args.get("weights")
         if weights is not None:
             if not isinstance(weights, list) or len(weights) != len(values) or not all(_is_number(w) and w >= 0 for w in weights) or sum(weights) <= 0:
-                return None, [f"{where}: weights must be a list of {len(values)} numbers, 0 or more, not all 0"]
+                return None, [draw_problem(f"{where}: weights must be a list of {len(values)} numbers, 0 or more, not all 0")]
         return Draw(key, name, dict(args)), []
     bad = [k for k in required if not _is_number(args[k])]
     if bad:
-        return None, [f"{where}: {', '.join(bad)} must be finite numbers (found {', '.join(repr(args[k]) for k in bad)})"]
+        return None, [draw_problem(f"{where}: {', '.join(bad)} must be finite numbers (found {', '.join(repr(args[k]) for k in bad)})")]
     if name == "uniform" and not args["low"] < args["high"]:
-        problems.append(f"{where}: low must be below high (found low = {args['low']}, high = {args['high']})")
+        problems.append(draw_problem(f"{where}: low must be below high (found low = {args['low']}, high = {args['high']})"))
     if name == "triangular" and not (args["low"] <= args["mode"] <= args["high"] and args["low"] < args["high"]):
-        problems.append(f"{where}: needs low <= mode <= high with low < high (found {args['low']}, {args['mode']}, {args['high']})")
+        problems.append(draw_problem(f"{where}: needs low <= mode <= high with low < high (found {args['low']}, {args['mode']}, {args['high']})"))
     if name == "normal" and not args["sd"] > 0:
-        problems.append(f"{where}: sd must be above 0 (found {args['sd']})")
+        problems.append(draw_problem(f"{where}: sd must be above 0 (found {args['sd']})"))
     if name == "lognormal" and not (args["median"] > 0 and args["sigma"] > 0):
-        problems.append(f"{where}: median and sigma must be above 0 (found {args['median']}, {args['sigma']})")
+        problems.append(draw_problem(f"{where}: median and sigma must be above 0 (found {args['median']}, {args['sigma']})"))
     return (None, problems) if problems else (Draw(key, name, dict(args)), [])
 
 
@@ -148,44 +152,49 @@ def read_sweep_file(path: str | Path, scenario: Scenario | None = None) -> Sweep
     label = path.name
     problem = regular_file_problem(path)
     if problem == "file not found":
-        raise SweepError([f"{path}: sweep file not found"])
+        raise SweepError([SweepProblem(str(path), "sweep file not found", code="sweep.file")])
     if problem:  # a named pipe or a device would hang the reader
-        raise SweepError([f"{path}: the sweep file {problem}"])
+        raise SweepError([SweepProblem(str(path), f"the sweep file {problem}", code="sweep.file")])
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
-        raise SweepError([f"{label}: is not valid TOML: {exc}"]) from None
+        raise SweepError([SweepProblem(label, f"is not valid TOML: {exc}", code="sweep.file")]) from None
     except UnicodeDecodeError:
-        raise SweepError([f"{label}: is not UTF-8 text"]) from None
-    problems: list[str] = []
+        raise SweepError([SweepProblem(label, "is not UTF-8 text", code="sweep.file")]) from None
+    problems: list[SweepProblem] = []
     for key in [k for k in data if k not in SWEEP_KEYS]:
         near = _nearest(key, SWEEP_KEYS)
         hint = f"; did you mean {near}?" if near else ""
-        problems.append(f"{label}: {key!r} is not a sweep setting{hint} Allowed: {', '.join(SWEEP_KEYS)}")
+        problems.append(SweepProblem(label, f"{key!r} is not a sweep setting{hint} Allowed: {', '.join(SWEEP_KEYS)}",
+                                     code="sweep.setting", key=key))
 
     grid_table = data.get("grid", {})
     if not isinstance(grid_table, Mapping):
-        problems.append(f"{label}: grid must be a table ([grid]) of key = [values]")
+        problems.append(SweepProblem(label, "grid must be a table ([grid]) of key = [values]", code="sweep.grid"))
         grid_table = {}
     grid: dict[str, list[Any]] = {}
+
+    def grid_problem(key: str, message: str) -> SweepProblem:
+        return SweepProblem(label, f'[grid] "{key}" {message}', code="sweep.grid", key=key)
+
     for key, values in _flatten_grid(grid_table).items():
         values = values if isinstance(values, list) else [values]
         if not values:
-            problems.append(f'{label}: [grid] "{key}" has an empty list; give at least one value')
+            problems.append(grid_problem(key, "has an empty list; give at least one value"))
             continue
         odd = [v for v in values if isinstance(v, (list, dict)) or v is None]
         if odd:
-            problems.append(f'{label}: [grid] "{key}" values must be numbers, text or true/false (found {odd[0]!r})')
+            problems.append(grid_problem(key, f"values must be numbers, text or true/false (found {odd[0]!r})"))
             continue
         seen = [json.dumps(v) for v in values]
         if len(set(seen)) != len(seen):
-            problems.append(f'{label}: [grid] "{key}" lists a value twice ({values}); each value makes its own variants')
+            problems.append(grid_problem(key, f"lists a value twice ({values}); each value makes its own variants"))
             continue
         grid[key] = list(values)
 
     draws_table = data.get("draws", {})
     if not isinstance(draws_table, Mapping):
-        problems.append(f"{label}: draws must be a table ([draws]) of key = {{ distribution = ..., ... }}")
+        problems.append(SweepProblem(label, "draws must be a table ([draws]) of key = { distribution = ..., ... }", code="sweep.draws"))
         draws_table = {}
     draws: dict[str, Draw] = {}
     flat_draws = _flatten_draws(draws_table)
@@ -198,45 +207,54 @@ def read_sweep_file(path: str | Path, scenario: Scenario | None = None) -> Sweep
         if draw is not None:
             draws[key] = draw
     for key in [k for k in draws if k in grid]:
-        problems.append(f'{label}: "{key}" is in both [grid] and [draws]; a key is either listed or drawn')
+        problems.append(SweepProblem(label, f'"{key}" is in both [grid] and [draws]; a key is either listed or drawn',
+                                     code="sweep.draws", key=key))
 
     objective_table = data.get("objective", {})
     metric, direction = DEFAULT_OBJECTIVE
     if not isinstance(objective_table, Mapping):
-        problems.append(f"{label}: objective must be a table: [objective] metric = \"...\", direction = \"max\" or \"min\"")
+        problems.append(SweepProblem(label, 'objective must be a table: [objective] metric = "...", direction = "max" or "min"',
+                                     code="sweep.objective"))
     else:
         for key in [k for k in objective_table if k not in ("metric", "direction")]:
-            problems.append(f"{label}: [objective] {key!r} is not a setting; allowed: metric, direction")
+            problems.append(SweepProblem(label, f"[objective] {key!r} is not a setting; allowed: metric, direction",
+                                         code="sweep.objective", key=key))
         metric = objective_table.get("metric", metric)
         direction = objective_table.get("direction", direction)
         problems += objective_problems(label, metric, direction)
 
     seed = data.get("seed")
     if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
-        problems.append(f"{label}: seed must be a whole number, 0 or more (found {seed!r})")
+        problems.append(SweepProblem(label, f"seed must be a whole number, 0 or more (found {seed!r})", code="sweep.setting",
+                                     key="seed"))
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name:
-        problems.append(f"{label}: name must be text")
+        problems.append(SweepProblem(label, "name must be text", code="sweep.setting", key="name"))
         name = path.stem
     if not grid and not draws and not problems:
-        problems.append(f"{label}: nothing to sweep: give a [grid] of key = [values] and/or [draws] of key = {{ distribution = ... }}")
+        problems.append(SweepProblem(label, "nothing to sweep: give a [grid] of key = [values] and/or [draws] of key = "
+                                            "{ distribution = ... }", code="sweep.file"))
     if problems:
         raise SweepError(problems)
     return SweepSpec(path=path.resolve(), name=name, description=str(data.get("description", "")), grid=grid,
                      draws=draws, objective=(metric, direction), seed=seed)
 
 
-def objective_problems(label: str, metric: Any, direction: Any) -> list[str]:
+def objective_problems(label: str, metric: Any, direction: Any) -> list[SweepProblem]:
     """Problems with an objective: the metric must be one of :data:`METRICS`, the direction max or min."""
-    problems = []
+    problems: list[SweepProblem] = []
     if metric not in METRICS:
         near = _nearest(str(metric), METRICS, cutoff=0.4)
         hint = f"; did you mean {near}?" if near else ""
-        problems.append(f"{label}: [objective] metric {metric!r} is not a sweep metric{hint} "
-                        f"Metrics are <cell>.<figure> (cells {', '.join(CELLS)}; figures {', '.join(CELL_FIGURES)}, "
-                        f"coverage_women, coverage_men, coverage_low_risk_complex) or {', '.join(SCALAR_METRICS)}")
+        problems.append(SweepProblem(
+            label,
+            f"[objective] metric {metric!r} is not a sweep metric{hint} "
+            f"Metrics are <cell>.<figure> (cells {', '.join(CELLS)}; figures {', '.join(CELL_FIGURES)}, "
+            f"coverage_women, coverage_men, coverage_low_risk_complex) or {', '.join(SCALAR_METRICS)}",
+            code="sweep.objective", key="metric"))
     if direction not in ("max", "min"):
-        problems.append(f"{label}: [objective] direction must be \"max\" or \"min\" (found {direction!r})")
+        problems.append(SweepProblem(label, f'[objective] direction must be "max" or "min" (found {direction!r})',
+                                     code="sweep.objective", key="direction"))
     return problems
 
 
@@ -246,25 +264,30 @@ def split_key(key: str) -> tuple[str, str]:
     return head, rest
 
 
-def _key_problem(label: str, section: str, key: str, scenario: Scenario) -> str | None:
+def _key_problem(label: str, section: str, key: str, scenario: Scenario) -> SweepProblem | None:
+    """Why ``key`` is no policy setting or parameter path of ``scenario`` (the nearest valid key named), or None."""
     head, rest = split_key(key)
-    where = f'{label}: [{section}] "{key}"'
+    where = f'[{section}] "{key}"'
+
+    def bad(message: str) -> SweepProblem:
+        return SweepProblem(label, message, code="sweep.key", key=key)
+
     if head == "policy":
         if rest in POLICY_FIELDS_REFUSED:
-            return f"{where}: {POLICY_FIELDS_REFUSED[rest]}"
+            return bad(f"{where}: {POLICY_FIELDS_REFUSED[rest]}")
         if rest not in Policy.model_fields:
             near = _nearest(rest, list(Policy.model_fields))
             hint = f"; did you mean policy.{near}?" if near else ""
-            return f"{where} is not a policy setting{hint} Policy settings: {', '.join(Policy.model_fields)}"
+            return bad(f"{where} is not a policy setting{hint} Policy settings: {', '.join(Policy.model_fields)}")
         return None
     if head == "parameters":
         if rest not in scenario.params.paths():
             near = _nearest(rest, scenario.params.paths())
             hint = f"; did you mean parameters.{near}?" if near else ""
-            return f"{where} is not a parameter{hint} (docs/parameters.md lists them all)"
+            return bad(f"{where} is not a parameter{hint} (docs/parameters.md lists them all)")
         return None
     if key in scenario.params.paths():
-        return f'{where}: keys start with "policy." or "parameters."; did you mean parameters.{key}?'
+        return bad(f'{where}: keys start with "policy." or "parameters."; did you mean parameters.{key}?')
     if key in Policy.model_fields:
-        return f'{where}: keys start with "policy." or "parameters."; did you mean policy.{key}?'
-    return f'{where}: keys start with "policy." (a policy setting) or "parameters." (a parameter path, docs/parameters.md)'
+        return bad(f'{where}: keys start with "policy." or "parameters."; did you mean policy.{key}?')
+    return bad(f'{where}: keys start with "policy." (a policy setting) or "parameters." (a parameter path, docs/parameters.md)')

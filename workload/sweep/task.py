@@ -31,7 +31,7 @@ from workload.sweep.metrics import (
     group_metric,
 )
 from workload.sweep.plan import Task, apply_variant, scenario_fingerprint
-from workload.sweep.problems import SweepFolderError, SweepTaskError
+from workload.sweep.problems import SweepFolderError, SweepProblem, SweepTaskError
 
 
 def pdu_shares(scenario: Scenario) -> dict[str, tuple[pd.Series, float | None]]:
@@ -285,7 +285,8 @@ def finished_tasks(folder: Path, tasks: Sequence[Task]) -> tuple[list[Task], lis
             path.unlink()
         except OSError as exc:
             why = exc.strerror or type(exc).__name__
-            raise SweepFolderError([f"{path} is not a whole task file and cannot be removed ({why}); remove it and run again"]) from None
+            raise SweepFolderError([SweepProblem(str(path), f"is not a whole task file and cannot be removed ({why}); remove it "
+                                                 "and run again", code="sweep.folder", joiner=" ")]) from None
         todo.append(task)
         redo.append(task)
     return done, todo, redo
