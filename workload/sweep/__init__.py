@@ -25,32 +25,12 @@ neutral within each PDU, and the WMT-scored LP cell gets the needs-scored budget
 
 from __future__ import annotations
 
-from workload.sweep.cli import (
-    add_sweep_parser,
-    cmd_sweep,
-)
-from workload.sweep.executors import (
-    Progress,
-    open_executor,
-)
-from workload.sweep.executors import (
-    _restore_environ as _restore_environ,
-)
-from workload.sweep.executors import (
-    _worker_malloc_trim as _worker_malloc_trim,
-)
-from workload.sweep.folder import (
-    SWEEP_FILES,
-    prepare_folder,
-    sweep_folder_is_ours,
-    sweep_manifest,
-)
-from workload.sweep.folder import (
-    _csv_text as _csv_text,
-)
-from workload.sweep.folder import (
-    _write_atomic as _write_atomic,
-)
+from workload.sweep.cli import add_sweep_parser, cmd_sweep
+from workload.sweep.executors import Progress, open_executor
+from workload.sweep.executors import _worker_malloc_trim as _worker_malloc_trim
+from workload.sweep.folder import SWEEP_FILES, prepare_folder, sweep_folder_is_ours, sweep_manifest
+from workload.sweep.folder import _csv_text as _csv_text
+from workload.sweep.folder import _write_atomic as _write_atomic
 from workload.sweep.metrics import (
     ALL_PDUS,
     CELL_FIGURES,
@@ -114,6 +94,7 @@ from workload.sweep.task import (
     task_metrics_problem,
     write_task_file,
 )
+from workload.workers import restore_environ as _restore_environ  # noqa: F401  (tests import it from here)
 
 __all__ = [
     "ALL_PDUS",

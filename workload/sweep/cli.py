@@ -29,7 +29,7 @@ def positive_int(text: str) -> int:
 
 def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``workload sweep`` to the CLI's subparsers (it sets ``func`` to :func:`cmd_sweep`)."""
-    p = subparsers.add_parser(
+    p: argparse.ArgumentParser = subparsers.add_parser(
         "sweep",
         help="run many variants of a scenario (a grid and/or Monte Carlo draws); resumable",
         description="Run every (variant, PDU) of a sweep as an independent task on a process pool or a Dask "

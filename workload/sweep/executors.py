@@ -109,7 +109,7 @@ class Progress:
     def line(self, width: int = 24) -> str:
         """The bar's text, e.g. ``sweep 12/40 variants [######------]  300/1000 tasks  2m05s left``."""
         share = self.tasks / self.total_tasks if self.total_tasks else 1.0
-        filled = int(round(share * width))
+        filled = round(share * width)
         done_now = self.tasks - self.already
         elapsed = self.clock() - self.start
         if done_now > 0 and self.tasks < self.total_tasks:

@@ -32,7 +32,8 @@ def _write_atomic(path: Path, text: str) -> None:
 def _csv_text(frame: pd.DataFrame, index: bool = True, float_format: str = "%.10g") -> str:
     """A sweep CSV's text. Text cells that a spreadsheet would run as a formula (starting with = + - @) get a
     leading quote (:func:`workload.safety.escape_formulas`); numbers, negative ones too, stay numbers."""
-    return escape_formulas(frame).to_csv(index=index, float_format=float_format, lineterminator="\n")
+    text: str = escape_formulas(frame).to_csv(index=index, float_format=float_format, lineterminator="\n")
+    return text
 
 
 def sweep_manifest(plan: SweepPlan, sweep_path: Path) -> dict[str, Any]:

@@ -111,6 +111,13 @@ def _suppress_few_contributors(out: pd.DataFrame, wide: pd.DataFrame, threshold:
     return out
 
 
+def _group_figures(wide: pd.DataFrame, dimension: str, names: list[str], figure: str,
+                   cell: str | None = None) -> pd.DataFrame:
+    """One figure of every group of ``dimension`` (columns ``names``), row by row of ``wide``; 0 where absent."""
+    return pd.DataFrame({g: wide.get(group_metric(dimension, g, figure, cell), 0.0) for g in names},
+                        index=wide.index).fillna(0.0)
+
+
 def tidy_results(raw: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """The published sweep table from the tasks' rows: (variant, pdu, metric, value), sorted.
 
@@ -140,12 +147,7 @@ def tidy_results(raw: pd.DataFrame, threshold: int) -> pd.DataFrame:
         counts = pd.DataFrame({g: wide.get(group_metric(dimension, g, "cases"), 0.0) for g in names}, index=wide.index).fillna(0.0)
         shown, absorbs = small_cell_rule(counts, threshold)
         small = (counts > 0) & (counts < threshold) if threshold > 0 else counts < 0
-
-        def figures(figure: str, cell: str | None = None) -> pd.DataFrame:
-            return pd.DataFrame({g: wide.get(group_metric(dimension, g, figure, cell), 0.0) for g in names},
-                                index=wide.index).fillna(0.0)
-
-        required = figures("required_hours")
+        required = _group_figures(wide, dimension, names, "required_hours")
         small_required = required.where(small, 0.0).sum(axis=1)
         for name, (dim, group) in GROUPS.items():
             if dim != dimension:
@@ -154,7 +156,7 @@ def tidy_results(raw: pd.DataFrame, threshold: int) -> pd.DataFrame:
                 if group not in names:
                     out[f"{cell}.coverage_{name}"] = np.nan
                     continue
-                given = figures("given_hours", cell)
+                given = _group_figures(wide, dimension, names, "given_hours", cell)
                 extra = absorbs[group].astype(float)
                 value = _coverage(given[group] + extra * given.where(small, 0.0).sum(axis=1),
                                   required[group] + extra * small_required)

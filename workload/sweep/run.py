@@ -36,7 +36,7 @@ class SweepResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _submit_all(executor: cf.Executor, tasks: Sequence[Task]) -> dict[cf.Future, Task]:
+def _submit_all(executor: cf.Executor, tasks: Sequence[Task]) -> dict[cf.Future[list[tuple[str, float]]], Task]:
     return {executor.submit(run_task, task): task for task in tasks}
 
 
@@ -133,7 +133,7 @@ def run_sweep(
                     task = futures[future]
                     try:
                         rows = future.result()
-                    except Exception as exc:  # one failed task does not stop the others
+                    except Exception as exc:  # noqa: BLE001  (one failed task does not stop the others)
                         failures.append((task.variant, task.pdu, f"{type(exc).__name__}: {exc}"))
                         continue
                     write_task_file(out, task, rows)

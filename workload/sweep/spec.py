@@ -120,9 +120,9 @@ def _check_draw(label: str, key: str, spec: Any) -> tuple[Draw | None, list[Swee
         if not isinstance(values, list) or not values:
             return None, [draw_problem(f"{where}: values must be a non-empty list, e.g. values = [\"off\", \"soft\"]")]
         weights = args.get("weights")
-        if weights is not None:
-            if not isinstance(weights, list) or len(weights) != len(values) or not all(_is_number(w) and w >= 0 for w in weights) or sum(weights) <= 0:
-                return None, [draw_problem(f"{where}: weights must be a list of {len(values)} numbers, 0 or more, not all 0")]
+        if weights is not None and (not isinstance(weights, list) or len(weights) != len(values)
+                                    or not all(_is_number(w) and w >= 0 for w in weights) or sum(weights) <= 0):
+            return None, [draw_problem(f"{where}: weights must be a list of {len(values)} numbers, 0 or more, not all 0")]
         return Draw(key, name, dict(args)), []
     bad = [k for k in required if not _is_number(args[k])]
     if bad:
