@@ -28,9 +28,14 @@ from __future__ import annotations
 from workload.sweep.cli import add_sweep_parser, cmd_sweep
 from workload.sweep.executors import Progress, open_executor
 from workload.sweep.executors import _worker_malloc_trim as _worker_malloc_trim
-from workload.sweep.folder import SWEEP_FILES, prepare_folder, sweep_folder_is_ours, sweep_manifest
-from workload.sweep.folder import _csv_text as _csv_text
-from workload.sweep.folder import _write_atomic as _write_atomic
+from workload.sweep.folder import (
+    SWEEP_FILES,
+    csv_text,
+    prepare_folder,
+    sweep_folder_is_ours,
+    sweep_manifest,
+    write_atomic,
+)
 from workload.sweep.metrics import (
     ALL_PDUS,
     CELL_FIGURES,
@@ -56,6 +61,7 @@ from workload.sweep.plan import (
 from workload.sweep.problems import (
     SweepError,
     SweepFolderError,
+    SweepProblem,
     SweepTaskError,
 )
 from workload.sweep.results import (
@@ -94,7 +100,12 @@ from workload.sweep.task import (
     task_metrics_problem,
     write_task_file,
 )
-from workload.workers import restore_environ as _restore_environ  # noqa: F401  (tests import it from here)
+from workload.workers import restore_environ
+
+# private names of the module before it was split, which tests and benchmarks import from here
+_csv_text = csv_text
+_write_atomic = write_atomic
+_restore_environ = restore_environ
 
 __all__ = [
     "ALL_PDUS",
@@ -120,6 +131,7 @@ __all__ = [
     "SweepError",
     "SweepFolderError",
     "SweepPlan",
+    "SweepProblem",
     "SweepResult",
     "SweepSpec",
     "SweepTaskError",
@@ -128,6 +140,7 @@ __all__ = [
     "add_sweep_parser",
     "apply_variant",
     "cmd_sweep",
+    "csv_text",
     "draw_values",
     "finished_tasks",
     "grid_points",
@@ -153,5 +166,6 @@ __all__ = [
     "task_file_text",
     "task_metrics_problem",
     "tidy_results",
+    "write_atomic",
     "write_task_file",
 ]

@@ -18,7 +18,7 @@ from workload.sweep.plan import SweepPlan
 from workload.sweep.problems import SweepFolderError, SweepProblem
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     """Write text through a temp file and ``os.replace``: readers see the old file or the whole new one."""
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
     try:
@@ -29,7 +29,7 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _csv_text(frame: pd.DataFrame, index: bool = True, float_format: str = "%.10g") -> str:
+def csv_text(frame: pd.DataFrame, index: bool = True, float_format: str = "%.10g") -> str:
     """A sweep CSV's text. Text cells that a spreadsheet would run as a formula (starting with = + - @) get a
     leading quote (:func:`workload.safety.escape_formulas`); numbers, negative ones too, stay numbers."""
     text: str = escape_formulas(frame).to_csv(index=index, float_format=float_format, lineterminator="\n")
@@ -126,6 +126,6 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
     remove_stale_temporaries(out / "sweep.json")
     remove_stale_temporaries(out / "tasks" / "task.csv")
     if not manifest_path.exists():
-        _write_atomic(manifest_path, json.dumps(sweep_manifest(plan, plan.spec.path), indent=2, sort_keys=True) + "\n")
+        write_atomic(manifest_path, json.dumps(sweep_manifest(plan, plan.spec.path), indent=2, sort_keys=True) + "\n")
         shutil.copyfile(plan.spec.path, out / "sweep.toml")
-    _write_atomic(out / "variants.csv", _csv_text(plan.variants_table()))
+    write_atomic(out / "variants.csv", csv_text(plan.variants_table()))

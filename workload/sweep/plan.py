@@ -22,7 +22,7 @@ from workload.params import ParameterError, flatten_overrides
 from workload.safety import regular_file_problem
 from workload.scenario import Policy
 from workload.sweep.problems import SweepError, SweepProblem
-from workload.sweep.spec import Draw, SweepSpec, _is_number, _key_problem, split_key
+from workload.sweep.spec import Draw, SweepSpec, is_number, key_problem, split_key
 
 MAX_VARIANTS = 10_000
 """A sweep with more variants than this is refused as a likely mistake (split it into several sweeps)."""
@@ -54,7 +54,7 @@ def _draws_problem(label: str, key: str, draw: Draw, values: Sequence[Any], scen
     where = f'[draws] "{key}"'
     if not len(values):
         return None
-    if not _is_number(scenario.params[rest]):  # a table or text: the first draw's problem says what it takes
+    if not is_number(scenario.params[rest]):  # a table or text: the first draw's problem says what it takes
         return _value_problem(label, "draws", key, values[0], scenario)
     found = scenario.params.values_problem(rest, values, what="draws")
     if found:
@@ -225,7 +225,7 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec, n_draws: int | None = None) 
     bad_keys = set()
     for section, keys in (("grid", list(spec.grid)), ("draws", list(spec.draws))):
         for key in keys:
-            problem = _key_problem(label, section, key, scenario)
+            problem = key_problem(label, section, key, scenario)
             if problem:
                 problems.append(problem)
                 bad_keys.add(key)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from workload.load import load_scenario
 from workload.sweep.executors import Progress, open_executor
-from workload.sweep.folder import _csv_text, _write_atomic, prepare_folder
+from workload.sweep.folder import csv_text, prepare_folder, write_atomic
 from workload.sweep.plan import SweepPlan, Task, plan_sweep
 from workload.sweep.problems import SweepError, SweepProblem, SweepTaskError
 from workload.sweep.results import rank_grid_points, tidy_results
@@ -154,12 +154,12 @@ def run_sweep(
     results = tidy_results(raw, plan.scenario.spec.output.suppression_threshold)
     variants = plan.variants_table()
     ranking = rank_grid_points(results, variants, metric, direction)
-    _write_atomic(out / "ranking.csv", _csv_text(ranking))
+    write_atomic(out / "ranking.csv", csv_text(ranking))
     from workload.sweep.report import sweep_report_html
 
     html = sweep_report_html(plan, results, variants, ranking, metric, direction, plan.notes)  # not the executor's: same bytes anywhere
-    _write_atomic(out / "sweep.html", html)
-    _write_atomic(out / "results.csv", _csv_text(results, index=False))
+    write_atomic(out / "sweep.html", html)
+    write_atomic(out / "results.csv", csv_text(results, index=False))
     seconds = time.perf_counter() - started
     return SweepResult(out=out, plan=plan, results=results, ranking=ranking, ran=len(todo), skipped=len(tasks) - len(todo),
                        seconds=seconds, notes=notes)

@@ -88,7 +88,7 @@ def _flatten_draws(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
     return out
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -121,10 +121,10 @@ def _check_draw(label: str, key: str, spec: Any) -> tuple[Draw | None, list[Swee
             return None, [draw_problem(f"{where}: values must be a non-empty list, e.g. values = [\"off\", \"soft\"]")]
         weights = args.get("weights")
         if weights is not None and (not isinstance(weights, list) or len(weights) != len(values)
-                                    or not all(_is_number(w) and w >= 0 for w in weights) or sum(weights) <= 0):
+                                    or not all(is_number(w) and w >= 0 for w in weights) or sum(weights) <= 0):
             return None, [draw_problem(f"{where}: weights must be a list of {len(values)} numbers, 0 or more, not all 0")]
         return Draw(key, name, dict(args)), []
-    bad = [k for k in required if not _is_number(args[k])]
+    bad = [k for k in required if not is_number(args[k])]
     if bad:
         return None, [draw_problem(f"{where}: {', '.join(bad)} must be finite numbers (found {', '.join(repr(args[k]) for k in bad)})")]
     if name == "uniform" and not args["low"] < args["high"]:
@@ -200,7 +200,7 @@ def read_sweep_file(path: str | Path, scenario: Scenario | None = None) -> Sweep
     flat_draws = _flatten_draws(draws_table)
     if scenario is not None:
         for section, keys in (("grid", list(_flatten_grid(grid_table))), ("draws", list(flat_draws))):
-            problems += [p for p in (_key_problem(label, section, k, scenario) for k in keys) if p]
+            problems += [p for p in (key_problem(label, section, k, scenario) for k in keys) if p]
     for key, spec in flat_draws.items():
         draw, found = _check_draw(label, key, spec)
         problems += found
@@ -264,7 +264,7 @@ def split_key(key: str) -> tuple[str, str]:
     return head, rest
 
 
-def _key_problem(label: str, section: str, key: str, scenario: Scenario) -> SweepProblem | None:
+def key_problem(label: str, section: str, key: str, scenario: Scenario) -> SweepProblem | None:
     """Why ``key`` is no policy setting or parameter path of ``scenario`` (the nearest valid key named), or None."""
     head, rest = split_key(key)
     where = f'[{section}] "{key}"'

@@ -22,7 +22,7 @@ import pandas as pd
 from workload.load import Scenario, load_scenario
 from workload.outcomes import CELLS, TOTAL
 from workload.safety import regular_file_problem
-from workload.sweep.folder import _write_atomic
+from workload.sweep.folder import write_atomic
 from workload.sweep.metrics import (
     CELL_FIGURES,
     CONTRIBUTOR_METRICS,
@@ -258,7 +258,7 @@ def write_task_file(folder: Path, task: Task, rows: Sequence[tuple[str, float]])
     Metric names start with a letter or ``_`` (``_group/...``), so no cell can run as a spreadsheet formula.
     """
     path = folder / "tasks" / task.file_name
-    _write_atomic(path, task_file_text(rows))
+    write_atomic(path, task_file_text(rows))
     return path
 
 
