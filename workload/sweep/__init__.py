@@ -21,6 +21,12 @@ a partner serving several PDUs brings to each the share of its contract hours in
 need it could deliver there, and a budget cap is split in proportion to needs-scored required hours. Two
 policies are not separable this way and are documented as per-PDU in a sweep: budget-neutral scoring is
 neutral within each PDU, and the WMT-scored LP cell gets the needs-scored budget share.
+
+The package is split by concept, each module importing only the ones listed before it: ``problems`` (the
+errors), ``metrics``, ``spec`` (the sweep file), ``plan`` (variants, tasks, fingerprints), ``folder``,
+``task`` (one task and its file), ``results`` (tidy results, the disclosure rules, the ranking),
+``executors`` (process pool or Dask, the progress bar), ``report`` (sweep.html), ``run`` (:func:`run_sweep`)
+and ``cli``. Every name is imported here too.
 """
 
 from __future__ import annotations
