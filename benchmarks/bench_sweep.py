@@ -67,7 +67,8 @@ CONFIGS = {
 
 def run_one(config: str, sweep: Path, out: Path) -> dict[str, Any]:
     """One whole sweep (``--run``): wall seconds, a digest of results.csv, the workers' trim setting."""
-    from workload.sweep import _worker_malloc_trim, run_sweep
+    from workload.sweep import run_sweep
+    from workload.sweep.executors import _worker_malloc_trim
 
     start = time.perf_counter()
     trim: list[str | None] = []
@@ -91,7 +92,8 @@ def run_one(config: str, sweep: Path, out: Path) -> dict[str, Any]:
 def probe(scenario: Path, passes: int) -> dict[str, Any]:
     """The tasks of one variant, one after another in this process (``--probe``), after one warm-up task."""
     from workload.load import load_scenario
-    from workload.sweep import Task, run_task, scenario_fingerprint
+    from workload.sweep.plan import Task, scenario_fingerprint
+    from workload.sweep.task import run_task
 
     loaded = load_scenario(scenario)
     fingerprint = scenario_fingerprint(loaded)

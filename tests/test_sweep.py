@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from workload import outcomes
+from workload.errors import InputError, Problem, render
 from workload.load import load_scenario
 from workload.pipeline import run_scenario
 from workload.synth import synth_scenario, write_scenario
@@ -139,7 +140,7 @@ def test_a_bad_sweep_file_names_file_key_and_allowed_values(tmp_path: Path, scen
     path = sweep_file(tmp_path, text)
     with pytest.raises(SweepError) as caught:
         plan_sweep(scenario, read_sweep_file(path, scenario), n_draws=2 if "[draws]" in text else None)
-    message = "\n".join(caught.value.problems)
+    message = "\n".join(str(problem) for problem in caught.value.problems)
     for part in expected:
         assert part in message
 
@@ -151,6 +152,62 @@ def test_draws_and_the_draws_table_go_together(tmp_path: Path, scenario) -> None
     grid_only = read_sweep_file(sweep_file(tmp_path, '[grid]\n"policy.exact" = [false]', "g.toml"), scenario)
     with pytest.raises(SweepError, match="no \\[draws\\] table"):
         plan_sweep(scenario, grid_only, 3)
+
+
+@pytest.mark.parametrize(
+    "text, n_draws, code, file, key, line",
+    [
+        ("name = [", None, "sweep.file", "sweep.toml", None, "sweep.toml: is not valid TOML: Invalid value (at end of document)"),
+        ('nme = "x"\n[grid]\n"policy.exact" = [true]', None, "sweep.setting", "sweep.toml", "nme",
+         "sweep.toml: 'nme' is not a sweep setting; did you mean name? Allowed: name, description, seed, grid, draws, objective"),
+        ('[grid]\n"policy.exact" = []', None, "sweep.grid", "sweep.toml", "policy.exact",
+         'sweep.toml: [grid] "policy.exact" has an empty list; give at least one value'),
+        ('[draws]\n"parameters.outcomes.children.care_share" = { distribution = "normal", mean = 2, sd = 0 }', 2,
+         "sweep.draws", "sweep.toml", "parameters.outcomes.children.care_share",
+         'sweep.toml: [draws] "parameters.outcomes.children.care_share": sd must be above 0 (found 0)'),
+        ('[grid]\n"policy.women_specialist_pol" = ["off"]', None, "sweep.key", "sweep.toml", "policy.women_specialist_pol",
+         None),
+        ('[grid]\n"policy.women_specialist_pool" = ["medium"]', None, "sweep.value", "sweep.toml", "policy.women_specialist_pool",
+         None),
+        ('[grid]\n"policy.exact" = [true]\n[objective]\ndirection = "up"', None, "sweep.objective", "sweep.toml", "direction",
+         """sweep.toml: [objective] direction must be "max" or "min" (found 'up')"""),
+        ('[grid]\n"policy.exact" = [true]', 3, "sweep.option", "--draws", None,
+         "--draws 3 was given but sweep.toml has no [draws] table to draw from"),
+        ('[draws]\n"parameters.outcomes.children.care_share" = { distribution = "uniform", low = 0, high = 1 }', None,
+         "sweep.option", "sweep.toml", None,
+         "sweep.toml has a [draws] table (parameters.outcomes.children.care_share); give --draws N, the number of draws per grid point"),
+    ],
+)
+def test_sweep_problems_are_the_one_error_model_and_print_as_before(
+    tmp_path: Path, scenario, text: str, n_draws: int | None, code: str, file: str, key: str | None, line: str | None
+) -> None:
+    with pytest.raises(SweepError) as caught:
+        plan_sweep(scenario, read_sweep_file(sweep_file(tmp_path, text), scenario), n_draws)
+    assert isinstance(caught.value, InputError) and isinstance(caught.value, ValueError)
+    [problem] = caught.value.problems
+    assert isinstance(problem, Problem)
+    assert (problem.code, problem.file, problem.key) == (code, file, key)
+    if line is not None:
+        assert str(problem) == line
+    assert str(caught.value) == str(problem)
+    assert render(caught.value.problems) == f"1 problem found:\n  - {problem}"
+
+
+def test_folder_problems_have_the_folder_code(tmp_path: Path, scenario) -> None:
+    plan = plan_sweep(scenario, read_sweep_file(sweep_file(tmp_path, '[grid]\n"policy.exact" = [true]'), scenario))
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(SweepFolderError) as caught:
+        prepare_folder(stranger, plan)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.file) == ("sweep.folder", str(stranger))
+    assert str(problem) == f"{stranger} exists, is not empty and holds no sweep (no sweep.json); choose another --out"
+    with pytest.raises(SweepFolderError) as caught:
+        prepare_folder(tmp_path, plan)  # the sweep file's folder
+    [problem] = caught.value.problems
+    assert (problem.code, problem.file) == ("sweep.folder", "--out")
+    assert str(problem).startswith(f"--out {tmp_path} is ") and str(problem).endswith("(nothing was changed)")
 
 
 # ----------------------------------------------------------------------------------------------------------

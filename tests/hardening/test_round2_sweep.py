@@ -101,7 +101,7 @@ def test_a_grid_value_outside_what_the_parameter_allows_exits_2_and_writes_nothi
     path = _sweep_file(tmp_path, text)
     with pytest.raises(SweepError) as caught:
         plan_sweep(scenario, read_sweep_file(path, scenario))
-    assert any(expected in p for p in caught.value.problems), caught.value.problems
+    assert any(expected in str(p) for p in caught.value.problems), caught.value.problems
     out = tmp_path / "out"
     err = _cli_refuses(["sweep", str(folder), "--grid", str(path), "--out", str(out)], capsys)
     assert expected in err
@@ -116,7 +116,10 @@ def test_every_draw_is_checked_against_the_range_at_once(tmp_path: Path, folder:
     spec = read_sweep_file(path, scenario)
     with pytest.raises(SweepError) as caught:
         plan_sweep(scenario, spec, n_draws=5000)
-    [problem] = caught.value.problems
+    [found] = caught.value.problems
+    assert found.code == "sweep.value" and found.file == "sweep.toml"
+    assert found.key == "parameters.outcomes.children.care_share"
+    problem = str(found)
     assert problem.startswith('sweep.toml: [draws] "parameters.outcomes.children.care_share": ')
     count = int(problem.split(": ", 2)[2].split(" of ")[0])
     assert 500 < count < 800, problem  # about P(N(0.12, 0.1) < 0) = 11.5% of 5000
