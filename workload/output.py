@@ -15,7 +15,8 @@ The rules (docs/cli.md, "Output folders"):
   is no moment when neither run exists. Where the file system cannot exchange, the old folder is moved aside
   as ``.<target>.workload-old-<pid>``, and moved back if the new one cannot be put in place; a run that
   starts and finds such a folder from a dead process restores it when the target is missing.
-- Stale temporaries of dead processes beside the target are removed when an output is started.
+- Stale temporaries of dead processes beside the target are removed when an output is started: only folders
+  named as this tool names them that hold its marker file, never anything else.
 - :func:`check_output` makes every check, and proves the location writable, before any computing starts.
 """
 
@@ -25,6 +26,7 @@ import ctypes
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -376,14 +378,31 @@ def _short(name: str) -> str:
     return name if len(name.encode()) <= 96 else name.encode()[:96].decode(errors="ignore")
 
 
-def remove_stale_temporaries(target: Path) -> list[Path]:
+TMP_MARKER = ".workload-temporary"
+"""A file inside every temporary output folder, written first: a folder is removed as a stale temporary only
+when it carries it (and its name and dead owner match), so nothing of the user's is ever taken for one."""
+
+_TMP_NAME = re.compile(r"\.(?P<stem>.+)\.workload-tmp-(?P<pid>\d+)-(?P<token>[0-9a-f]{8})")
+_OLD_NAME = re.compile(r"\.(?P<stem>.+)\.workload-old-(?P<pid>\d+)")
+
+
+def _dead_owner(match: re.Match[str] | None) -> bool:
+    return match is not None and not _alive(int(match.group("pid")))
+
+
+def remove_stale_temporaries(target: Path, files: bool = False) -> list[Path]:
     """Tidy the folder beside ``target`` after processes that were killed; return what was removed or restored.
 
-    - Every temporary folder or file ``.<name>.workload-tmp-<pid>-...`` (of any target) whose process is gone
-      is removed, and so are ``.<target>.tmp-<pid>-...`` folders of earlier versions.
-    - An old output moved aside (``.<name>.workload-old-<pid>``, or ``.<name>.old-<pid>`` of earlier versions)
-      whose process is gone is moved back to ``<name>`` when that is missing (the replacement never landed);
-      when ``<name>`` exists the replacement did land and the old copy is removed.
+    Only what this tool provably wrote is touched:
+
+    - a temporary folder ``.<name>.workload-tmp-<pid>-<8 hex digits>`` whose process is gone and which holds
+      the :data:`TMP_MARKER` file is removed (with ``files``, in a folder the caller knows is its own, such as
+      a sweep's, temporary files of that name are removed too);
+    - an old output moved aside, ``.<name>.workload-old-<pid>``, whose process is gone and which is a run,
+      comparison or synthetic scenario folder this tool wrote, is moved back to ``<name>`` when that is missing
+      (the replacement never landed), and removed when ``<name>`` exists (the replacement did land).
+
+    Anything else, hidden folders of other programs with similar names included, is left alone.
     """
     parent = Path(target).parent
     changed: list[Path] = []
@@ -392,39 +411,31 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     except OSError:
         return changed
     for entry in entries:
-        name = entry.name
         path = Path(entry.path)
-        if name.startswith(".") and TMP_MARK in name and entry.is_file(follow_symlinks=False):
-            pid = _owner(name, TMP_MARK)  # a temporary file (a sweep's task file, say) of a killed process
-            if pid is not None and not _alive(pid):
+        tmp = _TMP_NAME.fullmatch(entry.name)
+        if _dead_owner(tmp):
+            if entry.is_dir(follow_symlinks=False) and (path / TMP_MARKER).is_file():
+                shutil.rmtree(path, ignore_errors=True)
+                changed.append(path)
+            elif files and entry.is_file(follow_symlinks=False):
                 path.unlink(missing_ok=True)
                 changed.append(path)
             continue
-        if not name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+        old = _OLD_NAME.fullmatch(entry.name)
+        if not _dead_owner(old) or not entry.is_dir(follow_symlinks=False):
             continue
-        legacy_tmp = name.startswith(f".{Path(target).name}.tmp-")
-        if TMP_MARK in name or legacy_tmp:
-            pid = _owner(name, TMP_MARK) if TMP_MARK in name else _owner(name, ".tmp-")
-            if pid is not None and not _alive(pid):
-                shutil.rmtree(path, ignore_errors=True)
-                changed.append(path)
+        if not any(_is_ours(path, kind) for kind in KIND_WORDS):
             continue
-        for mark in (OLD_MARK, ".old-"):
-            if mark not in name:
+        assert old is not None
+        original = parent / old.group("stem")
+        if not original.exists():
+            try:
+                rename_noreplace(path, original)
+            except OSError:
                 continue
-            stem, _, pid_text = name.rpartition(mark)
-            if not pid_text.isdigit() or _alive(int(pid_text)) or not stem.startswith("."):
-                break
-            original = parent / stem[1:]
-            if not original.exists():
-                try:
-                    rename_noreplace(path, original)
-                except OSError:
-                    break
-            else:
-                shutil.rmtree(path, ignore_errors=True)
-            changed.append(path)
-            break
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        changed.append(path)
     return changed
 
 
@@ -460,7 +471,9 @@ def atomic_folder(
     tmp = target.parent / f".{_short(target.name)}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir(mode=0o700)
     try:
+        (tmp / TMP_MARKER).write_text("a temporary folder of workload; removed when its process is gone\n")
         yield tmp
+        (tmp / TMP_MARKER).unlink()
         _finish_manifest(tmp, kind)
         os.chmod(tmp, 0o755)
         _commit(tmp, target, force, kind, protected)

@@ -218,17 +218,29 @@ def test_the_replacement_is_one_exchange_and_keeps_no_old_copy(tmp_path: Path) -
 
 def test_a_stranded_old_run_is_restored_not_deleted(tmp_path: Path) -> None:
     pid = dead_pid()
+    _old_run(tmp_path / "made", "the only copy")
     stranded = tmp_path / f".run.workload-old-{pid}"
-    stranded.mkdir()
-    (stranded / "summary.json").write_text("the only copy")
-    legacy = tmp_path / f".other.old-{pid}"  # as earlier versions named it
-    legacy.mkdir()
-    (legacy / "summary.json").write_text("also the only copy")
+    (tmp_path / "made").rename(stranded)  # as a replacement that died between its two renames leaves it
     with atomic_folder(tmp_path / "third") as tmp:
         (tmp / "summary.json").write_text("x")
     assert (tmp_path / "run" / "summary.json").read_text() == "the only copy"
-    assert (tmp_path / "other" / "summary.json").read_text() == "also the only copy"
-    assert not stranded.exists() and not legacy.exists()
+    assert not stranded.exists()
+
+
+def test_hidden_folders_of_other_programs_are_never_touched(tmp_path: Path) -> None:
+    # names like the ones this tool uses, or used, but not provably its own: left exactly as they are
+    pid = dead_pid()
+    for name in (f".vim.old-{pid}", ".photos.old-20240101", f".notes.workload-tmp-{pid}", f".x.workload-tmp-{pid}-abcd1234",
+                 f".mine.workload-old-{pid}"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "precious.txt").write_text("years of work")
+    (tmp_path / "vim").mkdir()  # the folder a stranded copy would be "restored" over
+    before = snapshot(tmp_path)
+    assert remove_stale_temporaries(tmp_path / "run") == []
+    with atomic_folder(tmp_path / "run") as tmp:
+        (tmp / "summary.json").write_text("x")
+    after = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("run/")}
+    assert after == before
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -240,6 +252,7 @@ def test_stale_temporaries_beside_any_target_are_removed(tmp_path: Path) -> None
     stale = tmp_path / f".someone-else.workload-tmp-{pid}-abcd1234"
     stale.mkdir()
     (stale / "cases.csv").write_text("case data\n")
+    (stale / output.TMP_MARKER).write_text("")  # written first by every temporary folder of this tool
     live = tmp_path / f".busy.workload-tmp-{os.getpid()}-abcd1234"
     live.mkdir()
     user = tmp_path / ".my-hidden-folder"
