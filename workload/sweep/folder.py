@@ -123,8 +123,8 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
         elif force:
             shutil.rmtree(out)
     (out / "tasks").mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out / "sweep.json")
-    remove_stale_temporaries(out / "tasks" / "task.csv")
+    remove_stale_temporaries(out / "sweep.json", files=True)
+    remove_stale_temporaries(out / "tasks" / "task.csv", files=True)
     if not manifest_path.exists():
         write_atomic(manifest_path, json.dumps(sweep_manifest(plan, plan.spec.path), indent=2, sort_keys=True) + "\n")
         shutil.copyfile(plan.spec.path, out / "sweep.toml")
