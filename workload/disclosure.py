@@ -13,7 +13,9 @@ report, and warnings); docs/model.md ("Small cells") states it for readers. With
    from cases given more than their need, moves from the cases moved, statutory-floor shortfall from the cases short of their floor. When 1 to T-1 cases contribute, the
    figure is suppressed, and so is every figure it could be recomputed from in that row (its complements:
    partner hours with partner cost, practitioner hours and staff cost; the children's cost with the whole-life
-   cost; excess hours with unmet hours).
+   cost; excess hours with unmet hours). Where rows add up to a published total (groups, PDUs), more rows are
+   blanked until the blanked rows together come from at least T cases, so subtraction reveals nothing
+   (secondary suppression, :func:`hidden_rows`).
 3. **Counts in words.** A warning never names a case and never gives a count of 1 to T-1 cases or the
    hours of so few cases: it says "fewer than T cases". Case ids appear only in the case-level CSVs.
 """
@@ -63,21 +65,56 @@ def contributor_columns(per_case: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def suppress_contributions(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Rule 2: blank each figure (and its complements) whose contributors in the row count 1 to T-1.
+def hidden_rows(
+    contributors: np.ndarray,
+    threshold: int,
+    groups: np.ndarray | None = None,
+    totals: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which rows' figure rule 2 blanks: rows with 1 to T-1 contributors, and enough more to protect them.
 
-    The contributor columns are dropped: the returned table is publishable. Threshold 0 only drops them.
+    Without ``groups`` rows stand alone (e.g. the four cells of totals.csv). With ``groups``, the rows of a
+    group (those not marked in ``totals``) add up to a total that is published (in the table or elsewhere), so
+    blanking one small row alone would let it be worked out as the total minus the rows shown. Within each
+    group, while the blanked rows together have 1 to T-1 contributors, the shown row with the fewest
+    contributors (but some) is blanked too (secondary suppression), so what can be worked out by subtraction
+    always comes from at least T cases. A total's own figure is blanked only by its own contributors.
+    """
+    counts = np.asarray(contributors, dtype=float)
+    hidden = is_small(counts, threshold)
+    if groups is None or threshold <= 0 or not hidden.any():
+        return hidden
+    keys = np.asarray(groups, dtype=object)
+    total = np.zeros(len(counts), dtype=bool) if totals is None else np.asarray(totals, dtype=bool)
+    for key in pd.unique(keys[hidden & ~total]):
+        rows = np.flatnonzero((keys == key) & ~total)
+        while 0 < counts[rows][hidden[rows]].sum() < threshold:
+            candidates = rows[~hidden[rows] & (counts[rows] > 0)]
+            if not len(candidates):
+                break
+            hidden[candidates[np.argmin(counts[candidates])]] = True
+    return hidden
+
+
+def suppress_contributions(table: pd.DataFrame, threshold: int, total: str | None = None, partition: bool = False) -> pd.DataFrame:
+    """Rule 2: blank each figure (and its complements) that 1 to T-1 cases contribute to in a row.
+
+    ``partition``: the rows (all but the row labelled ``total``) add up to a published total, so rows are
+    blanked with their secondary suppression (:func:`hidden_rows`). The contributor columns are dropped: the
+    returned table is publishable. Threshold 0 only drops them.
     """
     out = table.copy()
     counts = [c for c in out.columns if c.startswith(CONTRIBUTOR_PREFIX)]
     if threshold > 0:
+        groups = np.zeros(len(out), dtype=object) if partition else None
+        totals = (out.index == total) if total is not None else None
         for column in counts:
-            small = is_small(out[column].to_numpy(dtype=float), threshold)
-            if not small.any():
+            hidden = hidden_rows(out[column].to_numpy(dtype=float), threshold, groups, totals)
+            if not hidden.any():
                 continue
             for figure in CONTRIBUTORS[column[len(CONTRIBUTOR_PREFIX) :]]:
                 if figure in out:
-                    out[figure] = out[figure].astype(float).where(~small, np.nan)
+                    out[figure] = out[figure].astype(float).where(~hidden, np.nan)
     return out.drop(columns=counts)
 
 

@@ -165,7 +165,7 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
         for name, frame in per_case.items():
             table = outcomes.suppress(outcomes.group_table(frame.join(groups[[dimension]]), dimension), threshold)
             by_cell[name] = table
-            shown = disclosure.suppress_contributions(table, threshold)
+            shown = disclosure.suppress_contributions(table, threshold, total=outcomes.TOTAL, partition=True)
             shown.insert(0, "cell", name)
             shown.insert(0, "dimension", dimension)
             tidy.append(shown)
@@ -214,7 +214,7 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     pdus.index.name = "pdu"
     all_short = int(short.sum())
     tables["pdus"] = disclosure.suppress_contributions(
-        disclosure.pool_small_rows(pdus, threshold, PDU_ADDITIVE, disclosure.SMALL_PDUS), threshold
+        disclosure.pool_small_rows(pdus, threshold, PDU_ADDITIVE, disclosure.SMALL_PDUS), threshold, partition=True
     )
     tables["pdus"].index.name = "pdu"
 

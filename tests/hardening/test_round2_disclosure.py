@@ -186,3 +186,58 @@ def test_net_costs_are_not_published_when_a_cost_total_is_not(tiny_plain_run: Pa
     net = [c for c in sensitivity.columns if c.startswith("net_cost") or c == "swing"]
     assert sensitivity[net].isna().all().all()
     assert sensitivity[["default", "low", "high"]].notna().all().all()  # the assumptions themselves are shown
+
+
+# ---------------------------------------------------------------------------------------------------------
+# secondary suppression: a blanked figure cannot be worked out as the total minus the rows shown
+
+
+def test_a_single_small_row_is_protected_by_blanking_another() -> None:
+    # groups: 600 contributors, 4 contributors (small), 0; the total (604) is published
+    hidden = disclosure.hidden_rows(np.array([600.0, 4.0, 0.0, 604.0]), 5, np.zeros(4), np.array([0, 0, 0, 1], bool))
+    assert hidden.tolist() == [True, True, False, False]  # 4 alone would be Total - 600
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=7), st.integers(min_value=1, max_value=8))
+def test_what_subtraction_reveals_always_comes_from_enough_cases(counts: list[int], threshold: int) -> None:
+    rows = np.array(counts, dtype=float)
+    totals = np.zeros(len(rows) + 1, dtype=bool)
+    totals[-1] = True
+    hidden = disclosure.hidden_rows(np.append(rows, rows.sum()), threshold, np.zeros(len(rows) + 1), totals)
+    blanked = rows[hidden[:-1]]
+    # the blanked rows together (what Total - shown gives) come from 0 or at least T cases, unless the total
+    # itself is small and blanked
+    assert blanked.sum() == 0 or blanked.sum() >= threshold or hidden[-1]
+    # every row with 1 to T-1 contributors is blanked
+    assert all(hidden[i] for i, c in enumerate(counts) if 0 < c < threshold)
+
+
+def test_children_cost_of_three_men_cannot_be_worked_out_from_the_total(tmp_path: Path) -> None:
+    # the red team's case: every man without dependent children but 3; the men's row was blanked alone and
+    # Total - women gave those 3 men's children's cost
+    shutil.copytree(FIXTURES / "tiny", tmp_path / "s")
+    cases = read_raw(tmp_path / "s", "cases.csv")
+    base = cases.iloc[[0]]
+    rows = []
+    for i in range(12):
+        row = base.copy()
+        row["case_id"] = f"W{i:02d}"
+        row["sex"] = "female"
+        row["dependent_children"] = "1"
+        rows.append(row)
+    for i in range(8):
+        row = cases.iloc[[1]].copy()
+        row["case_id"] = f"M{i:02d}"
+        row["sex"] = "male"
+        row["dependent_children"] = "1" if i < 3 else "0"
+        row["current_practitioner_id"] = ""
+        rows.append(row)
+    write_raw(pd.concat(rows, ignore_index=True), tmp_path / "s", "cases.csv")
+    run = run_folder(tmp_path / "s", tmp_path / "run")
+    by_group = pd.read_csv(run / "outcomes_by_group.csv", index_col=0)
+    sex = by_group[(by_group["dimension"] == "sex") & (by_group["cell"] == "wmt_today")]
+    groups = sex.drop(index="Total")
+    assert groups["children_cost"].isna().sum() != 1  # never exactly one blanked row under a shown total
+    if groups["children_cost"].isna().any():
+        assert groups["children_cost"].isna().all()

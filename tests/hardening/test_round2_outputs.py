@@ -406,3 +406,77 @@ def test_sweep_options_must_be_positive(tree: Path, sweep_file: Path, option: li
         cli.main(["sweep", "project/scenario", "--grid", str(sweep_file), "--out", "sw", *option])
     assert stop.value.code == 2
     assert not (tree / "sw").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# round three: what the red team found after the first fixes
+
+
+def _fake_checkout(root: Path) -> Path:
+    (root / "workload").mkdir(parents=True)
+    (root / "workload" / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text('[project]\nname = "workload"\n')
+    return root
+
+
+@pytest.mark.parametrize("how", ["page-symlink", "docs-symlink", "page-fifo", "docs-file"])
+def test_docs_writes_nothing_outside_the_checkout_and_never_hangs(tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _fake_checkout(tmp_path / "fake")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "parameters.md").write_text("the user's file")
+    if how == "page-symlink":
+        (root / "docs").mkdir()
+        (root / "docs" / "parameters.md").symlink_to(victim / "parameters.md")
+    elif how == "docs-symlink":
+        (root / "docs").symlink_to(victim)
+    elif how == "page-fifo":
+        (root / "docs").mkdir()
+        os.mkfifo(root / "docs" / "parameters.md")
+    else:
+        (root / "docs").write_text("a file")
+    before = snapshot(tmp_path)
+    assert cli.main(["docs", "--root", str(root)]) == 2
+    assert cli.main(["docs", "--root", str(root), "--check"]) == 2
+    assert "internal error" not in capsys.readouterr().err
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--seed", "-1"], ["--partners", "-1"], ["--partners", "100000000"], ["--cases", "100000000000"],
+     ["--name", "a\x1bb"], ["--name", "two\nlines"]],
+)
+def test_synth_refuses_bad_options_before_drawing(tmp_path: Path, option: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["synth", "--cases", "10", "--practitioners", "4", "--pdus", "1", "--out", str(tmp_path / "s")]
+    for i in range(0, len(option), 2):
+        if option[i] in args:
+            args[args.index(option[i]) + 1] = option[i + 1]
+        else:
+            args += option[i : i + 2]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and option[0] in err
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_blank_out_is_refused(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("--out", "") == 2
+    assert "--out is blank" in capsys.readouterr().err
+    assert not (tree / "runs").exists()
+
+
+def test_compare_writes_before_it_prints(tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import workload.compare
+
+    assert run("--out", "runs/a") == 0 and run("--out", "runs/b") == 0
+    capsys.readouterr()
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "compare.csv")
+
+    monkeypatch.setattr(workload.compare, "write_csv", full)
+    assert cli.main(["compare", "runs/a", "runs/b", "--out", "runs/c"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "disk is full" in captured.err
+    assert not (tree / "runs" / "c").exists()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workload.disclosure import CONTRIBUTOR_PREFIX, CONTRIBUTORS, SMALL_PDUS, is_small
+from workload.disclosure import CONTRIBUTOR_PREFIX, CONTRIBUTORS, SMALL_PDUS, hidden_rows, is_small
 from workload.outcomes import BASELINE, CELLS, REFORM
 from workload.sweep.metrics import (
     ALL_PDUS,
@@ -94,18 +94,22 @@ def _suppress_few_contributors(out: pd.DataFrame, wide: pd.DataFrame, threshold:
     if threshold <= 0:
         return out
     out = out.copy()
+    # each variant's PDU rows add up to its (all) row: blanked with their secondary suppression
+    variants = wide.index.get_level_values("variant").to_numpy(dtype=object)
+    totals = (wide.index.get_level_values("pdu") == ALL_PDUS)
     for cell in CELLS:
         for figure, complements in CONTRIBUTORS.items():
             column = f"{cell}.{CONTRIBUTOR_PREFIX}{figure}"
             if column not in wide:
                 continue
-            small = is_small(wide[column].to_numpy(dtype=float), threshold)
+            hidden = hidden_rows(wide[column].to_numpy(dtype=float), threshold, variants, totals)
             for name in complements:
                 if f"{cell}.{name}" in out:
-                    out.loc[small, f"{cell}.{name}"] = np.nan
+                    out.loc[hidden, f"{cell}.{name}"] = np.nan
     shortfall = wide.get(f"{CONTRIBUTOR_PREFIX}statutory_shortfall_hours")
     if shortfall is not None:
-        out.loc[is_small(shortfall.to_numpy(dtype=float), threshold), "statutory_shortfall_hours"] = np.nan
+        hidden = hidden_rows(shortfall.to_numpy(dtype=float), threshold, variants, totals)
+        out.loc[hidden, "statutory_shortfall_hours"] = np.nan
     costs = [f"{cell}.{name}" for cell in (BASELINE, REFORM) for name in ("partner_cost", "children_cost", "whole_life_cost")]
     out.loc[out[costs].isna().any(axis=1), "net_whole_life_cost_reform_vs_baseline"] = np.nan
     return out

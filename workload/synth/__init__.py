@@ -62,6 +62,7 @@ __all__ = [
     "ROSH_LEVELS",
     "RSR_BANDS",
     "SEXES",
+    "SynthError",
     "SynthScenario",
     "change_level",
     "change_points",
