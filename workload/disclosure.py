@@ -16,6 +16,9 @@ report, and warnings); docs/model.md ("Small cells") states it for readers. With
    cost; excess hours with unmet hours). Where rows add up to a published total (groups, PDUs), more rows are
    blanked until the blanked rows together come from at least T cases, so subtraction reveals nothing
    (secondary suppression, :func:`hidden_rows`).
+   The whole scenario's Total is the one row shown whatever its size: it is the user's own caseload. When the
+   scenario has 1 to T-1 cases every figure describes fewer than T people, and the run warns that its report
+   must not be shared (:func:`whole_scenario_warning`).
 3. **Counts in words.** A warning never names a case and never gives a count of 1 to T-1 cases or the
    hours of so few cases: it says "fewer than T cases". Case ids appear only in the case-level CSVs.
 """
@@ -161,6 +164,14 @@ def pool_small_rows(
             result[column] = pd.to_numeric(result[column])
     result.index.name = table.index.name
     return result
+
+
+def whole_scenario_warning(threshold: int) -> str:
+    """The warning of a run whose whole scenario has 1 to T-1 cases."""
+    return (
+        f"this scenario has fewer than {threshold} cases, so its totals describe fewer than {threshold} people: "
+        "use the report for checking only and do not share it (docs/model.md, 'Small cells')"
+    )
 
 
 def count_in_words(n: int, threshold: int) -> str:

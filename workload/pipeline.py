@@ -238,6 +238,8 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     staff_out.index.name = "practitioner_id"
 
     warnings[:] = [disclosure.redact_warning(w, threshold) for w in warnings]
+    if disclosure.is_small(len(cases), threshold):
+        warnings.insert(0, disclosure.whole_scenario_warning(threshold))
     summary = headline_summary(scenario, totals, staff_out, pdus, tables, scores, warnings)
     shortfall = float(reform.cases["floor_shortfall_hours"].sum())
     summary["statutory_shortfall_hours"] = None if disclosure.is_small(all_short, threshold) else shortfall

@@ -241,3 +241,11 @@ def test_children_cost_of_three_men_cannot_be_worked_out_from_the_total(tmp_path
     assert groups["children_cost"].isna().sum() != 1  # never exactly one blanked row under a shown total
     if groups["children_cost"].isna().any():
         assert groups["children_cost"].isna().all()
+
+
+def test_a_scenario_of_fewer_cases_than_the_threshold_warns_not_to_share(tiny_plain_run: Path) -> None:
+    import json
+
+    warnings = json.loads((tiny_plain_run / "summary.json").read_text())["warnings"]
+    assert any("do not share it" in w for w in warnings)
+    assert "do not share it" in (tiny_plain_run / "report.html").read_text()
