@@ -127,24 +127,41 @@ def main() -> int:
         free_model = build_model(pdu_arrays(inp, params, free))
         free_lp = solve_highs(free_model, 600)
         free_round = round_allocation(free_model, free_lp.values)
-        free_vector = free_model.solution_vector(free_round.pair, free_round.hours, free_round.link, free_round.partner_hours)
-        record("rounding_gap_vs_lp_bound_no_continuity",
-               (free_model.integral_objective(free_vector, free_round.pair) - free_lp.objective) / abs(free_lp.objective))
+        free_vector = free_model.solution_vector(
+            free_round.pair, free_round.hours, free_round.link, free_round.partner_hours
+        )
+        record(
+            "rounding_gap_vs_lp_bound_no_continuity",
+            (free_model.integral_objective(free_vector, free_round.pair) - free_lp.objective) / abs(free_lp.objective),
+        )
 
         start = time.perf_counter()
         solve_pdu(inp, params, policy)
         record("solve_pdu_s", time.perf_counter() - start)
-        print(f"run {r + 1}/{args.repeats}: build {built - prepared:.3f} s, HiGHS {priced.seconds:.2f} s, "
-              f"PuLP {via['total_s']:.2f} s, PDU {runs['solve_pdu_s'][-1]:.2f} s", file=sys.stderr)
+        print(
+            f"run {r + 1}/{args.repeats}: build {built - prepared:.3f} s, HiGHS {priced.seconds:.2f} s, "
+            f"PuLP {via['total_s']:.2f} s, PDU {runs['solve_pdu_s'][-1]:.2f} s",
+            file=sys.stderr,
+        )
 
     result: dict[str, Any] = {
         "instance": {
-            "cases": CASES, "practitioners": PRACTITIONERS, "partners": PARTNERS, "load": LOAD, "seed": SEED,
-            "pairs": int(model.arrays.n_pairs), "columns": model.n_cols, "rows": model.n_rows, "nonzeros": int(len(model.value)),
+            "cases": CASES,
+            "practitioners": PRACTITIONERS,
+            "partners": PARTNERS,
+            "load": LOAD,
+            "seed": SEED,
+            "pairs": int(model.arrays.n_pairs),
+            "columns": model.n_cols,
+            "rows": model.n_rows,
+            "nonzeros": len(model.value),
         },
         "machine": {
-            "python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-            "highspy": highspy.__version__ if hasattr(highspy, "__version__") else "", "pulp": pulp.__version__,
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "highspy": highspy.__version__ if hasattr(highspy, "__version__") else "",
+            "pulp": pulp.__version__,
         },
         "repeats": args.repeats,
         "median": {key: median(values) for key, values in runs.items()},
@@ -161,10 +178,12 @@ def main() -> int:
     lines = [
         "# LP allocator benchmark",
         "",
-        f"One PDU: {CASES:,} cases x {PRACTITIONERS} practitioners, {PARTNERS} partners, need at {LOAD:.0%} of capacity "
-        f"({result['instance']['pairs']:,} eligible pairs; LP {model.n_cols:,} columns x {model.n_rows:,} rows, "
-        f"{len(model.value):,} non-zeros). Medians of {args.repeats} runs on {os.cpu_count()} CPU(s), HiGHS on one thread. "
-        "Written by `python benchmarks/bench_allocate.py`.",
+        (
+            f"One PDU: {CASES:,} cases x {PRACTITIONERS} practitioners, {PARTNERS} partners, need at {LOAD:.0%} of capacity "
+            f"({result['instance']['pairs']:,} eligible pairs; LP {model.n_cols:,} columns x {model.n_rows:,} rows, "
+            f"{len(model.value):,} non-zeros). Medians of {args.repeats} runs on {os.cpu_count()} CPU(s), HiGHS on one thread. "
+            "Written by `python benchmarks/bench_allocate.py`."
+        ),
         "",
         "| step | median (s) |",
         "|---|---|",
@@ -183,16 +202,21 @@ def main() -> int:
         f"| rounding to one practitioner per case (repair + improving moves) | {m['rounding_s']:.2f} |",
         f"| whole PDU (`solve_pdu`: build, solve, round, report) | {m['solve_pdu_s']:.2f} |",
         "",
-        f"Split cases in the LP: {m['split_share']:.2%}. Rounded objective above the LP bound: "
-        f"{m['rounding_gap_vs_lp_bound']:.2%} with the default continuity penalty (an upper bound on the gap to "
-        f"the exact MIP, which cannot be solved at this size; the LP charges a move pi / R_c an hour, so it "
-        f"undercharges moving a case it does not fully meet, and much of this is the bound's weakness), "
-        f"{m['rounding_gap_vs_lp_bound_no_continuity']:.3%} without it, where the bound is tight. "
-        f"Improving moves after rounding: {m['improving_moves']:.0f}.",
+        (
+            f"Split cases in the LP: {m['split_share']:.2%}. Rounded objective above the LP bound: "
+            f"{m['rounding_gap_vs_lp_bound']:.2%} with the default continuity penalty (an upper bound on the gap to "
+            f"the exact MIP, which cannot be solved at this size; the LP charges a move pi / R_c an hour, so it "
+            f"undercharges moving a case it does not fully meet, and much of this is the bound's weakness), "
+            f"{m['rounding_gap_vs_lp_bound_no_continuity']:.3%} without it, where the bound is tight. "
+            f"Improving moves after rounding: {m['improving_moves']:.0f}."
+        ),
     ]
     if args.cbc:
         c = result["cbc_once"]
-        lines += ["", f"CBC through PuLP (one run): build {c['build_pulp_s']:.2f} s, solve {c['handoff_and_solve_s']:.2f} s."]
+        lines += [
+            "",
+            f"CBC through PuLP (one run): build {c['build_pulp_s']:.2f} s, solve {c['handoff_and_solve_s']:.2f} s.",
+        ]
     (RESULTS / "allocate.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     return 0

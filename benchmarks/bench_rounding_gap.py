@@ -46,8 +46,10 @@ def main() -> None:
     lines = [
         "# Rounding gap against the exact MIP",
         "",
-        "Written by `python benchmarks/bench_rounding_gap.py`: random PDUs (`workload.testing.random_allocation_inputs`, "
-        "2 partners, `Policy()` defaults, seeds 0-9), gap = (rounded - MIP optimum) / MIP optimum.",
+        (
+            "Written by `python benchmarks/bench_rounding_gap.py`: random PDUs (`workload.testing.random_allocation_inputs`, "
+            "2 partners, `Policy()` defaults, seeds 0-9), gap = (rounded - MIP optimum) / MIP optimum."
+        ),
         "",
         "| need / capacity | 60 cases x 3 practitioners: mean / max | 80 x 4: mean / max | without the local search (60 x 3; 80 x 4), mean |",
         "|---|---|---|---|",
@@ -55,8 +57,10 @@ def main() -> None:
     for load in LOADS:
         cells = [gaps(load, c, p) for c, p in SHAPES]
         (a, a0), (b, b0) = cells
-        lines.append(f"| {load:.0%} | {statistics.mean(a):.2f}% / {max(a):.2f}% | {statistics.mean(b):.2f}% / {max(b):.2f}% | "
-                     f"{statistics.mean(a0):.2f}%; {statistics.mean(b0):.2f}% |")
+        lines.append(
+            f"| {load:.0%} | {statistics.mean(a):.2f}% / {max(a):.2f}% | {statistics.mean(b):.2f}% / {max(b):.2f}% | "
+            f"{statistics.mean(a0):.2f}%; {statistics.mean(b0):.2f}% |"
+        )
         print(lines[-1], flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "rounding_gap.md").write_text("\n".join(lines) + "\n")

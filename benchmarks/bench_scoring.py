@@ -137,8 +137,10 @@ def markdown(result: dict) -> str:
     lines = [
         "# Benchmark: needs scoring",
         "",
-        f"`score_needs` on {result['cases']:,} random valid cases, {result['repeats']} timed calls after one "
-        f"warm-up (seed {result['seed']}); target under {result['target_seconds']:g} s.",
+        (
+            f"`score_needs` on {result['cases']:,} random valid cases, {result['repeats']} timed calls after one "
+            f"warm-up (seed {result['seed']}); target under {result['target_seconds']:g} s."
+        ),
         "",
         "| mode | median s | min s | max s | under target |",
         "|---|---|---|---|---|",

@@ -75,7 +75,9 @@ def run_one(config: str, sweep: Path, out: Path) -> dict[str, Any]:
     if config == "dask-default":
         from distributed import Client, LocalCluster
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40) as cluster:
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        ) as cluster:
             with Client(cluster) as client:
                 trim = sorted(set(client.run(_worker_malloc_trim).values()), key=str)
             result = run_sweep(SCENARIO, sweep, out, scheduler=cluster.scheduler_address, progress=False)
@@ -102,8 +104,11 @@ def probe(scenario: Path, passes: int) -> dict[str, Any]:
     start = time.perf_counter()
     for task in tasks * passes:
         run_task(task)
-    return {"seconds": time.perf_counter() - start, "tasks": len(tasks) * passes,
-            "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
+    return {
+        "seconds": time.perf_counter() - start,
+        "tasks": len(tasks) * passes,
+        "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+    }
 
 
 def child(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -117,8 +122,12 @@ def child(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 def stats(values: list[float]) -> dict[str, Any]:
-    return {"median_seconds": statistics.median(values), "min_seconds": min(values), "max_seconds": max(values),
-            "all_seconds": [round(v, 3) for v in values]}
+    return {
+        "median_seconds": statistics.median(values),
+        "min_seconds": min(values),
+        "max_seconds": max(values),
+        "all_seconds": [round(v, 3) for v in values],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,9 +166,14 @@ def main(argv: list[str] | None = None) -> int:
         from workload.synth import synth_scenario, write_scenario
 
         big = work / "big-pdu"
-        write_scenario(big, synth_scenario(n_cases=4000, n_practitioners=170, n_pdus=1, seed=3), name="one 4,000-case PDU")
+        write_scenario(
+            big, synth_scenario(n_cases=4000, n_practitioners=170, n_pdus=1, seed=3), name="one 4,000-case PDU"
+        )
         plain = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
-        for label, scenario, passes in (("region, 10 PDUs of ~1,200 cases", SCENARIO, 1), ("one 4,000-case PDU, 3 passes", big, 3)):
+        for label, scenario, passes in (
+            ("region, 10 PDUs of ~1,200 cases", SCENARIO, 1),
+            ("one 4,000-case PDU, 3 passes", big, 3),
+        ):
             probes[label] = {"unset": [], "65536": []}
             for i in range(args.repeats):
                 for setting, env in (("unset", plain), ("65536", {**plain, "MALLOC_TRIM_THRESHOLD_": "65536"})):
@@ -171,9 +185,13 @@ def main(argv: list[str] | None = None) -> int:
 
     digests = {r["results_sha256"] for rs in runs.values() for r in rs}
     summary = {
-        c: {"label": CONFIGS[c], **stats([r["seconds"] for r in runs[c]]), "tasks": runs[c][0]["tasks"],
+        c: {
+            "label": CONFIGS[c],
+            **stats([r["seconds"] for r in runs[c]]),
+            "tasks": runs[c][0]["tasks"],
             "worker_MALLOC_TRIM_THRESHOLD_": runs[c][0]["worker_trim"],
-            "load_average_1min_before_each": [round(x, 2) for x in loads[c]]}
+            "load_average_1min_before_each": [round(x, 2) for x in loads[c]],
+        }
         for c in configs
     }
     result: dict[str, Any] = {
@@ -201,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     if args.dask:
-        result["dask_default_vs_local"] = summary["dask-default"]["median_seconds"] / summary["dask-local"]["median_seconds"]
+        result["dask_default_vs_local"] = (
+            summary["dask-default"]["median_seconds"] / summary["dask-local"]["median_seconds"]
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "sweep.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (RESULTS / "sweep.md").write_text(markdown(result), encoding="utf-8")
@@ -213,11 +233,13 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Benchmark: sweep",
         "",
-        f"A sweep of {result['variants']} variants (women's specialist pool off/hard x continuity penalty 5/10/20/40) "
-        f"over {result['scenario']}: {result['tasks_per_sweep']} tasks (variant x PDU), run "
-        f"{result['repeats']} times per configuration, each run a fresh process, the configurations taking "
-        "turns. Wall-clock seconds, worker and cluster start-up and scenario loading included "
-        "(`python benchmarks/bench_sweep.py`).",
+        (
+            f"A sweep of {result['variants']} variants (women's specialist pool off/hard x continuity penalty 5/10/20/40) "
+            f"over {result['scenario']}: {result['tasks_per_sweep']} tasks (variant x PDU), run "
+            f"{result['repeats']} times per configuration, each run a fresh process, the configurations taking "
+            "turns. Wall-clock seconds, worker and cluster start-up and scenario loading included "
+            "(`python benchmarks/bench_sweep.py`)."
+        ),
         "",
         "| configuration | median s | min s | max s | workers' MALLOC_TRIM_THRESHOLD_ | load average before each run |",
         "|---|---|---|---|---|---|",
@@ -225,16 +247,22 @@ def markdown(result: dict[str, Any]) -> str:
     for run in result["runs"].values():
         trim = ", ".join("unset" if t is None else str(t) for t in run["worker_MALLOC_TRIM_THRESHOLD_"]) or "unset"
         load = ", ".join(f"{x:.1f}" for x in run["load_average_1min_before_each"])
-        lines.append(f"| {run['label']} | {run['median_seconds']:.1f} | {run['min_seconds']:.1f} | "
-                     f"{run['max_seconds']:.1f} | {trim} | {load} |")
+        lines.append(
+            f"| {run['label']} | {run['median_seconds']:.1f} | {run['min_seconds']:.1f} | "
+            f"{run['max_seconds']:.1f} | {trim} | {load} |"
+        )
     lines += [
         "",
-        f"**Speed-up from 1 to 2 worker processes: {result['speed_up_1_to_2_workers']:.2f}x** on medians, "
-        f"{result['speed_up_1_to_2_workers_best_runs']:.2f}x on the best run of each "
-        f"(on {result['machine']['cpus']} CPUs).",
+        (
+            f"**Speed-up from 1 to 2 worker processes: {result['speed_up_1_to_2_workers']:.2f}x** on medians, "
+            f"{result['speed_up_1_to_2_workers_best_runs']:.2f}x on the best run of each "
+            f"(on {result['machine']['cpus']} CPUs)."
+        ),
         "",
-        "results.csv byte-identical in every configuration and repeat: "
-        f"{'yes' if result['results_identical_across_configurations_and_repeats'] else 'NO'}.",
+        (
+            "results.csv byte-identical in every configuration and repeat: "
+            f"{'yes' if result['results_identical_across_configurations_and_repeats'] else 'NO'}."
+        ),
     ]
     # The load average before a run mostly shows the previous run's own workers; the spread of a
     # configuration's times is what shows that something else was running.
@@ -242,40 +270,50 @@ def markdown(result: dict[str, Any]) -> str:
     if spread > 1.25:
         lines += [
             "",
-            f"**Caution:** times of one configuration differ by up to {spread:.2f}x, so other work was running "
-            "on the machine during some runs; the best runs are the better guide. Rerun on a quiet machine for "
-            "a clean figure.",
+            (
+                f"**Caution:** times of one configuration differ by up to {spread:.2f}x, so other work was running "
+                "on the machine during some runs; the best runs are the better guide. Rerun on a quiet machine for "
+                "a clean figure."
+            ),
         ]
     lines += [
         "",
         "## Dask and MALLOC_TRIM_THRESHOLD_",
         "",
-        "Dask's nanny starts each worker with `MALLOC_TRIM_THRESHOLD_=65536` (`distributed.nanny.pre-spawn-environ`). "
-        "Setting it makes glibc return memory to the system whenever 64 KiB are free at the top of the heap, and "
-        "turns off glibc's adaptive thresholds, so every allocation above 128 KiB is a fresh mmap (zeroed pages, "
-        "page faults) however often it recurs. The LP model of a PDU is built from arrays of that size.",
+        (
+            "Dask's nanny starts each worker with `MALLOC_TRIM_THRESHOLD_=65536` (`distributed.nanny.pre-spawn-environ`). "
+            "Setting it makes glibc return memory to the system whenever 64 KiB are free at the top of the heap, and "
+            "turns off glibc's adaptive thresholds, so every allocation above 128 KiB is a fresh mmap (zeroed pages, "
+            "page faults) however often it recurs. The LP model of a PDU is built from arrays of that size."
+        ),
         "",
-        "Apart from Dask, the tasks of one variant one after another in a fresh process with and without the "
-        "variable (median of the repeats):",
+        (
+            "Apart from Dask, the tasks of one variant one after another in a fresh process with and without the "
+            "variable (median of the repeats):"
+        ),
         "",
         "| tasks | unset, s | 65536, s | slowdown |",
         "|---|---|---|---|",
     ]
     for label, found in result["malloc_probe"].items():
-        lines.append(f"| {label} | {found['unset']['median_seconds']:.2f} | {found['65536']['median_seconds']:.2f} | "
-                     f"{found['slowdown']:.2f}x |")
+        lines.append(
+            f"| {label} | {found['unset']['median_seconds']:.2f} | {found['65536']['median_seconds']:.2f} | "
+            f"{found['slowdown']:.2f}x |"
+        )
     if "dask_default_vs_local" in result:
         lines += [
             "",
-            f"The whole sweep on a 2-worker LocalCluster with the nanny default took "
-            f"{result['dask_default_vs_local']:.2f}x as long as with `--scheduler local` (medians; "
-            f"{'within' if abs(result['dask_default_vs_local'] - 1) < 0.15 else 'beyond'} the run-to-run noise of "
-            "this comparison, the range in the table above), which starts its "
-            "LocalCluster with the variable removed (`dask.config.set({\"distributed.nanny.pre-spawn-environ."
-            "MALLOC_TRIM_THRESHOLD_\": None})`, and the variable taken out of the parent's environment while "
-            "workers start, since an earlier nanny in the same process leaves it there). Against a remote "
-            "scheduler `workload sweep` asks the workers for their setting (`client.run`) and prints a note when "
-            "they trim that eagerly; docs/sweep.md says how to start workers without it.",
+            (
+                f"The whole sweep on a 2-worker LocalCluster with the nanny default took "
+                f"{result['dask_default_vs_local']:.2f}x as long as with `--scheduler local` (medians; "
+                f"{'within' if abs(result['dask_default_vs_local'] - 1) < 0.15 else 'beyond'} the run-to-run noise of "
+                "this comparison, the range in the table above), which starts its "
+                'LocalCluster with the variable removed (`dask.config.set({"distributed.nanny.pre-spawn-environ.'
+                "MALLOC_TRIM_THRESHOLD_\": None})`, and the variable taken out of the parent's environment while "
+                "workers start, since an earlier nanny in the same process leaves it there). Against a remote "
+                "scheduler `workload sweep` asks the workers for their setting (`client.run`) and prints a note when "
+                "they trim that eagerly; docs/sweep.md says how to start workers without it."
+            ),
         ]
     m = result["machine"]
     lines += ["", f"Python {m['python']}, numpy {m['numpy']}, pandas {m['pandas']}, {m['platform']}, {m['cpus']} CPUs."]

@@ -16,6 +16,7 @@ def test_every_public_name_resolves_and_is_listed() -> None:
         assert getattr(workload, name) is not None, name
     assert workload.run.__name__ == "run_scenario"
     assert sorted(dir(workload)) == sorted(workload.__all__)
+    assert set(workload.__all__) == {"__version__", *workload._EXPORTS}
 
 
 def test_the_package_is_typed() -> None:

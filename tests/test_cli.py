@@ -21,7 +21,9 @@ def test_validate_bad_exits_2_listing_every_problem_without_traceback(tiny: Path
     cases.loc[0, "tier"] = "E9"
     cases.loc[2, "sex"] = "?"
     write_raw(cases, tiny, "cases.csv")
-    proc = subprocess.run([sys.executable, "-m", "workload.cli", "validate", str(tiny)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workload.cli", "validate", str(tiny)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2
     assert "2 problems found:" in proc.stderr
     assert 'cases.csv, row 2, column tier: "E9" is not a valid tier' in proc.stderr
@@ -39,7 +41,9 @@ def test_run_writes_folder_and_refuses_to_overwrite(tiny: Path, tmp_path: Path, 
     assert main(["run", str(tiny), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["counts"]["cases"] == 3 and summary["counts"]["pdus"] == 1
-    assert {"cases.csv", "practitioners.csv", "summary.json", "scenario.resolved.json", "manifest.json"} <= {p.name for p in out.iterdir()}
+    assert {"cases.csv", "practitioners.csv", "summary.json", "scenario.resolved.json", "manifest.json"} <= {
+        p.name for p in out.iterdir()
+    }
     before = (out / "summary.json").read_bytes()
     assert main(["run", str(tiny), "--out", str(out)]) == 2
     assert "exists already" in capsys.readouterr().err
@@ -78,7 +82,9 @@ def test_run_prints_only_its_own_lines(tiny: Path, tmp_path: Path) -> None:
     that on: what a planner sees, or pipes, is the run's own message."""
     proc = subprocess.run(
         [sys.executable, "-m", "workload.cli", "run", str(tiny), "--out", str(tmp_path / "run"), "--workers", "2"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [line for line in proc.stdout.splitlines() if line.startswith("Run written to")]

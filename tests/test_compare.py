@@ -15,7 +15,9 @@ from workload.cli import main
 def two_runs(tiny: Path, tmp_path: Path) -> tuple[Path, Path]:
     a, b = tmp_path / "a", tmp_path / "b"
     assert main(["run", str(tiny), "--out", str(a), "--workers", "1"]) == 0
-    text = (tiny / "scenario.toml").read_text() + '\n[parameters]\n"outcomes.reoffending.cost_per_reoffender" = 200000\n'
+    text = (
+        tiny / "scenario.toml"
+    ).read_text() + '\n[parameters]\n"outcomes.reoffending.cost_per_reoffender" = 200000\n'
     (tiny / "scenario.toml").write_text(text)
     assert main(["run", str(tiny), "--out", str(b), "--workers", "1"]) == 0
     return a, b
@@ -29,8 +31,12 @@ def test_compare_prints_and_writes_differences(two_runs, tmp_path: Path, capsys)
     assert "whole_life_cost" in printed and "B - A" in printed
     table = pd.read_csv(out / "compare.csv")
     sa, sb = (json.loads((p / "summary.json").read_text()) for p in (a, b))
-    row = table[(table["section"] == "cell") & (table["item"] == "wmt_today") & (table["measure"] == "reoffending_cost")].iloc[0]
-    assert row["difference"] == pytest.approx(sb["cells"]["wmt_today"]["reoffending_cost"] - sa["cells"]["wmt_today"]["reoffending_cost"])
+    row = table[
+        (table["section"] == "cell") & (table["item"] == "wmt_today") & (table["measure"] == "reoffending_cost")
+    ].iloc[0]
+    assert row["difference"] == pytest.approx(
+        sb["cells"]["wmt_today"]["reoffending_cost"] - sa["cells"]["wmt_today"]["reoffending_cost"]
+    )
     assert row["difference"] > 0
     hours = table[(table["section"] == "cell") & (table["measure"] == "afforded_hours")]
     # the reform's practitioner hours in this 3-case fixture are suppressed (two women's partner hours could be

@@ -73,8 +73,11 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        targets = {resolve(name) for name in _imported_names(tree, module, path.name == "__init__.py")
-                   if name == "workload" or name.startswith("workload.")}
+        targets = {
+            resolve(name)
+            for name in _imported_names(tree, module, path.name == "__init__.py")
+            if name == "workload" or name.startswith("workload.")
+        }
         graph[module] = {t for t in targets if t is not None and t != module}
     return graph
 
@@ -89,7 +92,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == 1:
-                return path[path.index(target):] + [target]
+                return path[path.index(target) :] + [target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         path.pop()

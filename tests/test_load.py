@@ -34,23 +34,119 @@ def test_folder_or_toml_path_both_work(tiny: Path) -> None:
 @pytest.mark.parametrize(
     "table, row, column, value, message",
     [
-        ("cases.csv", 1, "tier", "E9", 'cases.csv, row 3, column tier: "E9" is not a valid tier; expected one of A3, A2'),
-        ("cases.csv", 0, "sex", "F", 'cases.csv, row 2, column sex: "F" is not a valid sex; expected one of female, male, other, unknown'),
-        ("cases.csv", 2, "case_type", "prison", 'cases.csv, row 4, column case_type: "prison" is not a valid case type; expected one of community, licence, custody'),
+        (
+            "cases.csv",
+            1,
+            "tier",
+            "E9",
+            'cases.csv, row 3, column tier: "E9" is not a valid tier; expected one of A3, A2',
+        ),
+        (
+            "cases.csv",
+            0,
+            "sex",
+            "F",
+            'cases.csv, row 2, column sex: "F" is not a valid sex; expected one of female, male, other, unknown',
+        ),
+        (
+            "cases.csv",
+            2,
+            "case_type",
+            "prison",
+            'cases.csv, row 4, column case_type: "prison" is not a valid case type; expected one of community, licence, custody',
+        ),
         ("cases.csv", 0, "drugs", "3", 'cases.csv, row 2, column drugs: "3" is not allowed; expected one of 0, 1, 2'),
-        ("cases.csv", 0, "pregnant", "maybe", 'cases.csv, row 2, column pregnant: "maybe" is not allowed; expected one of 0, 1 (true/false and yes/no also accepted)'),
-        ("cases.csv", 1, "mappa_level", "4", 'cases.csv, row 3, column mappa_level: "4" is not allowed; expected a whole number at least 0 and at most 3'),
-        ("cases.csv", 1, "mappa_level", "1.5", 'cases.csv, row 3, column mappa_level: "1.5" is not allowed; expected a whole number at least 0 and at most 3'),
-        ("cases.csv", 0, "months_on_order", "-2", 'cases.csv, row 2, column months_on_order: "-2" is not allowed; expected a number at least 0 and at most 600'),
-        ("cases.csv", 0, "months_on_order", "soon", 'cases.csv, row 2, column months_on_order: "soon" is not allowed; expected a number at least 0 and at most 600'),
-        ("cases.csv", 0, "case_id", "C 001", 'cases.csv, row 2, column case_id: "C 001" is not allowed; expected an identifier'),
-        ("cases.csv", 2, "rosh", "", 'cases.csv, row 4, column rosh: "" is blank; expected one of low, medium, high, very_high'),
-        ("practitioners.csv", 0, "grade", "Manager", 'practitioners.csv, row 2, column grade: "Manager" is not a valid grade; expected one of PO, PSO, PQiP, SPO'),
-        ("practitioners.csv", 1, "contracted_hours_per_week", "400", 'practitioners.csv, row 3, column contracted_hours_per_week: "400" is not allowed; expected a number more than 0 and at most 60'),
-        ("practitioners.csv", 1, "specialisms", "women;knitting", 'practitioners.csv, row 3, column specialisms: "women;knitting" is not allowed; expected a \';\'-separated list, each one of women, substance_misuse'),
-        ("practitioners.csv", 0, "standard_reports_30d", "-1", 'practitioners.csv, row 2, column standard_reports_30d: "-1" is not allowed; expected a whole number at least 0 and at most 100'),
-        ("partners.csv", 0, "need_areas", "", 'partners.csv, row 2, column need_areas: "" is blank; expected a \';\'-separated list'),
-        ("partners.csv", 0, "women_only", "2", 'partners.csv, row 2, column women_only: "2" is not allowed; expected one of 0, 1'),
+        (
+            "cases.csv",
+            0,
+            "pregnant",
+            "maybe",
+            'cases.csv, row 2, column pregnant: "maybe" is not allowed; expected one of 0, 1 (true/false and yes/no also accepted)',
+        ),
+        (
+            "cases.csv",
+            1,
+            "mappa_level",
+            "4",
+            'cases.csv, row 3, column mappa_level: "4" is not allowed; expected a whole number at least 0 and at most 3',
+        ),
+        (
+            "cases.csv",
+            1,
+            "mappa_level",
+            "1.5",
+            'cases.csv, row 3, column mappa_level: "1.5" is not allowed; expected a whole number at least 0 and at most 3',
+        ),
+        (
+            "cases.csv",
+            0,
+            "months_on_order",
+            "-2",
+            'cases.csv, row 2, column months_on_order: "-2" is not allowed; expected a number at least 0 and at most 600',
+        ),
+        (
+            "cases.csv",
+            0,
+            "months_on_order",
+            "soon",
+            'cases.csv, row 2, column months_on_order: "soon" is not allowed; expected a number at least 0 and at most 600',
+        ),
+        (
+            "cases.csv",
+            0,
+            "case_id",
+            "C 001",
+            'cases.csv, row 2, column case_id: "C 001" is not allowed; expected an identifier',
+        ),
+        (
+            "cases.csv",
+            2,
+            "rosh",
+            "",
+            'cases.csv, row 4, column rosh: "" is blank; expected one of low, medium, high, very_high',
+        ),
+        (
+            "practitioners.csv",
+            0,
+            "grade",
+            "Manager",
+            'practitioners.csv, row 2, column grade: "Manager" is not a valid grade; expected one of PO, PSO, PQiP, SPO',
+        ),
+        (
+            "practitioners.csv",
+            1,
+            "contracted_hours_per_week",
+            "400",
+            'practitioners.csv, row 3, column contracted_hours_per_week: "400" is not allowed; expected a number more than 0 and at most 60',
+        ),
+        (
+            "practitioners.csv",
+            1,
+            "specialisms",
+            "women;knitting",
+            "practitioners.csv, row 3, column specialisms: \"women;knitting\" is not allowed; expected a ';'-separated list, each one of women, substance_misuse",
+        ),
+        (
+            "practitioners.csv",
+            0,
+            "standard_reports_30d",
+            "-1",
+            'practitioners.csv, row 2, column standard_reports_30d: "-1" is not allowed; expected a whole number at least 0 and at most 100',
+        ),
+        (
+            "partners.csv",
+            0,
+            "need_areas",
+            "",
+            "partners.csv, row 2, column need_areas: \"\" is blank; expected a ';'-separated list",
+        ),
+        (
+            "partners.csv",
+            0,
+            "women_only",
+            "2",
+            'partners.csv, row 2, column women_only: "2" is not allowed; expected one of 0, 1',
+        ),
     ],
 )
 def test_each_cell_rule_names_file_row_column_value_and_allowed(tiny: Path, table, row, column, value, message) -> None:
@@ -73,8 +169,10 @@ def test_every_planted_error_is_reported_in_one_pass(tiny: Path) -> None:
     found = problems_of(tiny)
     assert len(found) == 4
     assert {p.split(":")[0] for p in found} == {
-        "cases.csv, row 2, column tier", "cases.csv, row 3, column sex",
-        "cases.csv, row 4, column drugs", "practitioners.csv, row 3, column grade",
+        "cases.csv, row 2, column tier",
+        "cases.csv, row 3, column sex",
+        "cases.csv, row 4, column drugs",
+        "practitioners.csv, row 3, column grade",
     }
 
 
@@ -171,7 +269,9 @@ def test_bom_and_semicolon_csv_from_european_excel(tiny: Path) -> None:
 def test_non_utf8_csv(tiny: Path) -> None:
     (tiny / "cases.csv").write_bytes((tiny / "cases.csv").read_bytes().replace(b"White", b"Wh\xe9te"))
     found = problems_of(tiny)
-    assert found == ["cases.csv, row 2: is not UTF-8 text (byte 0xe9 on line 2); save it from Excel as 'CSV UTF-8 (Comma delimited)'"]
+    assert found == [
+        "cases.csv, row 2: is not UTF-8 text (byte 0xe9 on line 2); save it from Excel as 'CSV UTF-8 (Comma delimited)'"
+    ]
 
 
 def test_empty_and_header_only_tables(tiny: Path) -> None:
@@ -190,9 +290,11 @@ def test_toml_syntax_error_has_line(tiny: Path) -> None:
 
 
 def test_unknown_setting_suggests_nearest(tiny: Path) -> None:
-    text = (tiny / "scenario.toml").read_text() + '\n[policy]\ncontinuity_penality = 3\n'
+    text = (tiny / "scenario.toml").read_text() + "\n[policy]\ncontinuity_penality = 3\n"
     (tiny / "scenario.toml").write_text(text)
-    assert problems_of(tiny) == ["scenario.toml: policy.continuity_penality is not a setting; did you mean continuity_penalty?"]
+    assert problems_of(tiny) == [
+        "scenario.toml: policy.continuity_penality is not a setting; did you mean continuity_penalty?"
+    ]
 
 
 def test_unknown_parameter_override_names_nearest(tiny: Path) -> None:
@@ -206,7 +308,9 @@ def test_unknown_parameter_override_names_nearest(tiny: Path) -> None:
 def test_parameter_override_must_keep_type(tiny: Path) -> None:
     text = (tiny / "scenario.toml").read_text() + '\n[parameters]\n"wmt.red_pct" = "high"\n'
     (tiny / "scenario.toml").write_text(text)
-    assert problems_of(tiny) == ["scenario.toml: [parameters]: parameter wmt.red_pct must be a number (the default is 110); found 'high'"]
+    assert problems_of(tiny) == [
+        "scenario.toml: [parameters]: parameter wmt.red_pct must be a number (the default is 110); found 'high'"
+    ]
 
 
 def test_parameter_override_applies(tiny: Path) -> None:

@@ -42,8 +42,10 @@ def test_rationing_never_exceeds_capacity_nor_demand(demand, caps, seed) -> None
 def test_case_outcomes_measure_unmet_against_assessed_need() -> None:
     need = pd.Series([100.0, 40.0, 0.0], index=list("abc"))
     cell = outcomes.CellResult(
-        afforded=pd.Series([60.0, 50.0, 5.0], index=need.index), partner=pd.Series([10.0, 0.0, 0.0], index=need.index),
-        holder=pd.Series(["P"] * 3, index=need.index), moved=pd.Series([False] * 3, index=need.index),
+        afforded=pd.Series([60.0, 50.0, 5.0], index=need.index),
+        partner=pd.Series([10.0, 0.0, 0.0], index=need.index),
+        holder=pd.Series(["P"] * 3, index=need.index),
+        moved=pd.Series([False] * 3, index=need.index),
     )
     got = outcomes.case_outcomes(need, cell)
     assert got["unmet_hours"].tolist() == [30.0, 0.0, 0.0]
@@ -58,7 +60,12 @@ def test_costs_recomputed_by_hand_for_three_cases() -> None:
     cases = pd.DataFrame({"dependent_children": [1, 0, 1]}, index=["a", "b", "c"])
     frame = pd.DataFrame({"coverage": [0.5, 1.0, 0.0]}, index=cases.index)
     grades = pd.Series({"P1": "PO", "P2": "PSO"})
-    staff = outcomes.staff_cost(pd.Series([10.0, 20.0, 0.0], index=cases.index), pd.Series(["P1", "P2", None], index=cases.index), grades, params)
+    staff = outcomes.staff_cost(
+        pd.Series([10.0, 20.0, 0.0], index=cases.index),
+        pd.Series(["P1", "P2", None], index=cases.index),
+        grades,
+        params,
+    )
     po, pso = params["costs.staff_cost_per_hour.PO"], params["costs.staff_cost_per_hour.PSO"]
     assert staff.tolist() == pytest.approx([10 * po, 20 * pso, 0.0])
     partner = pd.Series([0.0, 0.0, 100.0], index=cases.index)
@@ -67,7 +74,9 @@ def test_costs_recomputed_by_hand_for_three_cases() -> None:
     rates = [0.273 * (1 - 0.10 * 0.5), 0.273 * (1 - 0.10), 0.273]
     assert costs["reoffending_cost"].tolist() == pytest.approx([r * 128_000 for r in rates])
     per_custody = 2.0 * 0.12 * 600 * 26 + 52_121 * 0.5
-    assert costs["children_cost"].tolist() == pytest.approx([rates[0] * 0.15 * per_custody, 0.0, rates[2] * 0.15 * per_custody])
+    assert costs["children_cost"].tolist() == pytest.approx(
+        [rates[0] * 0.15 * per_custody, 0.0, rates[2] * 0.15 * per_custody]
+    )
     assert costs["whole_life_cost"].tolist() == pytest.approx(
         (costs[["staff_cost", "partner_cost", "reoffending_cost", "children_cost"]].sum(axis=1)).tolist()
     )

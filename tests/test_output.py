@@ -13,7 +13,10 @@ from workload.output import FLOAT_FORMAT, write_csv
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=40), st.integers(0, 2**32 - 1))
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=40),
+    st.integers(0, 2**32 - 1),
+)
 def test_write_csv_bytes_equal_pandas_float_format(tmp_path_factory, values: list[float], seed: int) -> None:
     rng = np.random.default_rng(seed)
     n = 1500  # above the size where the fast path starts
@@ -41,4 +44,6 @@ def test_write_csv_bytes_equal_pandas_float_format(tmp_path_factory, values: lis
 def test_write_csv_keeps_duplicate_column_names(tmp_path: Path) -> None:
     frame = pd.DataFrame(np.arange(3000.0).reshape(1500, 2) / 7, columns=["a", "a"])
     write_csv(frame, tmp_path / "dup.csv", index=False)
-    assert (tmp_path / "dup.csv").read_text(encoding="utf-8") == frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    assert (tmp_path / "dup.csv").read_text(encoding="utf-8") == frame.to_csv(
+        index=False, float_format=FLOAT_FORMAT, lineterminator="\n"
+    )

@@ -16,7 +16,9 @@ from workload.synth import synth_scenario, write_scenario
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pipeline")
-    folder = write_scenario(root / "scenario", synth_scenario(n_cases=500, n_practitioners=18, n_pdus=2, seed=11), name="pipeline test")
+    folder = write_scenario(
+        root / "scenario", synth_scenario(n_cases=500, n_practitioners=18, n_pdus=2, seed=11), name="pipeline test"
+    )
     out = root / "run"
     assert main(["run", str(folder), "--out", str(out), "--workers", "1"]) == 0
     return out
@@ -28,16 +30,51 @@ def read(run: Path, name: str) -> pd.DataFrame:
 
 def test_output_contracts(run: Path) -> None:
     cases = read(run, "cases.csv")
-    for column in ("case_id", "wmt_points", "wmt_hours", "baseline_practitioner_id", "hours_risk", "hours_needs",
-                   "hours_complexity", "hours_relationship", "hours_responsive", "required_hours"):
+    for column in (
+        "case_id",
+        "wmt_points",
+        "wmt_hours",
+        "baseline_practitioner_id",
+        "hours_risk",
+        "hours_needs",
+        "hours_complexity",
+        "hours_relationship",
+        "hours_responsive",
+        "required_hours",
+    ):
         assert column in cases.columns, column
     allocations = read(run, "allocations.csv")
-    assert list(allocations.columns) == ["case_id", "practitioner_id", "afforded_hours", "partner_id", "partner_hours", "unmet_hours", "moved"]
+    assert list(allocations.columns) == [
+        "case_id",
+        "practitioner_id",
+        "afforded_hours",
+        "partner_id",
+        "partner_hours",
+        "unmet_hours",
+        "moved",
+    ]
     staff = read(run, "practitioners.csv")
-    for column in ("practitioner_id", "wmt_points", "available_points", "workload_pct", "wmt_flag", "allocated_hours", "capacity_hours", "utilisation"):
+    for column in (
+        "practitioner_id",
+        "wmt_points",
+        "available_points",
+        "workload_pct",
+        "wmt_flag",
+        "allocated_hours",
+        "capacity_hours",
+        "utilisation",
+    ):
         assert column in staff.columns, column
     assert set(staff["wmt_flag"]) <= {"ok", "over", "red"}
-    assert {"report.html", "report.xlsx", "summary.json", "totals.csv", "equity.csv", "sensitivity.csv", "pdus.csv"} <= {p.name for p in run.iterdir()}
+    assert {
+        "report.html",
+        "report.xlsx",
+        "summary.json",
+        "totals.csv",
+        "equity.csv",
+        "sensitivity.csv",
+        "pdus.csv",
+    } <= {p.name for p in run.iterdir()}
 
 
 def test_every_case_scored_and_allocated_once(run: Path) -> None:
@@ -56,7 +93,9 @@ def test_hours_conserved_in_the_reform_allocation(run: Path) -> None:
 
 def test_components_sum_to_required_hours(run: Path) -> None:
     cases = read(run, "cases.csv")
-    parts = cases[["hours_risk", "hours_needs", "hours_complexity", "hours_relationship", "hours_responsive"]].sum(axis=1)
+    parts = cases[["hours_risk", "hours_needs", "hours_complexity", "hours_relationship", "hours_responsive"]].sum(
+        axis=1
+    )
     assert (parts - cases["required_hours"]).abs().max() < 1e-3
 
 
@@ -69,13 +108,22 @@ def test_headline_numbers_agree_with_the_tables(run: Path) -> None:
     for cell, figures in summary["cells"].items():
         for key in ("required_hours", "afforded_hours", "unmet_hours", "whole_life_cost", "coverage"):
             assert figures[key] == pytest.approx(totals.loc[cell, key], rel=1e-5), (cell, key)
-    assert summary["cells"]["needs_lp"]["afforded_hours"] == pytest.approx(allocations["afforded_hours"].sum(), rel=1e-5)
-    assert summary["cells"]["needs_lp"]["partner_hours"] == pytest.approx(allocations["partner_hours"].sum(), rel=1e-5, abs=1e-6)
-    assert summary["cells"]["wmt_today"]["required_hours"] == pytest.approx(cases["assessed_need_hours"].sum(), rel=1e-5)
+    assert summary["cells"]["needs_lp"]["afforded_hours"] == pytest.approx(
+        allocations["afforded_hours"].sum(), rel=1e-5
+    )
+    assert summary["cells"]["needs_lp"]["partner_hours"] == pytest.approx(
+        allocations["partner_hours"].sum(), rel=1e-5, abs=1e-6
+    )
+    assert summary["cells"]["wmt_today"]["required_hours"] == pytest.approx(
+        cases["assessed_need_hours"].sum(), rel=1e-5
+    )
     assert summary["net_whole_life_cost_reform_vs_baseline"] == pytest.approx(
-        totals.loc["needs_lp", "whole_life_cost"] - totals.loc["wmt_today", "whole_life_cost"], rel=1e-5)
+        totals.loc["needs_lp", "whole_life_cost"] - totals.loc["wmt_today", "whole_life_cost"], rel=1e-5
+    )
     by_group = read(run, "outcomes_by_group.csv")
-    women = by_group[(by_group["dimension"] == "sex") & (by_group["group"] == "female") & (by_group["cell"] == "needs_lp")]
+    women = by_group[
+        (by_group["dimension"] == "sex") & (by_group["group"] == "female") & (by_group["cell"] == "needs_lp")
+    ]
     assert summary["coverage_women"]["needs_lp"] == pytest.approx(float(women["coverage"].iloc[0]), rel=1e-5)
 
 

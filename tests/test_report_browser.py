@@ -30,17 +30,28 @@ def chromium() -> str:
 
 def browse(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
     flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
     ]
-    return subprocess.run([chromium(), *flags, *extra, url], capture_output=True, text=True, timeout=120)
+    return subprocess.run([chromium(), *flags, *extra, url], capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("browser")
-    scenario = write_scenario(root / "scenario", synth_scenario(n_cases=400, n_practitioners=16, n_pdus=2, seed=3), name="browser test")
+    scenario = write_scenario(
+        root / "scenario", synth_scenario(n_cases=400, n_practitioners=16, n_pdus=2, seed=3), name="browser test"
+    )
     out = root / "run"
     assert main(["run", str(scenario), "--out", str(out), "--workers", "1"]) == 0
     return out / "report.html"
@@ -53,7 +64,11 @@ def test_report_renders_every_section_and_chart_without_console_errors(report: P
     for section in SECTIONS:
         assert f'<section id="{section}"' in html, section
     assert html.count("<svg") >= 7, "charts inline as SVG"
-    errors = [line for line in dom.stderr.splitlines() if "CONSOLE" in line and ("Uncaught" in line or "ERROR" in line or "error" in line)]
+    errors = [
+        line
+        for line in dom.stderr.splitlines()
+        if "CONSOLE" in line and ("Uncaught" in line or "ERROR" in line or "error" in line)
+    ]
     assert not errors, errors
     assert not re.search(r"(src|href)=\"https?://", html), "the report must not load anything from the network"
 
@@ -63,6 +78,12 @@ def test_report_screenshots_wide_and_narrow(report: Path, tmp_path: Path) -> Non
     for name, size in (("report-wide.png", "1280,4000"), ("report-narrow.png", "390,4000")):
         target = OUTPUT / name
         target.unlink(missing_ok=True)
-        shot = browse(report.as_uri(), tmp_path / f"profile-{name}", f"--screenshot={target}", f"--window-size={size}", "--hide-scrollbars")
+        shot = browse(
+            report.as_uri(),
+            tmp_path / f"profile-{name}",
+            f"--screenshot={target}",
+            f"--window-size={size}",
+            "--hide-scrollbars",
+        )
         assert shot.returncode == 0, shot.stderr[-2000:]
         assert target.exists() and target.stat().st_size > 10_000, f"{name} was not written"

@@ -87,9 +87,7 @@ def _entries() -> dict[str, list[str]]:
         if line.startswith("#"):
             match = ENTRY.match(line)
             if match:
-                assert match.group(1) == match.group(2), (
-                    f"entry heading names another anchor: {line}"
-                )
+                assert match.group(1) == match.group(2), f"entry heading names another anchor: {line}"
                 assert match.group(1) not in entries, f"anchor {match.group(1)} is used twice"
                 current = entries[match.group(1)] = []
             else:
@@ -102,9 +100,7 @@ def _entries() -> dict[str, list[str]]:
 
 def _anchors() -> set[str]:
     """Every anchor docs/sources.md defines: the entries' ids and the headings' own anchors."""
-    headings = [
-        line.lstrip("#").strip() for line in _text(SOURCES).splitlines() if line.startswith("#")
-    ]
+    headings = [line.lstrip("#").strip() for line in _text(SOURCES).splitlines() if line.startswith("#")]
     return set(_entries()) | {_slug(h) for h in headings}
 
 
@@ -152,9 +148,7 @@ def test_nothing_cites_a_file_outside_the_project() -> None:
         if file == Path(__file__).resolve():
             continue
         for number, line in enumerate(_text(file).splitlines(), 1):
-            found += [
-                f"{file.relative_to(REPO)}:{number}: {m.group(0)}" for m in OUTSIDE.finditer(line)
-            ]
+            found += [f"{file.relative_to(REPO)}:{number}: {m.group(0)}" for m in OUTSIDE.finditer(line)]
     assert not found, "citations of files that do not ship with the project:\n" + "\n".join(found)
 
 
@@ -175,9 +169,7 @@ def test_the_outside_pattern_catches_each_way_of_citing_the_notes(text: str) -> 
     assert OUTSIDE.search(text)
 
 
-@pytest.mark.parametrize(
-    "text", ["docs/sources.md#hmpps-tier", "docs/model.md", "docs/wmt.md", "reference points"]
-)
+@pytest.mark.parametrize("text", ["docs/sources.md#hmpps-tier", "docs/model.md", "docs/wmt.md", "reference points"])
 def test_the_outside_pattern_leaves_project_files_alone(text: str) -> None:
     assert not OUTSIDE.search(text)
 
@@ -199,8 +191,7 @@ def test_every_source_field_cites_an_entry_or_a_public_address() -> None:
     uncited = [
         path
         for path, leaf in _parameters()
-        if leaf.get("source")
-        and not (CITATION.search(leaf["source"]) or re.search(r"https?://", leaf["source"]))
+        if leaf.get("source") and not (CITATION.search(leaf["source"]) or re.search(r"https?://", leaf["source"]))
     ]
     assert not uncited, f"source fields citing neither docs/sources.md#<entry> nor a URL: {uncited}"
 
@@ -222,17 +213,10 @@ def test_every_entry_has_title_publisher_date_and_link() -> None:
                 field = None
         absent = [name for name in FIELDS if not fields.get(name)]
         assert not absent, f"entry {anchor} lacks {absent}"
-        assert LINK.search(fields["Link"]), (
-            f"entry {anchor}: the link line gives no address: {fields['Link']}"
-        )
+        assert LINK.search(fields["Link"]), f"entry {anchor}: the link line gives no address: {fields['Link']}"
 
 
 def test_every_entry_is_cited() -> None:
-    cited = {
-        anchor
-        for file in _shipped_files()
-        if file != SOURCES
-        for anchor in CITATION.findall(_text(file))
-    }
+    cited = {anchor for file in _shipped_files() if file != SOURCES for anchor in CITATION.findall(_text(file))}
     unused = sorted(set(_entries()) - cited)
     assert not unused, f"entries of docs/sources.md nothing cites: {unused}"

@@ -52,7 +52,9 @@ def _protect(tier: pd.Series) -> pd.Series:
         (500, 30, 5, 0.0, 4, 3),
     ],
 )
-def test_generated_scenarios_load_without_problems(tmp_path: Path, n_cases, n_staff, n_pdus, women, seed, partners) -> None:
+def test_generated_scenarios_load_without_problems(
+    tmp_path: Path, n_cases, n_staff, n_pdus, women, seed, partners
+) -> None:
     synth = synth_scenario(n_cases, n_staff, n_pdus, women_share=women, seed=seed, partners=partners)
     folder = write_scenario(tmp_path / "s", synth, name="test scenario")
     scenario = load_scenario(folder)
@@ -137,11 +139,16 @@ def test_needs_go_together_through_the_latent_factors(county: SynthScenario) -> 
     assert cases.loc[drugs, "overdose_history"].mean() > 2 * cases.loc[~drugs, "overdose_history"].mean()
     assert (cases.loc[drugs, "lifestyle"] >= 1).mean() > (cases.loc[~drugs, "lifestyle"] >= 1).mean() + 0.15
     abused = cases["domestic_abuse_victim"] == 1
-    assert (cases.loc[abused, "emotional_wellbeing"] >= 1).mean() > (cases.loc[~abused, "emotional_wellbeing"] >= 1).mean() + 0.15
+    assert (cases.loc[abused, "emotional_wellbeing"] >= 1).mean() > (
+        cases.loc[~abused, "emotional_wellbeing"] >= 1
+    ).mean() + 0.15
     # unrelated by design: dependent children load on no factor
     children = cases["dependent_children"] == 1
     women = cases["sex"] == "female"
-    assert abs(cases.loc[children & women, "drugs"].ge(1).mean() - cases.loc[~children & women, "drugs"].ge(1).mean()) < 0.05
+    assert (
+        abs(cases.loc[children & women, "drugs"].ge(1).mean() - cases.loc[~children & women, "drugs"].ge(1).mean())
+        < 0.05
+    )
 
 
 def test_women_are_mostly_tier_c_or_d_and_more_so_than_men(county: SynthScenario) -> None:
@@ -204,17 +211,26 @@ def test_current_holders_respect_grade_and_pdu(county: SynthScenario) -> None:
 def test_women_specialists_are_more_common_where_more_cases_are_women() -> None:
     few = synth_scenario(4_000, 400, 2, women_share=0.05, seed=5).practitioners
     many = synth_scenario(4_000, 400, 2, women_share=0.5, seed=5).practitioners
-    share = lambda staff: staff["specialisms"].str.contains("women").mean()  # noqa: E731
+    share = lambda staff: staff["specialisms"].str.contains("women").mean()
     assert share(many) > share(few) + 0.2
     assert (many["specialisms"] == "").mean() > 0.3  # specialisms stay a minority
     hours = many["contracted_hours_per_week"]
     assert (hours == 37).mean() > 0.7 and (hours < 37).any()
     assert (many["reduction_hours_per_week"] < hours).all()
-    assert (many["standard_reports_30d"] > 0).any() and (many.loc[many["grade"] == "SPO", "standard_reports_30d"] == 0).all()
+    assert (many["standard_reports_30d"] > 0).any() and (
+        many.loc[many["grade"] == "SPO", "standard_reports_30d"] == 0
+    ).all()
 
 
 def test_unallocated_share_and_parameter_overrides_are_honoured() -> None:
-    synth = synth_scenario(3_000, 120, 2, seed=2, unallocated_share=0.0, params={"synth.needs.flag_prevalence.female.domestic_abuse_victim": 0.9})
+    synth = synth_scenario(
+        3_000,
+        120,
+        2,
+        seed=2,
+        unallocated_share=0.0,
+        params={"synth.needs.flag_prevalence.female.domestic_abuse_victim": 0.9},
+    )
     cases = synth.cases
     assert (cases["current_practitioner_id"] != "").all()
     assert cases.loc[cases["sex"] == "female", "domestic_abuse_victim"].mean() > 0.85
@@ -254,7 +270,13 @@ def test_a_number_of_partners_gives_several_kinds() -> None:
 
 def _protect_of(rosh, rsr="below_3", mappa=0, registrations=0, womens=0, female=False) -> str:
     points = protect_points(
-        np.array([rosh]), np.array([rsr]), np.array([mappa]), np.array([registrations]), np.array([womens]), np.array([female]), PARAMS
+        np.array([rosh]),
+        np.array([rsr]),
+        np.array([mappa]),
+        np.array([registrations]),
+        np.array([womens]),
+        np.array([female]),
+        PARAMS,
     )
     return str(protect_level(points, PARAMS)[0])
 
@@ -277,8 +299,14 @@ def test_protect_level_follows_tier_md() -> None:
 
 def test_change_level_follows_tier_md() -> None:
     zero = {need: np.zeros(5) for need in PARAMS.table("tier.change.need_weights")}
-    needs = dict(zero, thinking_behaviour=np.array([2, 2, 2, 0, 0]), attitudes=np.array([2, 2, 0, 0, 0]),
-                 drugs=np.array([2, 0, 0, 0, 0]), finance=np.full(5, 2), emotional_wellbeing=np.full(5, 2))
+    needs = dict(
+        zero,
+        thinking_behaviour=np.array([2, 2, 2, 0, 0]),
+        attitudes=np.array([2, 2, 0, 0, 0]),
+        drugs=np.array([2, 0, 0, 0, 0]),
+        finance=np.full(5, 2),
+        emotional_wellbeing=np.full(5, 2),
+    )
     ogrs = np.array([90, 20, 0, 0, 99])
     iom = np.array([1, 0, 0, 0, 0])
     points = change_points(needs, ogrs, iom, PARAMS)
@@ -336,7 +364,9 @@ def test_bad_sizes_are_refused_in_plain_words() -> None:
     partners=st.one_of(st.just("auto"), st.integers(0, 7)),
 )
 def test_any_small_scenario_loads(tmp_path_factory, n_cases, n_pdus, extra_staff, women, seed, partners) -> None:
-    synth = synth_scenario(n_cases, 2 * n_pdus + extra_staff, n_pdus, women_share=women, seed=seed, partners=partners, params=PARAMS)
+    synth = synth_scenario(
+        n_cases, 2 * n_pdus + extra_staff, n_pdus, women_share=women, seed=seed, partners=partners, params=PARAMS
+    )
     folder = write_scenario(tmp_path_factory.mktemp("h") / "s", synth, name="h")
     scenario = load_scenario(folder)
     assert len(scenario.cases) == n_cases
@@ -350,7 +380,9 @@ def test_any_small_scenario_loads(tmp_path_factory, n_cases, n_pdus, extra_staff
 
 
 @pytest.mark.parametrize("name", ["women-pdu", "region"])
-def test_committed_example_loads_and_is_reproduced_by_its_readme_command(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_committed_example_loads_and_is_reproduced_by_its_readme_command(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shlex
 
     from workload.cli import main
@@ -364,5 +396,5 @@ def test_committed_example_loads_and_is_reproduced_by_its_readme_command(name: s
     assert main(shlex.split(command)[1:]) == 0
     # every file the command writes matches the committed one (the folder may hold more, e.g. sweep.toml)
     names = sorted(p.name for p in (tmp_path / "scenarios" / name).iterdir())
-    match, mismatch, errors = filecmp.cmpfiles(committed, tmp_path / "scenarios" / name, names, shallow=False)
+    _match, mismatch, errors = filecmp.cmpfiles(committed, tmp_path / "scenarios" / name, names, shallow=False)
     assert not mismatch and not errors, f"{name}: {mismatch or errors} differ from what the README command writes"

@@ -38,7 +38,24 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 """Public name -> (module, attribute)."""
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "OutputError",
+    "ParameterError",
+    "Parameters",
+    "Problem",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "compare_runs",
+    "load_parameters",
+    "load_scenario",
+    "run",
+    "synth_scenario",
+    "write_run",
+    "write_scenario",
+]
+"""The public names: :data:`_EXPORTS` and the version (a test holds the two lists together)."""
 
 if TYPE_CHECKING:
     from workload.compare import compare_runs

@@ -19,8 +19,18 @@ import pandas as pd
 from workload.errors import InputError, Problem
 from workload.output import atomic_folder, write_csv
 
-HEADLINE_KEYS = ("coverage", "unmet_hours", "afforded_hours", "partner_hours", "moved", "staff_cost", "partner_cost",
-                 "reoffending_cost", "children_cost", "whole_life_cost")
+HEADLINE_KEYS = (
+    "coverage",
+    "unmet_hours",
+    "afforded_hours",
+    "partner_hours",
+    "moved",
+    "staff_cost",
+    "partner_cost",
+    "reoffending_cost",
+    "children_cost",
+    "whole_life_cost",
+)
 
 
 class RunFolderError(InputError, ValueError):
@@ -34,8 +44,11 @@ def read_run(folder: Path) -> dict[str, Any]:
     """A run's summary.json, checked to be a run folder written by ``workload run``."""
     path = Path(folder) / "summary.json"
     if not path.is_file():
-        raise RunFolderError(folder, "not a run folder (no summary.json); give a folder written by `workload run`",
-                             "run.not_a_run_folder")
+        raise RunFolderError(
+            folder,
+            "not a run folder (no summary.json); give a folder written by `workload run`",
+            "run.not_a_run_folder",
+        )
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -57,11 +70,26 @@ def compare_runs(a: Path, b: Path) -> pd.DataFrame:
             rows.append({"section": "cell", "item": cell, "measure": key, "a": va, "b": vb})
     for key in ("coverage_women", "coverage_men", "coverage_low_risk_complex"):
         for cell in sa.get(key, {}):
-            rows.append({"section": key, "item": cell, "measure": "coverage", "a": sa[key].get(cell), "b": sb.get(key, {}).get(cell)})
+            rows.append(
+                {
+                    "section": key,
+                    "item": cell,
+                    "measure": "coverage",
+                    "a": sa[key].get(cell),
+                    "b": sb.get(key, {}).get(cell),
+                }
+            )
     for key in ("available", "needed_for_assessed_need", "needed_for_wmt_hours"):
         rows.append({"section": "fte", "item": key, "measure": "FTE", "a": sa["fte"].get(key), "b": sb["fte"].get(key)})
-    rows.append({"section": "net", "item": "reform vs baseline", "measure": "whole_life_cost",
-                 "a": sa.get("net_whole_life_cost_reform_vs_baseline"), "b": sb.get("net_whole_life_cost_reform_vs_baseline")})
+    rows.append(
+        {
+            "section": "net",
+            "item": "reform vs baseline",
+            "measure": "whole_life_cost",
+            "a": sa.get("net_whole_life_cost_reform_vs_baseline"),
+            "b": sb.get("net_whole_life_cost_reform_vs_baseline"),
+        }
+    )
     table = pd.DataFrame(rows)
     numeric_a = pd.to_numeric(table["a"], errors="coerce")
     numeric_b = pd.to_numeric(table["b"], errors="coerce")
@@ -71,6 +99,7 @@ def compare_runs(a: Path, b: Path) -> pd.DataFrame:
 
 def format_table(table: pd.DataFrame, name_a: str, name_b: str) -> str:
     """The comparison as aligned plain text for the terminal."""
+
     def fmt(v: Any, measure: str) -> str:
         if v is None or (isinstance(v, float) and pd.isna(v)):
             return "suppressed"
@@ -80,8 +109,14 @@ def format_table(table: pd.DataFrame, name_a: str, name_b: str) -> str:
 
     lines = [f"{'section':<26} {'item':<26} {'measure':<18} {name_a[:16]:>16} {name_b[:16]:>16} {'B - A':>16}"]
     for r in table.itertuples():
-        diff = "" if pd.isna(r.difference) else (f"{r.difference * 100:+.1f} pts" if r.measure == "coverage" else f"{r.difference:+,.1f}")
-        lines.append(f"{r.section:<26} {r.item:<26} {r.measure:<18} {fmt(r.a, r.measure):>16} {fmt(r.b, r.measure):>16} {diff:>16}")
+        diff = (
+            ""
+            if pd.isna(r.difference)
+            else (f"{r.difference * 100:+.1f} pts" if r.measure == "coverage" else f"{r.difference:+,.1f}")
+        )
+        lines.append(
+            f"{r.section:<26} {r.item:<26} {r.measure:<18} {fmt(r.a, r.measure):>16} {fmt(r.b, r.measure):>16} {diff:>16}"
+        )
     return "\n".join(lines)
 
 

@@ -99,7 +99,9 @@ def hidden_rows(
     return hidden
 
 
-def suppress_contributions(table: pd.DataFrame, threshold: int, total: str | None = None, partition: bool = False) -> pd.DataFrame:
+def suppress_contributions(
+    table: pd.DataFrame, threshold: int, total: str | None = None, partition: bool = False
+) -> pd.DataFrame:
     """Rule 2: blank each figure (and its complements) that 1 to T-1 cases contribute to in a row.
 
     ``partition``: the rows (all but the row labelled ``total``) add up to a published total, so rows are

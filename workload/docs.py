@@ -43,7 +43,11 @@ def _settings_table(model: type[BaseModel]) -> list[str]:
             kind = " / ".join(f'"{a}"' for a in typing.get_args(annotation))
         else:
             kind = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
-            kind = kind.replace("str | None", "str (optional)").replace("int | None", "int (optional)").replace("float | None", "float (optional)")
+            kind = (
+                kind.replace("str | None", "str (optional)")
+                .replace("int | None", "int (optional)")
+                .replace("float | None", "float (optional)")
+            )
         if name in ("tables", "policy", "output"):
             kind = "table"
         default = "required" if info.is_required() else repr(info.get_default(call_default_factory=True))
@@ -59,11 +63,13 @@ def scenario_format_markdown() -> str:
         GENERATED_NOTE.format(src="workload/scenario.py"),
         "# Scenario format",
         "",
-        "A scenario is a folder with a `scenario.toml` that names its tables. Tables are CSV (UTF-8; a byte-order "
-        "mark and `;` separators from Excel are accepted) or XLSX (first sheet), with a header row. Paths are "
-        "relative to `scenario.toml` and must stay inside its folder. `workload validate SCENARIO` checks "
-        "everything and lists every problem with file, row (as a spreadsheet numbers it: the header is row 1), "
-        "column, the value found and what is allowed. `workload schema` prints the same rules as JSON Schema.",
+        (
+            "A scenario is a folder with a `scenario.toml` that names its tables. Tables are CSV (UTF-8; a byte-order "
+            "mark and `;` separators from Excel are accepted) or XLSX (first sheet), with a header row. Paths are "
+            "relative to `scenario.toml` and must stay inside its folder. `workload validate SCENARIO` checks "
+            "everything and lists every problem with file, row (as a spreadsheet numbers it: the header is row 1), "
+            "column, the value found and what is allowed. `workload schema` prints the same rules as JSON Schema."
+        ),
         "",
         "```toml",
         'name = "Women-focused PDU"',
@@ -99,10 +105,22 @@ def scenario_format_markdown() -> str:
         "",
     ]
     for key, model in TABLE_MODELS.items():
-        out += [f"## {key} table", "", (model.__doc__ or "").strip(), "",
-                "| column | required | allowed values | default | meaning |", "|---|---|---|---|---|"]
+        out += [
+            f"## {key} table",
+            "",
+            (model.__doc__ or "").strip(),
+            "",
+            "| column | required | allowed values | default | meaning |",
+            "|---|---|---|---|---|",
+        ]
         for rule in column_rules(model):
-            default = "" if rule.required else ("blank" if rule.default in (None, [], ()) else _cell(getattr(rule.default, "value", rule.default)))
+            default = (
+                ""
+                if rule.required
+                else (
+                    "blank" if rule.default in (None, [], ()) else _cell(getattr(rule.default, "value", rule.default))
+                )
+            )
             out.append(
                 f"| `{rule.name}` | {'yes' if rule.required else 'no'} | {_cell(rule.allowed())} | {default} | {_cell(rule.description)} |"
             )
@@ -149,17 +167,21 @@ def parameters_markdown(params: Parameters | None = None) -> str:
         GENERATED_NOTE.format(src="workload/params/*.yaml"),
         "# Parameters",
         "",
-        "Every number the model uses. A scenario overrides any of them in `[parameters]` by the dotted path "
-        "shown (one entry of a table by adding its key, e.g. `wmt.weights.community.A3`). **Seed** values are "
-        "the public seeds of HMPPS's code: live values are set by an administrator. **Assumption** marks "
-        "judgement a planner should revisit. Sources are cited as `docs/sources.md#<entry>`, a link to the "
-        "entry in [sources.md](sources.md) (title, publisher, date, link), followed by the part of it used.",
+        (
+            "Every number the model uses. A scenario overrides any of them in `[parameters]` by the dotted path "
+            "shown (one entry of a table by adding its key, e.g. `wmt.weights.community.A3`). **Seed** values are "
+            "the public seeds of HMPPS's code: live values are set by an administrator. **Assumption** marks "
+            "judgement a planner should revisit. Sources are cited as `docs/sources.md#<entry>`, a link to the "
+            "entry in [sources.md](sources.md) (title, publisher, date, link), followed by the part of it used."
+        ),
         "",
-        ("**Allowed** is what an override may be, checked by `workload validate` and by a sweep's plan before "
-         "anything runs. Ranges are intervals: a square bracket includes its end, a round one excludes it, `inf` "
-         "is no limit; so `[0, 1]` is 0 to 1, `[0, inf)` is 0 or more and `(0, inf)` is above 0 (a number the "
-         "model divides by). A table has one range for every entry unless its entries are listed. Text is one "
-         "of its listed values."),
+        (
+            "**Allowed** is what an override may be, checked by `workload validate` and by a sweep's plan before "
+            "anything runs. Ranges are intervals: a square bracket includes its end, a round one excludes it, `inf` "
+            "is no limit; so `[0, 1]` is 0 to 1, `[0, inf)` is 0 or more and `(0, inf)` is above 0 (a number the "
+            "model divides by). A table has one range for every entry unless its entries are listed. Text is one "
+            "of its listed values."
+        ),
         "",
     ]
     groups: dict[str, list[str]] = {}
@@ -201,9 +223,13 @@ def page_path(root: Path, rel: str) -> Path:
         if part.is_symlink():
             raise OutputError(f"{part} is a symbolic link; workload docs writes only the checkout's own files")
     if not Path(os.path.realpath(path)).is_relative_to(real_root):
-        raise OutputError(f"{path} lies outside the checkout {root}; workload docs writes only the checkout's own files")
+        raise OutputError(
+            f"{path} lies outside the checkout {root}; workload docs writes only the checkout's own files"
+        )
     if path.parent.exists() and not path.parent.is_dir():
-        raise OutputError(f"{path.parent} is a file, not a folder; the generated pages go in the checkout's docs/ folder")
+        raise OutputError(
+            f"{path.parent} is a file, not a folder; the generated pages go in the checkout's docs/ folder"
+        )
     if path.exists() or path.is_symlink():
         problem = regular_file_problem(path)
         if problem is not None:

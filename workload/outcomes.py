@@ -21,8 +21,8 @@ import pandas as pd
 
 from workload.disclosure import CONTRIBUTOR_PREFIX, contributor_columns, pool_small_rows
 from workload.params import Parameters
-from workload.tier import protect_letter
 from workload.scenario import BLANK_LABEL, OASYS_NEEDS, RESEARCH_FLAGS, SMALL_GROUPS_LABEL, TOTAL_LABEL
+from workload.tier import protect_letter
 
 CELLS: tuple[str, ...] = ("wmt_today", "needs_today", "wmt_lp", "needs_lp")
 """The four cells of the comparison, baseline first and reform last."""
@@ -51,7 +51,9 @@ def ration_hours(demand: pd.Series, holder: pd.Series, capacity: pd.Series) -> p
     load = demand[held].groupby(holder[held]).sum()
     cap = capacity.reindex(load.index).fillna(0.0)
     with np.errstate(over="ignore"):
-        scale = np.minimum(1.0, np.divide(cap.to_numpy(), load.to_numpy(), out=np.ones(len(load)), where=load.to_numpy() > 0))
+        scale = np.minimum(
+            1.0, np.divide(cap.to_numpy(), load.to_numpy(), out=np.ones(len(load)), where=load.to_numpy() > 0)
+        )
     factor = pd.Series(scale, index=load.index)
     out = demand * holder.map(factor).astype(float).fillna(0.0)
     out[~held] = 0.0
@@ -71,7 +73,9 @@ def protect_level(cases: pd.DataFrame) -> pd.Series:
 def low_risk_complex(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     """The research's "low risk, complex needs" group: protect level C or D with many co-occurring needs."""
     low = protect_level(cases).isin(["C", "D"])
-    return (low & (needs_present(cases) >= params["outcomes.groups.low_risk_complex_min_needs"])).rename("low_risk_complex")
+    return (low & (needs_present(cases) >= params["outcomes.groups.low_risk_complex_min_needs"])).rename(
+        "low_risk_complex"
+    )
 
 
 @dataclass
@@ -109,7 +113,9 @@ def case_outcomes(need: pd.Series, cell: CellResult) -> pd.DataFrame:
 # costs
 
 
-def staff_cost(afforded: pd.Series, holder: pd.Series, grades: pd.Series, params: Parameters, multiplier: float = 1.0) -> pd.Series:
+def staff_cost(
+    afforded: pd.Series, holder: pd.Series, grades: pd.Series, params: Parameters, multiplier: float = 1.0
+) -> pd.Series:
     """Staff cost per case: afforded hours x cost per hour of the holder's grade (costs.staff_cost_per_hour)."""
     rate = holder.map(grades).map(params.table("costs.staff_cost_per_hour")).astype(float).fillna(0.0)
     return afforded * rate * multiplier
@@ -120,8 +126,9 @@ def expected_reoffending_rate(coverage: pd.Series, values: dict[str, float]) -> 
     return values["base_rate"] * (1.0 - values["effect_of_full_coverage"] * coverage)
 
 
-def whole_life_costs(cases: pd.DataFrame, outcomes: pd.DataFrame, staff: pd.Series, partner_cost: pd.Series,
-                     values: dict[str, float]) -> pd.DataFrame:
+def whole_life_costs(
+    cases: pd.DataFrame, outcomes: pd.DataFrame, staff: pd.Series, partner_cost: pd.Series, values: dict[str, float]
+) -> pd.DataFrame:
     """Per case, GBP a year: staff, partner, expected reoffending and the costs that fall on children.
 
     - reoffending = rate x cost_per_reoffender, with rate from :func:`expected_reoffending_rate`;
@@ -169,8 +176,19 @@ def cost_values(params: Parameters) -> dict[str, float]:
 # grouped tables, equity, suppression
 
 
-SUM_COLUMNS = ("required_hours", "afforded_hours", "partner_hours", "unmet_hours", "excess_hours", "moved",
-               "staff_cost", "partner_cost", "reoffending_cost", "children_cost", "whole_life_cost")
+SUM_COLUMNS = (
+    "required_hours",
+    "afforded_hours",
+    "partner_hours",
+    "unmet_hours",
+    "excess_hours",
+    "moved",
+    "staff_cost",
+    "partner_cost",
+    "reoffending_cost",
+    "children_cost",
+    "whole_life_cost",
+)
 
 
 def _add_ratios(table: pd.DataFrame) -> pd.DataFrame:
@@ -246,8 +264,13 @@ def equity_table(by_group: dict[str, pd.DataFrame], dimension: str) -> pd.DataFr
     return out
 
 
-def sensitivity(cases: pd.DataFrame, outcomes: dict[str, pd.DataFrame], staff_by_cell: dict[str, pd.Series],
-                partner_by_cell: dict[str, pd.Series], params: Parameters) -> pd.DataFrame:
+def sensitivity(
+    cases: pd.DataFrame,
+    outcomes: dict[str, pd.DataFrame],
+    staff_by_cell: dict[str, pd.Series],
+    partner_by_cell: dict[str, pd.Series],
+    params: Parameters,
+) -> pd.DataFrame:
     """Net whole-life cost of the reform against the baseline, moving one assumption at a time.
 
     For each assumption in ``outcomes.sensitivity.low/high`` the net cost (reform minus baseline, GBP a
@@ -259,7 +282,9 @@ def sensitivity(cases: pd.DataFrame, outcomes: dict[str, pd.DataFrame], staff_by
     def net(values: dict[str, float], multiplier: float = 1.0) -> float:
         totals = {}
         for cell in (BASELINE, REFORM):
-            costs = whole_life_costs(cases, outcomes[cell], staff_by_cell[cell] * multiplier, partner_by_cell[cell], values)
+            costs = whole_life_costs(
+                cases, outcomes[cell], staff_by_cell[cell] * multiplier, partner_by_cell[cell], values
+            )
             totals[cell] = float(costs["whole_life_cost"].sum())
         return totals[REFORM] - totals[BASELINE]
 
@@ -274,8 +299,17 @@ def sensitivity(cases: pd.DataFrame, outcomes: dict[str, pd.DataFrame], staff_by
             else:
                 results.append(net({**base_values, name: float(value)}))
         default = 1.0 if name == "staff_cost_multiplier" else base_values[name]
-        rows.append({"assumption": name, "default": default, "low": low[name], "high": high[name],
-                     "net_cost_at_low": results[0], "net_cost_central": central, "net_cost_at_high": results[1],
-                     "swing": abs(results[1] - results[0])})
+        rows.append(
+            {
+                "assumption": name,
+                "default": default,
+                "low": low[name],
+                "high": high[name],
+                "net_cost_at_low": results[0],
+                "net_cost_central": central,
+                "net_cost_at_high": results[1],
+                "swing": abs(results[1] - results[0]),
+            }
+        )
     table = pd.DataFrame(rows).sort_values("swing", ascending=False, kind="stable").set_index("assumption")
     return table

@@ -218,7 +218,9 @@ def guard_location(target: Path, protected: Sequence[Path] = ()) -> int | None:
         if _within(real, guarded_real):
             what = "the working folder" if guarded_real == _real(Path.cwd()) else str(guarded)
             where = f"is {what}" if real == guarded_real else f"is a folder above {what}"
-            raise OutputError(f"--out {target} {where}, which must never be replaced; choose a new folder (nothing was changed)")
+            raise OutputError(
+                f"--out {target} {where}, which must never be replaced; choose a new folder (nothing was changed)"
+            )
     try:
         mode = target.lstat().st_mode
     except FileNotFoundError:
@@ -496,4 +498,3 @@ def _commit(tmp: Path, target: Path, force: bool, kind: str, protected: Sequence
     check_output(target, force=True, kind=kind, protected=protected, probe=False)
     old = _exchange(tmp, target)
     shutil.rmtree(old, ignore_errors=True)
-

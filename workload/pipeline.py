@@ -15,13 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workload import __version__
-from workload import disclosure, outcomes
+from workload import __version__, disclosure, outcomes
 from workload.allocate import baseline, lp
 from workload.load import Scenario
-from workload.scoring import needs, wmt
 from workload.output import atomic_folder, write_csv, write_json
 from workload.report import write_report
+from workload.scoring import needs, wmt
 
 CASE_GROUP_COLUMNS = ("pdu", "sex", "ethnicity", "case_type", "tier")
 """Case attributes carried into outputs for grouping (pseudonymous: no names, no dates, no addresses)."""
@@ -56,7 +55,9 @@ def score_cases(scenario: Scenario) -> pd.DataFrame:
     hours = wmt.case_hours(cases, params)
     full = needs.score_needs(cases, params, mode="full")
     mode = scenario.spec.policy.scoring_mode
-    demand = full if mode == "full" else needs.score_needs(cases, params, mode=mode, baseline_total_hours=float(hours.sum()))
+    demand = (
+        full if mode == "full" else needs.score_needs(cases, params, mode=mode, baseline_total_hours=float(hours.sum()))
+    )
     scores = pd.concat([points.rename("wmt_points"), hours.rename("wmt_hours"), demand], axis=1)
     scores["assessed_need_hours"] = full["required_hours"]
     scores.attrs["scale_factor"] = demand.attrs.get("scale_factor", 1.0)
@@ -104,15 +105,22 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     today_holder = baseline.allocate_baseline(cases, staff, params)
     unplaced = int(today_holder.isna().sum())
     if unplaced:
-        warnings.append(f"today's allocation: {unplaced} case(s) have no eligible practitioner in their PDU and stay unallocated")
+        warnings.append(
+            f"today's allocation: {unplaced} case(s) have no eligible practitioner in their PDU and stay unallocated"
+        )
     capacity = lp.capacity_hours(staff, params)
     lap("today's allocation")
 
     # both cells' PDUs go to one pool of workers (started once, kept busy across cells)
     scorings = ("wmt", "needs")
     jobs = [
-        (lp_cases(scenario, scores, scoring), staff, scenario.partners, params,
-         policy if scoring == "needs" else policy.model_copy(update={"use_partners": False}))
+        (
+            lp_cases(scenario, scores, scoring),
+            staff,
+            scenario.partners,
+            params,
+            policy if scoring == "needs" else policy.model_copy(update={"use_partners": False}),
+        )
         for scoring in scorings
     ]
     allocations: dict[str, lp.Allocation] = dict(zip(scorings, lp.allocate_lp_many(jobs, workers=workers)))
@@ -125,10 +133,15 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     no_move = pd.Series(False, index=cases.index)
     cells: dict[str, outcomes.CellResult] = {}
     for scoring, demand in (("wmt", scores["wmt_hours"]), ("needs", scores["required_hours"])):
-        cells[f"{scoring}_today"] = outcomes.CellResult(outcomes.ration_hours(demand, today_holder, capacity), zero, today_holder, no_move)
+        cells[f"{scoring}_today"] = outcomes.CellResult(
+            outcomes.ration_hours(demand, today_holder, capacity), zero, today_holder, no_move
+        )
         alloc = allocations[scoring].cases
         cells[f"{scoring}_lp"] = outcomes.CellResult(
-            alloc["afforded_hours"].astype(float), alloc["partner_hours"].astype(float), alloc["practitioner_id"], alloc["moved"].astype(bool)
+            alloc["afforded_hours"].astype(float),
+            alloc["partner_hours"].astype(float),
+            alloc["practitioner_id"],
+            alloc["moved"].astype(bool),
         )
 
     groups = pd.DataFrame(index=cases.index)
@@ -172,10 +185,17 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
         equity.append(outcomes.equity_table(by_cell, dimension))
     tables["outcomes_by_group"] = pd.concat(tidy)
     tables["equity"] = pd.concat(equity)
-    totals = pd.DataFrame({name: outcomes.group_table(per_case[name].assign(all="all"), "all").loc[outcomes.TOTAL] for name in outcomes.CELLS}).T
+    totals = pd.DataFrame(
+        {
+            name: outcomes.group_table(per_case[name].assign(all="all"), "all").loc[outcomes.TOTAL]
+            for name in outcomes.CELLS
+        }
+    ).T
     contributors = {
         f"{cell}.{column}": int(totals.loc[cell, column])
-        for cell in totals.index for column in totals.columns if column.startswith(disclosure.CONTRIBUTOR_PREFIX)
+        for cell in totals.index
+        for column in totals.columns
+        if column.startswith(disclosure.CONTRIBUTOR_PREFIX)
     }
     totals = disclosure.suppress_contributions(totals, threshold)
     totals.index.name = "cell"
@@ -192,7 +212,9 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     lap("tables")
 
     reform = allocations["needs"]
-    allocations_csv = reform.cases.loc[:, ["practitioner_id", "afforded_hours", "partner_id", "partner_hours", "unmet_hours", "moved"]].copy()
+    allocations_csv = reform.cases.loc[
+        :, ["practitioner_id", "afforded_hours", "partner_id", "partner_hours", "unmet_hours", "moved"]
+    ].copy()
     allocations_csv["moved"] = allocations_csv["moved"].astype(int)
     allocations_csv.index.name = "case_id"
     tables["allocations"] = allocations_csv
@@ -230,11 +252,15 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     staff_out = staff.loc[:, ["pdu", "grade"]].copy()
     staff_out = staff_out.join(wmt.practitioner_workload(staff, scores["wmt_points"], today_holder, params))
     reform_wmt = wmt.practitioner_workload(staff, scores["wmt_points"], reform.cases["practitioner_id"], params)
-    staff_out = staff_out.join(reform.practitioners[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours"]])
+    staff_out = staff_out.join(
+        reform.practitioners[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours"]]
+    )
     staff_out["workload_pct_reform"] = reform_wmt["workload_pct"]
     staff_out["wmt_flag_reform"] = reform_wmt["wmt_flag"]
     today_hours = cells["wmt_today"].afforded.groupby(today_holder).sum().reindex(staff.index).fillna(0.0)
-    staff_out["utilisation_baseline"] = (today_hours / staff_out["capacity_hours"].where(staff_out["capacity_hours"] > 0)).fillna(0.0)
+    staff_out["utilisation_baseline"] = (
+        today_hours / staff_out["capacity_hours"].where(staff_out["capacity_hours"] > 0)
+    ).fillna(0.0)
     staff_out.index.name = "practitioner_id"
 
     warnings[:] = [disclosure.redact_warning(w, threshold) for w in warnings]
@@ -245,13 +271,28 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     summary["statutory_shortfall_hours"] = None if disclosure.is_small(all_short, threshold) else shortfall
     lap("assemble")
     contributors["contributors_statutory_shortfall_hours"] = all_short
-    result = RunResult(scenario, case_out, staff_out, summary, tables=tables, timings=timings, warnings=warnings,
-                       contributors=contributors)
+    result = RunResult(
+        scenario,
+        case_out,
+        staff_out,
+        summary,
+        tables=tables,
+        timings=timings,
+        warnings=warnings,
+        contributors=contributors,
+    )
     return result
 
 
-PDU_ADDITIVE = ("cases", "shortfall_hours", "overflow_hours", "fte_available", "fte_needed_assessed_need",
-                "fte_needed_wmt", "contributors_shortfall_hours")
+PDU_ADDITIVE = (
+    "cases",
+    "shortfall_hours",
+    "overflow_hours",
+    "fte_available",
+    "fte_needed_assessed_need",
+    "fte_needed_wmt",
+    "contributors_shortfall_hours",
+)
 """Columns of the PDU table that add up, so pooled PDU rows show their sums (the rest is per-PDU solver detail)."""
 
 
@@ -261,13 +302,33 @@ def published_count(n: int, threshold: int) -> int | None:
 
 
 def _cell_figures(row: pd.Series) -> dict[str, Any]:
-    keys = ("cases", "required_hours", "afforded_hours", "partner_hours", "unmet_hours", "excess_hours", "coverage",
-            "moved", "staff_cost", "partner_cost", "reoffending_cost", "children_cost", "whole_life_cost")
+    keys = (
+        "cases",
+        "required_hours",
+        "afforded_hours",
+        "partner_hours",
+        "unmet_hours",
+        "excess_hours",
+        "coverage",
+        "moved",
+        "staff_cost",
+        "partner_cost",
+        "reoffending_cost",
+        "children_cost",
+        "whole_life_cost",
+    )
     return {k: float(row[k]) for k in keys}
 
 
-def headline_summary(scenario: Scenario, totals: pd.DataFrame, staff_out: pd.DataFrame, pdus: pd.DataFrame,
-                     tables: dict[str, pd.DataFrame], scores: pd.DataFrame, warnings: list[str]) -> dict[str, Any]:
+def headline_summary(
+    scenario: Scenario,
+    totals: pd.DataFrame,
+    staff_out: pd.DataFrame,
+    pdus: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    scores: pd.DataFrame,
+    warnings: list[str],
+) -> dict[str, Any]:
     """summary.json's headline numbers, each taken from the (publishable) tables written beside it."""
     by_group = tables["outcomes_by_group"]
     threshold = scenario.spec.output.suppression_threshold
@@ -287,17 +348,20 @@ def headline_summary(scenario: Scenario, totals: pd.DataFrame, staff_out: pd.Dat
         "scoring_mode": scenario.spec.policy.scoring_mode,
         "budget_neutral_scale_factor": float(scores.attrs.get("scale_factor", 1.0)),
         "counts": {
-            "cases": int(len(scenario.cases)),
-            "practitioners": int(len(scenario.practitioners)),
-            "partners": int(len(scenario.partners)),
+            "cases": len(scenario.cases),
+            "practitioners": len(scenario.practitioners),
+            "partners": len(scenario.partners),
             "pdus": len(scenario.pdus),
             "women": published_count(int((scenario.cases["sex"] == "female").sum()), threshold),
-            "unallocated_cases": published_count(int(scenario.cases["current_practitioner_id"].isna().sum()), threshold),
+            "unallocated_cases": published_count(
+                int(scenario.cases["current_practitioner_id"].isna().sum()), threshold
+            ),
         },
         "cells": cells,
         "baseline": outcomes.BASELINE,
         "reform": outcomes.REFORM,
-        "net_whole_life_cost_reform_vs_baseline": cells[outcomes.REFORM]["whole_life_cost"] - cells[outcomes.BASELINE]["whole_life_cost"],
+        "net_whole_life_cost_reform_vs_baseline": cells[outcomes.REFORM]["whole_life_cost"]
+        - cells[outcomes.BASELINE]["whole_life_cost"],
         "coverage_women": {cell: coverage_of("sex", "female", cell) for cell in cells},
         "coverage_men": {cell: coverage_of("sex", "male", cell) for cell in cells},
         "coverage_low_risk_complex": {cell: coverage_of("low_risk_complex", "yes", cell) for cell in cells},

@@ -73,7 +73,9 @@ def assert_allocation_valid(
         extra = out.index.difference(cases.index)
         _fail(problems, "cases missing from the allocation", missing)
         _fail(problems, "unknown cases in the allocation", extra)
-        raise AssertionError("allocation is not valid:\n- " + "\n- ".join(problems or ["case index differs (order or duplicates)"]))
+        raise AssertionError(
+            "allocation is not valid:\n- " + "\n- ".join(problems or ["case index differs (order or duplicates)"])
+        )
     required = cases["required_hours"].to_numpy(dtype=float)
     afforded = out["afforded_hours"].to_numpy(dtype=float)
     partner_hours = out["partner_hours"].to_numpy(dtype=float)
@@ -82,12 +84,25 @@ def assert_allocation_valid(
 
     for name, values in (("afforded_hours", afforded), ("partner_hours", partner_hours), ("unmet_hours", unmet)):
         _fail(problems, f"negative or non-finite {name}", ids[~np.isfinite(values) | (values < -tol)])
-    _fail(problems, "hours not conserved (afforded + partner + unmet != required)",
-          ids[np.abs(afforded + partner_hours + unmet - required) > tol * (1 + required)])
+    _fail(
+        problems,
+        "hours not conserved (afforded + partner + unmet != required)",
+        ids[np.abs(afforded + partner_hours + unmet - required) > tol * (1 + required)],
+    )
     floor = statutory_floor(cases, params).to_numpy()
-    _fail(problems, "floor_hours differ from the statutory floor", ids[np.abs(out["floor_hours"].to_numpy(dtype=float) - floor) > tol])
-    _fail(problems, "floor_shortfall_hours differ from max(0, floor - afforded)",
-          ids[np.abs(out["floor_shortfall_hours"].to_numpy(dtype=float) - np.maximum(floor - afforded, 0.0)) > tol * (1 + floor)])
+    _fail(
+        problems,
+        "floor_hours differ from the statutory floor",
+        ids[np.abs(out["floor_hours"].to_numpy(dtype=float) - floor) > tol],
+    )
+    _fail(
+        problems,
+        "floor_shortfall_hours differ from max(0, floor - afforded)",
+        ids[
+            np.abs(out["floor_shortfall_hours"].to_numpy(dtype=float) - np.maximum(floor - afforded, 0.0))
+            > tol * (1 + floor)
+        ],
+    )
 
     chosen = out["practitioner_id"].to_numpy(dtype=object)
     placed = pd.notna(chosen)
@@ -109,11 +124,16 @@ def assert_allocation_valid(
         ok_rows = here & (col >= 0)
         bad = np.zeros(len(group), dtype=bool)
         bad[ok_rows] = ~eligible[np.flatnonzero(ok_rows), col[ok_rows]]
-        _fail(problems, "practitioner not eligible (capacity, grade for the tier, or hard women's pool)", group.index[bad])
+        _fail(
+            problems, "practitioner not eligible (capacity, grade for the tier, or hard women's pool)", group.index[bad]
+        )
         none_but_eligible = ~here & eligible.any(axis=1)
         _fail(problems, "no practitioner although one may hold the case", group.index[none_but_eligible])
-    _fail(problems, "case without a practitioner has practitioner or partner hours",
-          ids[~placed & ((afforded > tol) | (partner_hours > tol))])
+    _fail(
+        problems,
+        "case without a practitioner has practitioner or partner hours",
+        ids[~placed & ((afforded > tol) | (partner_hours > tol))],
+    )
 
     current = cases["current_practitioner_id"].to_numpy(dtype=object)
     has_current = pd.notna(current)
@@ -149,30 +169,55 @@ def assert_allocation_valid(
                     )
             used = pd.Series(partner_hours[rows], index=partner[rows]).groupby(level=0).sum()
             contract = partners["contract_hours_per_year"].astype(float).reindex(used.index)
-            _fail(problems, "partner contract hours exceeded", used.index[(used > contract + tol * (1 + contract)).to_numpy()])
+            _fail(
+                problems,
+                "partner contract hours exceeded",
+                used.index[(used > contract + tol * (1 + contract)).to_numpy()],
+            )
 
     # practitioners: allocated hours, capacity and reported overflow
     table = allocation.practitioners
     if not table.index.equals(practitioners.index):
         problems.append("practitioner table index differs from the input's")
     else:
-        sums = pd.Series(afforded[placed], index=chosen[placed]).groupby(level=0).sum().reindex(practitioners.index, fill_value=0.0)
+        sums = (
+            pd.Series(afforded[placed], index=chosen[placed])
+            .groupby(level=0)
+            .sum()
+            .reindex(practitioners.index, fill_value=0.0)
+        )
         allocated = table["allocated_hours"].to_numpy(dtype=float)
-        _fail(problems, "allocated_hours differ from the sum over the practitioner's cases",
-              practitioners.index[np.abs(allocated - sums.to_numpy()) > tol * (1 + allocated)])
+        _fail(
+            problems,
+            "allocated_hours differ from the sum over the practitioner's cases",
+            practitioners.index[np.abs(allocated - sums.to_numpy()) > tol * (1 + allocated)],
+        )
         cap = capacity.to_numpy()
-        _fail(problems, "capacity_hours differ from capacity_hours()", practitioners.index[np.abs(table["capacity_hours"].to_numpy(dtype=float) - cap) > tol])
+        _fail(
+            problems,
+            "capacity_hours differ from capacity_hours()",
+            practitioners.index[np.abs(table["capacity_hours"].to_numpy(dtype=float) - cap) > tol],
+        )
         overflow = table["overflow_hours"].to_numpy(dtype=float)
-        _fail(problems, "capacity exceeded beyond the reported overflow",
-              practitioners.index[allocated > cap + overflow + tol * (1 + cap)])
-        _fail(problems, "overflow reported where there is none",
-              practitioners.index[overflow > np.maximum(allocated - cap, 0.0) + tol * (1 + cap)])
+        _fail(
+            problems,
+            "capacity exceeded beyond the reported overflow",
+            practitioners.index[allocated > cap + overflow + tol * (1 + cap)],
+        )
+        _fail(
+            problems,
+            "overflow reported where there is none",
+            practitioners.index[overflow > np.maximum(allocated - cap, 0.0) + tol * (1 + cap)],
+        )
         over = practitioners.index[overflow > tol]
         reported = set(";".join(allocation.pdus["practitioners_over_capacity"].astype(str)).split(";")) - {""}
         _fail(problems, "over capacity but not named in the PDU table", [p for p in over if p not in reported])
         counts = pd.Series(chosen[placed]).value_counts().reindex(practitioners.index, fill_value=0)
-        _fail(problems, "caseload differs from the cases held",
-              practitioners.index[table["caseload"].to_numpy() != counts.to_numpy()])
+        _fail(
+            problems,
+            "caseload differs from the cases held",
+            practitioners.index[table["caseload"].to_numpy() != counts.to_numpy()],
+        )
         limit = caseload_limit(practitioners, params, policy)
         if limit is not None:
             over_cap = practitioners.index[counts.to_numpy() > np.floor(limit.to_numpy() + 1e-9)]
@@ -250,7 +295,7 @@ def random_allocation_inputs(
     prac_ids = [f"P{i + 1:04d}" for i in range(m)]
     grade = rng.choice(["PO", "PSO", "PQiP", "SPO"], size=m, p=[0.5, 0.35, 0.1, 0.05])
     if practitioners_per_pdu:
-        grade[:: practitioners_per_pdu] = "PO"  # every PDU has at least one PO, so A/B cases can be held
+        grade[::practitioners_per_pdu] = "PO"  # every PDU has at least one PO, so A/B cases can be held
     contracted = rng.choice([37.0, 30.0, 22.5], size=m)
     reduction = np.where(rng.random(m) < 0.3, rng.uniform(0.0, 5.0, m), 0.0)
     specialisms = [("women",) if r < 0.35 else () for r in rng.random(m)]
@@ -314,8 +359,15 @@ def random_allocation_inputs(
 # small tables shaped like the loader's, for tests and notebooks
 
 CASE_DEFAULTS: dict = {
-    "pdu": "PDU1", "sex": "female", "ethnicity": None, "case_type": "community", "tier": "C2",
-    "rosh": "low", "mappa_level": 0, "months_on_order": 6.0, "current_practitioner_id": None,
+    "pdu": "PDU1",
+    "sex": "female",
+    "ethnicity": None,
+    "case_type": "community",
+    "tier": "C2",
+    "rosh": "low",
+    "mappa_level": 0,
+    "months_on_order": 6.0,
+    "current_practitioner_id": None,
 }
 """Values a test case takes unless it says otherwise (needs and flags default to 0)."""
 
@@ -335,8 +387,13 @@ def practitioners_frame(rows: list[dict]) -> pd.DataFrame:
     from workload.scenario import PractitionerRecord
 
     defaults: dict = {
-        "pdu": "PDU1", "grade": "PO", "contracted_hours_per_week": 37.0, "reduction_hours_per_week": 0.0,
-        "specialisms": (), "standard_reports_30d": 0, "fast_reports_30d": 0,
+        "pdu": "PDU1",
+        "grade": "PO",
+        "contracted_hours_per_week": 37.0,
+        "reduction_hours_per_week": 0.0,
+        "specialisms": (),
+        "standard_reports_30d": 0,
+        "fast_reports_30d": 0,
     }
     columns = [c for c in PractitionerRecord.model_fields if c != "practitioner_id"]
     records = [{c: row.get(c, defaults[c]) for c in columns} for row in rows]

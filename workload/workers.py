@@ -64,8 +64,12 @@ def spawn_pool(n_workers: int, initializer: Callable[[], object] | None = None) 
     try:
         for name in WORKER_THREAD_VARIABLES:
             os.environ.setdefault(name, "1")
-        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(os.getpid(), initializer))
+        pool = ProcessPoolExecutor(
+            max_workers=n_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(os.getpid(), initializer),
+        )
         for _ in range(n_workers):
             pool.submit(int)
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workload.allocate.baseline import allocate_baseline, allocation_rank, highest_protect_level, protect_level
 from tests.conftest import FIXTURES
+from workload.allocate.baseline import allocate_baseline, allocation_rank, highest_protect_level, protect_level
 from workload.load import load_scenario
 from workload.params import ParameterError, Parameters, load_parameters
-from workload.scenario import CaseRecord, PractitionerRecord, Tier
+from workload.scenario import Tier
 from workload.scoring.wmt import available_points, case_points, practitioner_points, practitioner_workload
 
 PARAMS = load_parameters()
@@ -24,7 +23,7 @@ CASE_TYPES = ["community", "licence", "custody"]
 GRADES = ["PO", "PSO", "PQiP", "SPO"]
 
 
-from workload.testing import cases_frame, practitioners_frame  # noqa: E402
+from workload.testing import cases_frame, practitioners_frame
 
 
 def reference_baseline(cases: pd.DataFrame, staff: pd.DataFrame, params: Parameters) -> dict[str, str | None]:
@@ -42,15 +41,21 @@ def reference_baseline(cases: pd.DataFrame, staff: pd.DataFrame, params: Paramet
         tier = cases.at[c, "tier"]
         level = levels.index(tier[0]) if tier != "untiered" else len(levels)
         eligible = [
-            p for p in staff.index
-            if staff.at[p, "pdu"] == cases.at[c, "pdu"] and available[p] > 0
+            p
+            for p in staff.index
+            if staff.at[p, "pdu"] == cases.at[c, "pdu"]
+            and available[p] > 0
             and levels.index(highest[staff.at[p, "grade"]]) <= level
         ]
         if not eligible:
             continue
         pick = min(
             eligible,
-            key=lambda p: (-grade_rank[staff.at[p, "grade"]], int(Fraction(load[p] * 1000, available[p]) + Fraction(1, 2)), p),
+            key=lambda p: (
+                -grade_rank[staff.at[p, "grade"]],
+                int(Fraction(load[p] * 1000, available[p]) + Fraction(1, 2)),
+                p,
+            ),
         )
         load[pick] += int(points[c])
         result[c] = pick
@@ -63,7 +68,9 @@ def reference_baseline(cases: pd.DataFrame, staff: pd.DataFrame, params: Paramet
 
 def test_current_holders_keep_their_cases_even_against_the_rules() -> None:
     staff = practitioners_frame([{"practitioner_id": "PO1"}, {"practitioner_id": "PSO1", "grade": "PSO"}])
-    cases = cases_frame([{"tier": "A3", "current_practitioner_id": "PSO1"}, {"tier": "D1", "current_practitioner_id": "PO1"}])
+    cases = cases_frame(
+        [{"tier": "A3", "current_practitioner_id": "PSO1"}, {"tier": "D1", "current_practitioner_id": "PO1"}]
+    )
     out = allocate_baseline(cases, staff, PARAMS)
     assert out.tolist() == ["PSO1", "PO1"]
     assert out.name == "baseline_practitioner_id" and out.index.equals(cases.index)
@@ -84,8 +91,11 @@ def test_lowest_workload_po_first_and_it_updates_after_each_case() -> None:
 def test_grade_comes_before_workload() -> None:
     # the PO is far over capacity and the PSO and PQiP are empty, yet the PO tops the list
     staff = practitioners_frame(
-        [{"practitioner_id": "PO1", "standard_reports_30d": 30}, {"practitioner_id": "PQ1", "grade": "PQiP"},
-         {"practitioner_id": "PS1", "grade": "PSO"}]
+        [
+            {"practitioner_id": "PO1", "standard_reports_30d": 30},
+            {"practitioner_id": "PQ1", "grade": "PQiP"},
+            {"practitioner_id": "PS1", "grade": "PSO"},
+        ]
     )
     cases = cases_frame([{"tier": "D1"}, {"tier": "A3"}])
     out = allocate_baseline(cases, staff, PARAMS)
@@ -96,10 +106,17 @@ def test_grade_comes_before_workload() -> None:
 
 
 def test_psos_take_no_a_or_b_cases_and_pqips_come_after_psos() -> None:
-    staff = practitioners_frame([{"practitioner_id": "PS1", "grade": "PSO"}, {"practitioner_id": "PQ1", "grade": "PQiP"}])
+    staff = practitioners_frame(
+        [{"practitioner_id": "PS1", "grade": "PSO"}, {"practitioner_id": "PQ1", "grade": "PQiP"}]
+    )
     cases = cases_frame(
-        [{"case_id": "a", "tier": "A1"}, {"case_id": "b", "tier": "B2S"}, {"case_id": "c", "tier": "C3"},
-         {"case_id": "d", "tier": "D0"}, {"case_id": "u", "tier": "untiered"}]
+        [
+            {"case_id": "a", "tier": "A1"},
+            {"case_id": "b", "tier": "B2S"},
+            {"case_id": "c", "tier": "C3"},
+            {"case_id": "d", "tier": "D0"},
+            {"case_id": "u", "tier": "untiered"},
+        ]
     )
     out = allocate_baseline(cases, staff, PARAMS)
     assert out.to_dict() == {"a": "PQ1", "b": "PQ1", "c": "PS1", "d": "PS1", "u": "PS1"}
@@ -107,13 +124,20 @@ def test_psos_take_no_a_or_b_cases_and_pqips_come_after_psos() -> None:
 
 def test_cases_nobody_may_hold_stay_unallocated_and_are_counted() -> None:
     staff = practitioners_frame(
-        [{"practitioner_id": "PS1", "grade": "PSO", "pdu": "P1"}, {"practitioner_id": "SPO1", "grade": "SPO", "pdu": "P2"},
-         {"practitioner_id": "PO9", "pdu": "P3", "reduction_hours_per_week": 37.0}]
+        [
+            {"practitioner_id": "PS1", "grade": "PSO", "pdu": "P1"},
+            {"practitioner_id": "SPO1", "grade": "SPO", "pdu": "P2"},
+            {"practitioner_id": "PO9", "pdu": "P3", "reduction_hours_per_week": 37.0},
+        ]
     )
     cases = cases_frame(
-        [{"case_id": "a", "tier": "A2", "pdu": "P1"}, {"case_id": "c", "tier": "C2", "pdu": "P1"},
-         {"case_id": "s", "tier": "D1", "pdu": "P2"}, {"case_id": "r", "tier": "D1", "pdu": "P3"},
-         {"case_id": "x", "tier": "D1", "pdu": "P4"}]
+        [
+            {"case_id": "a", "tier": "A2", "pdu": "P1"},
+            {"case_id": "c", "tier": "C2", "pdu": "P1"},
+            {"case_id": "s", "tier": "D1", "pdu": "P2"},
+            {"case_id": "r", "tier": "D1", "pdu": "P3"},
+            {"case_id": "x", "tier": "D1", "pdu": "P4"},
+        ]
     )
     out = allocate_baseline(cases, staff, PARAMS)
     assert out.to_dict() == {"a": None, "c": "PS1", "s": None, "r": None, "x": None}
@@ -134,7 +158,9 @@ def test_highest_tier_is_allocated_first_and_the_order_is_a_parameter() -> None:
 
 def test_pdus_are_allocated_apart() -> None:
     staff = practitioners_frame([{"practitioner_id": "N1", "pdu": "North"}, {"practitioner_id": "S1", "pdu": "South"}])
-    cases = cases_frame([{"pdu": "South", "tier": "A3"}, {"pdu": "North", "tier": "A3"}, {"pdu": "South", "tier": "D2"}])
+    cases = cases_frame(
+        [{"pdu": "South", "tier": "A3"}, {"pdu": "North", "tier": "A3"}, {"pdu": "South", "tier": "D2"}]
+    )
     assert allocate_baseline(cases, staff, PARAMS).tolist() == ["S1", "N1", "S1"]
 
 
@@ -167,13 +193,16 @@ def pdu_scenarios(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, Paramete
         st.lists(
             st.fixed_dictionaries(
                 {
-                    "pdu": st.sampled_from(pdus), "grade": st.sampled_from(GRADES),
+                    "pdu": st.sampled_from(pdus),
+                    "grade": st.sampled_from(GRADES),
                     "contracted_hours_per_week": st.sampled_from([37.0, 30.0, 18.5, 7.5]),
                     "reduction_hours_per_week": st.sampled_from([0.0, 1.8, 10.0, 40.0]),
-                    "standard_reports_30d": st.integers(0, 4), "fast_reports_30d": st.integers(0, 4),
+                    "standard_reports_30d": st.integers(0, 4),
+                    "fast_reports_30d": st.integers(0, 4),
                 }
             ),
-            min_size=1, max_size=7,
+            min_size=1,
+            max_size=7,
         )
     )
     ids = draw(st.permutations([f"W{i}" for i in range(len(staff_rows))]))
@@ -184,8 +213,13 @@ def pdu_scenarios(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, Paramete
         local = staff.index[staff["pdu"] == pdu].tolist()
         holder = draw(st.one_of(st.none(), st.sampled_from(local))) if local else None
         case_rows.append(
-            {"case_id": f"K{draw(st.integers(0, 999)):03d}-{i}", "pdu": pdu, "case_type": draw(st.sampled_from(CASE_TYPES)),
-             "tier": draw(st.sampled_from(ALL_TIERS)), "current_practitioner_id": holder}
+            {
+                "case_id": f"K{draw(st.integers(0, 999)):03d}-{i}",
+                "pdu": pdu,
+                "case_type": draw(st.sampled_from(CASE_TYPES)),
+                "tier": draw(st.sampled_from(ALL_TIERS)),
+                "current_practitioner_id": holder,
+            }
         )
     ranks = draw(st.fixed_dictionaries({g: st.integers(0, 3) for g in GRADES}))
     params = PARAMS.with_overrides({f"wmt.baseline_allocation.grade_order.{g}": r for g, r in ranks.items()})
@@ -209,7 +243,9 @@ def test_allocation_is_valid_and_does_not_depend_on_row_order(
     cases, staff, params = scenario
     out = allocate_baseline(cases, staff, params)
     rng = np.random.default_rng(seed)
-    shuffled = allocate_baseline(cases.iloc[rng.permutation(len(cases))], staff.iloc[rng.permutation(len(staff))], params)
+    shuffled = allocate_baseline(
+        cases.iloc[rng.permutation(len(cases))], staff.iloc[rng.permutation(len(staff))], params
+    )
     assert shuffled.reindex(out.index).to_dict() == out.to_dict()
 
     new = out[cases["current_practitioner_id"].isna() & out.notna()]

@@ -125,7 +125,12 @@ def test_priority_weights_follow_the_rules_and_never_sex() -> None:
     weight = unmet_need_weight(cases, PARAMS)
     base = PARAMS["allocation.priority.base_weight"]
     uplift = PARAMS.table("allocation.priority.protect_level_uplift")
-    plain = (cases[["overdose_history", "self_harm_history", "suicide_attempt_history", "dependent_children", "pregnant"]].sum(axis=1) == 0)
+    plain = (
+        cases[
+            ["overdose_history", "self_harm_history", "suicide_attempt_history", "dependent_children", "pregnant"]
+        ].sum(axis=1)
+        == 0
+    )
     for case_id in cases.index[plain.to_numpy()]:
         tier = cases.loc[case_id, "tier"]
         letter = "untiered" if tier == "untiered" else tier[0]
@@ -169,7 +174,9 @@ def test_no_pair_breaks_grade_or_capacity_eligibility() -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_projected_lp_has_the_same_optimum_as_the_explicit_relaxation(seed: int) -> None:
     """The projection (no x, continuity per hour) is exact for the LP: same optimum, fewer columns."""
-    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=30, practitioners_per_pdu=4, n_partners=2)
+    cases, practitioners, partners = random_allocation_inputs(
+        seed, cases_per_pdu=30, practitioners_per_pdu=4, n_partners=2
+    )
     policy = Policy()
     projected = one_pdu_model(cases, practitioners, partners, policy)
     explicit = one_pdu_model(cases, practitioners, partners, policy, explicit=True)
@@ -186,7 +193,9 @@ def test_projected_lp_has_the_same_optimum_as_the_explicit_relaxation(seed: int)
 
 @pytest.mark.parametrize("seed", [0, 4])
 def test_highs_and_pulp_handoffs_reach_the_same_optimum(seed: int) -> None:
-    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=20, practitioners_per_pdu=3, n_partners=2)
+    cases, practitioners, partners = random_allocation_inputs(
+        seed, cases_per_pdu=20, practitioners_per_pdu=3, n_partners=2
+    )
     policy = Policy(caseload_cap=30, budget_cap_gbp=1e9)
     for integral in (False, True):
         model = one_pdu_model(cases, practitioners, partners, policy, integral=integral)
@@ -208,7 +217,9 @@ def test_pulp_handoff_through_allocate_lp_gives_the_same_objective() -> None:
 
 
 def test_export_writes_an_auditable_model_that_solves_to_the_same_optimum(tmp_path) -> None:
-    cases, practitioners, partners = random_allocation_inputs(6, cases_per_pdu=15, practitioners_per_pdu=3, n_partners=1)
+    cases, practitioners, partners = random_allocation_inputs(
+        6, cases_per_pdu=15, practitioners_per_pdu=3, n_partners=1
+    )
     policy = Policy()
     lp_file = export_model(cases, practitioners, partners, PARAMS, policy, "PDU01", tmp_path / "pdu.lp")
     mps_file = export_model(cases, practitioners, partners, PARAMS, policy, "PDU01", tmp_path / "pdu.mps")
@@ -264,7 +275,9 @@ where the service runs (docs/sources.md#wmt-over-capacity-2024): small enough fo
 def test_rounding_gap_against_the_exact_mip_stays_under_one_percent() -> None:
     gaps = []
     for seed, load in ROUNDING_INSTANCES:
-        cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=60, practitioners_per_pdu=3, n_partners=2, load=load)
+        cases, practitioners, partners = random_allocation_inputs(
+            seed, cases_per_pdu=60, practitioners_per_pdu=3, n_partners=2, load=load
+        )
         policy = Policy()
         lp = one_pdu_model(cases, practitioners, partners, policy)
         relaxed = solve_highs(lp, 60)
@@ -275,7 +288,11 @@ def test_rounding_gap_against_the_exact_mip_stays_under_one_percent() -> None:
         vector = exact.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours)
         assert not exact.violations(vector), "the rounded allocation must be feasible for the exact MIP"
         objective = exact.objective(vector)
-        assert objective == pytest.approx(lp.integral_objective(lp.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours), rounded.pair))
+        assert objective == pytest.approx(
+            lp.integral_objective(
+                lp.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours), rounded.pair
+            )
+        )
         assert relaxed.objective <= best.objective + 1e-6 <= objective + 2e-6
         gaps.append((objective - best.objective) / best.objective)
     assert max(gaps) < 0.01, f"rounding gaps {[f'{g:.3%}' for g in gaps]}"
@@ -285,7 +302,9 @@ def _objective_by_practitioner(a, pair: np.ndarray, hours: np.ndarray, partner_h
     """Each practitioner's part of the objective for these hours, by the allocator's plain per-case arithmetic."""
     cases = np.arange(a.n_cases)
     prac = a.pair_prac[pair]
-    cost = np.bincount(prac, weights=objective.case_costs(a, cases, pair, hours, partner_hours), minlength=a.n_practitioners)
+    cost = np.bincount(
+        prac, weights=objective.case_costs(a, cases, pair, hours, partner_hours), minlength=a.n_practitioners
+    )
     load = np.bincount(prac, weights=hours, minlength=a.n_practitioners)
     return cost + a.overflow_penalty * np.maximum(load - a.capacity, 0.0)
 
@@ -294,7 +313,9 @@ def _objective_by_practitioner(a, pair: np.ndarray, hours: np.ndarray, partner_h
 @given(st.integers(0, 10_000), st.floats(0.5, 3.0), st.sampled_from(["off", "soft"]))
 def test_batched_caseload_prices_equal_each_practitioner_priced_alone(seed: int, load: float, pool: str) -> None:
     """The local search prices many caseloads in one sort; each price must be that caseload's own knapsack."""
-    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=1, load=load)
+    cases, practitioners, partners = random_allocation_inputs(
+        seed, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=1, load=load
+    )
     model = one_pdu_model(cases, practitioners, partners, Policy(women_specialist_pool=pool))
     a = model.arrays
     rng = np.random.default_rng(seed)
@@ -305,16 +326,23 @@ def test_batched_caseload_prices_equal_each_practitioner_priced_alone(seed: int,
     cost, hours = local_search.caseload_costs(a, tables, np.arange(a.n_practitioners), prac, np.arange(a.n_cases), pair)
     alone = rounding.best_hours(a, np.arange(a.n_cases), pair, partner_hours)
     np.testing.assert_allclose(cost, _objective_by_practitioner(a, pair, alone, partner_hours), rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(np.bincount(prac, weights=hours, minlength=a.n_practitioners),
-                               np.bincount(prac, weights=alone, minlength=a.n_practitioners), atol=1e-9)
+    np.testing.assert_allclose(
+        np.bincount(prac, weights=hours, minlength=a.n_practitioners),
+        np.bincount(prac, weights=alone, minlength=a.n_practitioners),
+        atol=1e-9,
+    )
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 10_000), st.floats(0.8, 2.0), st.sampled_from([0.0, 20.0]))
-def test_local_search_only_lowers_the_objective_and_keeps_hours_at_their_best(seed: int, load: float, continuity: float) -> None:
+def test_local_search_only_lowers_the_objective_and_keeps_hours_at_their_best(
+    seed: int, load: float, continuity: float
+) -> None:
     """Rounding with the local search is never worse than without it, and the hours it leaves are the best
     hours for the assignment it ends with (its caseload prices were updated move by move, not recomputed)."""
-    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=60, practitioners_per_pdu=4, n_partners=0, load=load)
+    cases, practitioners, partners = random_allocation_inputs(
+        seed, cases_per_pdu=60, practitioners_per_pdu=4, n_partners=0, load=load
+    )
     model = one_pdu_model(cases, practitioners, partners, Policy(continuity_penalty=continuity))
     relaxed = solve_highs(model, 60)
     plain = round_allocation(model, relaxed.values, improve=False, polish=False)
@@ -328,7 +356,9 @@ def test_local_search_only_lowers_the_objective_and_keeps_hours_at_their_best(se
     best = rounding.best_hours(a, np.arange(a.n_cases), better.pair, better.partner_hours)
     np.testing.assert_allclose(
         _objective_by_practitioner(a, better.pair, better.hours, better.partner_hours).sum(),
-        _objective_by_practitioner(a, better.pair, best, better.partner_hours).sum(), rtol=1e-9, atol=1e-7,
+        _objective_by_practitioner(a, better.pair, best, better.partner_hours).sum(),
+        rtol=1e-9,
+        atol=1e-7,
     )
 
 
@@ -336,7 +366,9 @@ def test_polishing_the_exact_mips_assignment_gives_back_its_objective() -> None:
     """With the MIP's practitioners fixed, the polishing LP must find hours and partners as good as the MIP's
     own: it is exact for a fixed assignment."""
     for seed, load in ROUNDING_INSTANCES:
-        cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=60, practitioners_per_pdu=3, n_partners=2, load=load)
+        cases, practitioners, partners = random_allocation_inputs(
+            seed, cases_per_pdu=60, practitioners_per_pdu=3, n_partners=2, load=load
+        )
         model = one_pdu_model(cases, practitioners, partners, Policy())
         exact = one_pdu_model(cases, practitioners, partners, Policy(), integral=True)
         best = solve_highs(exact, 60)
@@ -352,7 +384,9 @@ def test_polishing_the_exact_mips_assignment_gives_back_its_objective() -> None:
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.floats(0.8, 2.0), st.one_of(st.none(), st.floats(10_000.0, 200_000.0)))
 def test_polishing_never_makes_the_rounded_allocation_worse(seed: int, load: float, budget: float | None) -> None:
-    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=40, practitioners_per_pdu=3, n_partners=2, load=load)
+    cases, practitioners, partners = random_allocation_inputs(
+        seed, cases_per_pdu=40, practitioners_per_pdu=3, n_partners=2, load=load
+    )
     policy = Policy(budget_cap_gbp=budget)
     model = one_pdu_model(cases, practitioners, partners, policy)
     relaxed = solve_highs(model, 60)
@@ -388,7 +422,9 @@ def test_gain_threshold_is_exactly_where_a_cases_hours_stop_being_worth_the_need
 
 
 def test_greedy_rounding_without_any_solver_is_a_valid_allocation() -> None:
-    cases, practitioners, partners = random_allocation_inputs(9, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=2)
+    cases, practitioners, partners = random_allocation_inputs(
+        9, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=2
+    )
     model = one_pdu_model(cases, practitioners, partners, Policy())
     rounded = round_allocation(model, None)
     exact = one_pdu_model(cases, practitioners, partners, Policy(), integral=True)
@@ -397,7 +433,9 @@ def test_greedy_rounding_without_any_solver_is_a_valid_allocation() -> None:
 
 
 def test_exact_option_solves_the_mip_and_is_never_worse_than_rounding() -> None:
-    cases, practitioners, partners = random_allocation_inputs(1, cases_per_pdu=25, practitioners_per_pdu=3, n_partners=1)
+    cases, practitioners, partners = random_allocation_inputs(
+        1, cases_per_pdu=25, practitioners_per_pdu=3, n_partners=1
+    )
     exact = allocate(cases, practitioners, partners, Policy(exact=True))
     rounded = allocate(cases, practitioners, partners, Policy())
     assert exact.pdus.loc["PDU01", "status"] == "optimal"
@@ -425,8 +463,12 @@ def scenarios(draw):
         use_partners=draw(st.booleans()),
     )
     cases, practitioners, partners = random_allocation_inputs(
-        seed, n_pdus=n_pdus, cases_per_pdu=cases_per_pdu, practitioners_per_pdu=practitioners_per_pdu,
-        n_partners=n_partners, load=load,
+        seed,
+        n_pdus=n_pdus,
+        cases_per_pdu=cases_per_pdu,
+        practitioners_per_pdu=practitioners_per_pdu,
+        n_partners=n_partners,
+        load=load,
     )
     return cases, practitioners, partners, policy
 
@@ -450,7 +492,9 @@ def test_input_order_does_not_change_the_answer(seed: int) -> None:
     cases, practitioners, partners = random_allocation_inputs(seed, n_pdus=2, cases_per_pdu=12, practitioners_per_pdu=3)
     policy = Policy()
     first = allocate(cases, practitioners, partners, policy)
-    shuffled = allocate(cases.sample(frac=1.0, random_state=1), practitioners.sample(frac=1.0, random_state=2), partners, policy)
+    shuffled = allocate(
+        cases.sample(frac=1.0, random_state=1), practitioners.sample(frac=1.0, random_state=2), partners, policy
+    )
     pd.testing.assert_frame_equal(shuffled.cases.loc[cases.index], first.cases)
     pd.testing.assert_frame_equal(shuffled.practitioners.loc[practitioners.index], first.practitioners)
 
@@ -514,8 +558,13 @@ def test_solver_failure_falls_back_to_cbc_and_says_so(monkeypatch) -> None:
 
 
 def test_no_solver_at_all_gives_the_greedy_fallback(monkeypatch) -> None:
-    monkeypatch.setattr(pdu, "solve_model", lambda model, solver, limit: solvers.SolveResult(
-        solvers.SolveStatus.FAILED, None, None, None, 0.0, 0.0, solver, "unavailable"))
+    monkeypatch.setattr(
+        pdu,
+        "solve_model",
+        lambda model, solver, limit: solvers.SolveResult(
+            solvers.SolveStatus.FAILED, None, None, None, 0.0, 0.0, solver, "unavailable"
+        ),
+    )
     cases, practitioners, partners = random_allocation_inputs(4, cases_per_pdu=15, practitioners_per_pdu=3)
     allocation = allocate(cases, practitioners, partners, Policy())
     row = allocation.pdus.loc["PDU01"]
@@ -538,7 +587,9 @@ def test_time_limit_falls_back_and_says_so() -> None:
 
 
 def test_hard_pool_sends_womens_cases_only_to_specialists_and_soft_pool_prefers_them() -> None:
-    cases, practitioners, partners = random_allocation_inputs(12, cases_per_pdu=40, practitioners_per_pdu=5, women_share=0.5)
+    cases, practitioners, partners = random_allocation_inputs(
+        12, cases_per_pdu=40, practitioners_per_pdu=5, women_share=0.5
+    )
     specialist = practitioners["specialisms"].map(lambda s: "women" in s)
     women = cases["sex"] == "female"
     hard = allocate(cases, practitioners, partners, Policy(women_specialist_pool="hard"))
@@ -550,7 +601,9 @@ def test_hard_pool_sends_womens_cases_only_to_specialists_and_soft_pool_prefers_
         mask = women & out["practitioner_id"].map(lambda p: p is not None and not specialist[p])
         return out.loc[mask, "afforded_hours"].sum()
 
-    assert non_specialist_hours(Policy(women_specialist_pool="soft", specialist_pool_penalty=50.0)) <= non_specialist_hours(Policy())
+    assert non_specialist_hours(
+        Policy(women_specialist_pool="soft", specialist_pool_penalty=50.0)
+    ) <= non_specialist_hours(Policy())
 
 
 def test_caseload_cap_and_budget_are_kept_when_they_can_be() -> None:
@@ -567,7 +620,9 @@ def test_caseload_cap_and_budget_are_kept_when_they_can_be() -> None:
 
 
 def test_partner_hours_only_for_areas_delivered_and_women_only_partners() -> None:
-    cases, practitioners, partners = random_allocation_inputs(14, cases_per_pdu=40, practitioners_per_pdu=3, n_partners=2, load=1.5)
+    cases, practitioners, partners = random_allocation_inputs(
+        14, cases_per_pdu=40, practitioners_per_pdu=3, n_partners=2, load=1.5
+    )
     partners["women_only"] = [1, 0]
     partners["need_areas"] = [("domestic_abuse_victim", "dependent_children"), ("drugs", "alcohol")]
     partners["contract_hours_per_year"] = 400.0
@@ -585,7 +640,9 @@ def test_partner_hours_only_for_areas_delivered_and_women_only_partners() -> Non
 
 
 def test_parallel_pdus_give_the_same_answer_as_serial() -> None:
-    cases, practitioners, partners = random_allocation_inputs(21, n_pdus=3, cases_per_pdu=20, practitioners_per_pdu=3, n_partners=2)
+    cases, practitioners, partners = random_allocation_inputs(
+        21, n_pdus=3, cases_per_pdu=20, practitioners_per_pdu=3, n_partners=2
+    )
     serial = allocate(cases, practitioners, partners, Policy(), workers=1)
     parallel = allocate(cases, practitioners, partners, Policy(), workers=2)
     pd.testing.assert_frame_equal(parallel.cases, serial.cases)
@@ -601,7 +658,9 @@ def test_worker_pool_is_kept_across_calls_with_one_blas_thread_per_worker() -> N
     import os
 
     before = dict(os.environ)
-    cases, practitioners, partners = random_allocation_inputs(23, n_pdus=2, cases_per_pdu=15, practitioners_per_pdu=3, n_partners=1)
+    cases, practitioners, partners = random_allocation_inputs(
+        23, n_pdus=2, cases_per_pdu=15, practitioners_per_pdu=3, n_partners=1
+    )
     first = allocate(cases, practitioners, partners, Policy(), workers=2)
     pool = lp_module.worker_pool(2)
     pids = set(pool._processes)  # the workers' process ids (CPython's ProcessPoolExecutor keeps them here)
@@ -617,7 +676,9 @@ def test_worker_pool_is_kept_across_calls_with_one_blas_thread_per_worker() -> N
 
 
 def test_workers_are_cut_when_the_largest_pdus_would_not_fit_in_memory(monkeypatch) -> None:
-    cases, practitioners, partners = random_allocation_inputs(24, n_pdus=3, cases_per_pdu=30, practitioners_per_pdu=3, n_partners=1)
+    cases, practitioners, partners = random_allocation_inputs(
+        24, n_pdus=3, cases_per_pdu=30, practitioners_per_pdu=3, n_partners=1
+    )
     inputs = pdu_inputs(cases, practitioners, partners, PARAMS, Policy())
     sizes = sorted((lp_module.pdu_memory(inp) for inp in inputs.values()), reverse=True)
     plenty = 10 * sum(sizes) / lp_module.MEMORY_SHARE
@@ -643,7 +704,9 @@ def test_a_pool_whose_worker_died_while_idle_is_replaced(monkeypatch) -> None:
     import signal
     import time
 
-    cases, practitioners, partners = random_allocation_inputs(25, n_pdus=2, cases_per_pdu=15, practitioners_per_pdu=3, n_partners=1)
+    cases, practitioners, partners = random_allocation_inputs(
+        25, n_pdus=2, cases_per_pdu=15, practitioners_per_pdu=3, n_partners=1
+    )
     first = allocate(cases, practitioners, partners, Policy(), workers=2)
     pool = lp_module.worker_pool(2)
     os.kill(next(iter(pool._processes)), signal.SIGKILL)
@@ -680,7 +743,15 @@ def test_allocation_works_with_standard_output_closed(tmp_path) -> None:
         "a = allocate(c, p, q, Policy()); "
         f"open({str(out)!r}, 'w').write(str(a.pdus['solver'].tolist()))"
     )
-    proc = subprocess.run(f"{sys.executable} -c \"{script}\" >&-", shell=True, capture_output=False, stderr=subprocess.PIPE, text=True, cwd=FIXTURES.parent.parent)
+    proc = subprocess.run(
+        f'{sys.executable} -c "{script}" >&-',
+        check=False,
+        shell=True,
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=FIXTURES.parent.parent,
+    )
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == "['highs']"
 
@@ -688,13 +759,29 @@ def test_allocation_works_with_standard_output_closed(tmp_path) -> None:
 def test_output_contract() -> None:
     cases, practitioners, partners = random_allocation_inputs(22, cases_per_pdu=10, practitioners_per_pdu=2)
     allocation = allocate(cases, practitioners, partners, Policy())
-    for column in ("practitioner_id", "afforded_hours", "partner_id", "partner_hours", "unmet_hours", "moved",
-                   "floor_hours", "floor_shortfall_hours"):
+    for column in (
+        "practitioner_id",
+        "afforded_hours",
+        "partner_id",
+        "partner_hours",
+        "unmet_hours",
+        "moved",
+        "floor_hours",
+        "floor_shortfall_hours",
+    ):
         assert column in allocation.cases.columns
     assert allocation.cases.index.equals(cases.index)
     for column in ("allocated_hours", "capacity_hours", "utilisation", "overflow_hours"):
         assert column in allocation.practitioners.columns
-    for column in ("status", "solver", "objective", "seconds", "shortfall_hours", "practitioners_over_capacity", "message"):
+    for column in (
+        "status",
+        "solver",
+        "objective",
+        "seconds",
+        "shortfall_hours",
+        "practitioners_over_capacity",
+        "message",
+    ):
         assert column in allocation.pdus.columns
     assert allocation.cases["moved"].dtype == bool
 
@@ -728,6 +815,10 @@ def test_assert_allocation_valid_catches_broken_allocations() -> None:
     extra = overloaded.practitioners.loc[first, "capacity_hours"]
     target = overloaded.cases.index[overloaded.cases["practitioner_id"] == first][0]
     overloaded.cases.loc[target, ["afforded_hours", "unmet_hours"]] += [extra, -extra]
-    overloaded.cases.loc[target, "unmet_hours"] = cases.loc[target, "required_hours"] - overloaded.cases.loc[target, "afforded_hours"] - overloaded.cases.loc[target, "partner_hours"]
+    overloaded.cases.loc[target, "unmet_hours"] = (
+        cases.loc[target, "required_hours"]
+        - overloaded.cases.loc[target, "afforded_hours"]
+        - overloaded.cases.loc[target, "partner_hours"]
+    )
     with pytest.raises(AssertionError):
         assert_allocation_valid(overloaded, cases, practitioners, partners, policy, PARAMS)

@@ -23,7 +23,9 @@ PARAMS = load_parameters()
 def test_objective_pieces_add_up_to_the_models_objective(seed: int, load: float, pool: str, continuity: float) -> None:
     """Unmet need and practitioner hours by case (objective.case_costs), partner hours at
     objective.partner_hour_cost, moves, overflow: the same number as the LP model's objective."""
-    cases, practitioners, partners = random_allocation_inputs(seed, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=1, load=load)
+    cases, practitioners, partners = random_allocation_inputs(
+        seed, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=1, load=load
+    )
     policy = Policy(women_specialist_pool=pool, continuity_penalty=continuity)
     (inp,) = pdu_inputs(cases, practitioners, partners, PARAMS, policy).values()
     model = build_model(pdu_arrays(inp, PARAMS, policy))
@@ -35,7 +37,12 @@ def test_objective_pieces_add_up_to_the_models_objective(seed: int, load: float,
     moved = int(((a.current_pair >= 0) & (r.pair != a.current_pair)).sum()) + a.moved_anyway
     load_ = np.bincount(a.pair_prac[r.pair], weights=r.hours, minlength=a.n_practitioners)
     overflow = a.overflow_penalty * np.maximum(load_ - a.capacity, 0.0).sum()
-    total = objective.case_costs(a, cases_, r.pair, r.hours, r.partner_hours).sum() + partner + a.continuity_penalty * moved + overflow
+    total = (
+        objective.case_costs(a, cases_, r.pair, r.hours, r.partner_hours).sum()
+        + partner
+        + a.continuity_penalty * moved
+        + overflow
+    )
     vector = model.solution_vector(r.pair, r.hours, r.link, r.partner_hours)
     assert total == pytest.approx(model.integral_objective(vector, r.pair), rel=1e-9, abs=1e-7)
 

@@ -77,7 +77,9 @@ def test_bad_input_exits_2_with_its_message_and_writes_nothing(
 
 
 @pytest.mark.parametrize("entry", AWKWARD, ids=lambda e: e.id)
-def test_awkward_but_valid_input_loads(entry: AwkwardInput, scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_awkward_but_valid_input_loads(
+    entry: AwkwardInput, scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     apply(entry.edits, scenario, monkeypatch)
     assert main(["validate", str(scenario)]) == 0, capsys.readouterr().err
     loaded = load_scenario(scenario)

@@ -17,21 +17,37 @@ import pytest
 from workload.output import atomic_folder
 from workload.synth import synth_scenario, write_scenario
 
-EXPECTED = {"cases.csv", "allocations.csv", "practitioners.csv", "pdus.csv", "summary.json", "report.html",
-            "report.xlsx", "manifest.json", "scenario.resolved.json", "totals.csv", "equity.csv"}
+EXPECTED = {
+    "cases.csv",
+    "allocations.csv",
+    "practitioners.csv",
+    "pdus.csv",
+    "summary.json",
+    "report.html",
+    "report.xlsx",
+    "manifest.json",
+    "scenario.resolved.json",
+    "totals.csv",
+    "equity.csv",
+}
 
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("faults")
-    return write_scenario(root / "scenario", synth_scenario(n_cases=400, n_practitioners=16, n_pdus=2, seed=5), name="faults")
+    return write_scenario(
+        root / "scenario", synth_scenario(n_cases=400, n_practitioners=16, n_pdus=2, seed=5), name="faults"
+    )
 
 
 def run_command(scenario: Path, out: Path, workers: int, hashseed: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONHASHSEED": hashseed}
     return subprocess.Popen(
         [sys.executable, "-m", "workload.cli", "run", str(scenario), "--out", str(out), "--workers", str(workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
     )
 
 
@@ -64,10 +80,9 @@ def test_a_run_killed_at_random_moments_leaves_no_folder_or_a_complete_one(scena
 
 def test_interrupted_writer_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "run"
-    with pytest.raises(RuntimeError):
-        with atomic_folder(target) as tmp:
-            (tmp / "half.csv").write_text("a,b\n")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_folder(target) as tmp:
+        (tmp / "half.csv").write_text("a,b\n")
+        raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
 
 

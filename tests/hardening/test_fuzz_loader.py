@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import shutil
 import string
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
@@ -69,9 +71,46 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 
 CSV_PIECES = [
-    ",", ";", "\t", '"', '""', "\n", "\r\n", "\r", " ", "", "\ufeff", "\x00", "é", "£", "\xa0", "=1+1",
-    "case_id", "pdu", "tier", "sex", "C001", "PDU1", "D1", "female", "0", "1", "2", "1.5", "1,5", "-1", "nan", "inf",
-    "1e400", "X123456", "1990-01-01", "P01", "yes", "true", "community", "low",
+    ",",
+    ";",
+    "\t",
+    '"',
+    '""',
+    "\n",
+    "\r\n",
+    "\r",
+    " ",
+    "",
+    "\ufeff",
+    "\x00",
+    "é",
+    "£",
+    "\xa0",
+    "=1+1",
+    "case_id",
+    "pdu",
+    "tier",
+    "sex",
+    "C001",
+    "PDU1",
+    "D1",
+    "female",
+    "0",
+    "1",
+    "2",
+    "1.5",
+    "1,5",
+    "-1",
+    "nan",
+    "inf",
+    "1e400",
+    "X123456",
+    "1990-01-01",
+    "P01",
+    "yes",
+    "true",
+    "community",
+    "low",
 ]
 
 
@@ -84,7 +123,10 @@ def test_any_bytes_as_a_table_never_crash(data: bytes) -> None:
 
 
 @FUZZ
-@given(pieces=st.lists(st.one_of(st.sampled_from(CSV_PIECES), st.text(max_size=5)), max_size=200), which=st.sampled_from(["cases.csv", "practitioners.csv", "partners.csv"]))
+@given(
+    pieces=st.lists(st.one_of(st.sampled_from(CSV_PIECES), st.text(max_size=5)), max_size=200),
+    which=st.sampled_from(["cases.csv", "practitioners.csv", "partners.csv"]),
+)
 def test_csv_like_text_never_crashes(pieces: list[str], which: str) -> None:
     with tiny_copy() as folder:
         header = (folder / which).read_text().splitlines()[0]
@@ -120,22 +162,47 @@ def test_any_text_as_scenario_toml_never_crashes(text: str) -> None:
 
 TOML_VALUES = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(lambda x: "nan" if x != x else ("inf" if x == float("inf") else ("-inf" if x == float("-inf") else repr(x)))),
+    st.floats(allow_nan=True, allow_infinity=True).map(
+        lambda x: (
+            "nan" if math.isnan(x) else ("inf" if x == float("inf") else ("-inf" if x == float("-inf") else repr(x)))
+        )
+    ),
     st.booleans().map(lambda b: "true" if b else "false"),
     st.text(alphabet=string.ascii_letters + string.digits + " ._-/", max_size=20).map(lambda s: f'"{s}"'),
-    st.just("[1, 2]"), st.just("{ a = 1 }"), st.just("1979-05-27"),
+    st.just("[1, 2]"),
+    st.just("{ a = 1 }"),
+    st.just("1979-05-27"),
 )
-SETTING_NAMES = st.sampled_from([
-    "policy.scoring_mode", "policy.women_specialist_pool", "policy.specialist_pool_penalty", "policy.caseload_cap",
-    "policy.continuity_penalty", "policy.budget_cap_gbp", "policy.use_partners", "policy.exact", "policy.solver",
-    "policy.time_limit_seconds", "policy.workers", "output.suppression_threshold", "policy.nonsense",
-    "parameters.wmt.red_pct", "parameters.wmt.nominal_target.PO", "parameters.wmt.weights.community.D1",
-    "parameters.needs", "parameters.nope.x", "tables.partners",
-])
+SETTING_NAMES = st.sampled_from(
+    [
+        "policy.scoring_mode",
+        "policy.women_specialist_pool",
+        "policy.specialist_pool_penalty",
+        "policy.caseload_cap",
+        "policy.continuity_penalty",
+        "policy.budget_cap_gbp",
+        "policy.use_partners",
+        "policy.exact",
+        "policy.solver",
+        "policy.time_limit_seconds",
+        "policy.workers",
+        "output.suppression_threshold",
+        "policy.nonsense",
+        "parameters.wmt.red_pct",
+        "parameters.wmt.nominal_target.PO",
+        "parameters.wmt.weights.community.D1",
+        "parameters.needs",
+        "parameters.nope.x",
+        "tables.partners",
+    ]
+)
 
 
 @FUZZ
-@given(settings_=st.lists(st.tuples(SETTING_NAMES, TOML_VALUES), max_size=6, unique_by=lambda t: t[0]), top=st.tuples(st.sampled_from(["seed", "description", "name"]), TOML_VALUES))
+@given(
+    settings_=st.lists(st.tuples(SETTING_NAMES, TOML_VALUES), max_size=6, unique_by=lambda t: t[0]),
+    top=st.tuples(st.sampled_from(["seed", "description", "name"]), TOML_VALUES),
+)
 def test_any_setting_values_never_crash(settings_: list[tuple[str, str]], top: tuple[str, str]) -> None:
     sections: dict[str, list[str]] = {"tables": ['cases = "cases.csv"', 'practitioners = "practitioners.csv"']}
     for dotted, value in settings_:
@@ -151,7 +218,13 @@ def test_any_setting_values_never_crash(settings_: list[tuple[str, str]], top: t
         load_or_problems(folder)
 
 
-CELL = st.one_of(st.text(max_size=12), st.none(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(CSV_PIECES))
+CELL = st.one_of(
+    st.text(max_size=12),
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(CSV_PIECES),
+)
 
 
 @FUZZ
@@ -186,10 +259,16 @@ def valid_cell(rule: ColumnRule) -> st.SearchStrategy[tuple[str, Any]]:
     """A cell text a planner might write that obeys ``rule``, with the typed value it must load as."""
     if rule.kind == "enum":
         values = [str(e.value) for e in rule.enum]  # type: ignore[union-attr]
-        return st.sampled_from(values).flatmap(lambda v: st.sampled_from([v, v.lower(), v.upper(), f" {v} "]).map(lambda t: (t, v)))
+        return st.sampled_from(values).flatmap(
+            lambda v: st.sampled_from([v, v.lower(), v.upper(), f" {v} "]).map(lambda t: (t, v))
+        )
     if rule.kind == "intenum":
         values = [int(e.value) for e in rule.enum]  # type: ignore[union-attr]
-        words = {1: ["1", "yes", "TRUE", "Y", "1.0"], 0: ["0", "no", "false", "N", "0.0"]} if values == [0, 1] else {v: [str(v), f"{v}.0"] for v in values}
+        words = (
+            {1: ["1", "yes", "TRUE", "Y", "1.0"], 0: ["0", "no", "false", "N", "0.0"]}
+            if values == [0, 1]
+            else {v: [str(v), f"{v}.0"] for v in values}
+        )
         return st.sampled_from(values).flatmap(lambda v: st.sampled_from(words[v]).map(lambda t: (t, v)))
     if rule.kind == "int":
         lo = int(rule.ge if rule.ge is not None else 0)
@@ -208,19 +287,29 @@ def valid_cell(rule: ColumnRule) -> st.SearchStrategy[tuple[str, Any]]:
         assert rule.item_rule is not None
         items = [str(e.value) for e in rule.item_rule.enum]  # type: ignore[union-attr]
         lo = rule.min_len or 0
-        return st.lists(st.sampled_from(items), min_size=lo, max_size=4, unique=True).map(lambda xs: (";".join(xs), tuple(xs)))
+        return st.lists(st.sampled_from(items), min_size=lo, max_size=4, unique=True).map(
+            lambda xs: (";".join(xs), tuple(xs))
+        )
     if rule.pattern:
         return _id().map(lambda s: (s, s))
-    text = st.text(SAFE_TEXT, max_size=rule.max_len or 40).map(str.strip).filter(
-        lambda s: not (len(s) > 1 and s.startswith(FORMULA_START))
-        and _PERSONAL_VALUE.fullmatch(s) is None
-        and reserved_label_problem(s) is None  # "Total", "x small groups"...: refused, by design
+    text = (
+        st.text(SAFE_TEXT, max_size=rule.max_len or 40)
+        .map(str.strip)
+        .filter(
+            lambda s: (
+                not (len(s) > 1 and s.startswith(FORMULA_START))
+                and _PERSONAL_VALUE.fullmatch(s) is None
+                and reserved_label_problem(s) is None
+            )  # "Total", "x small groups"...: refused, by design
+        )
     )
     return text.map(lambda s: (s, s if s else rule.default))
 
 
 @st.composite
-def case_tables(draw: st.DrawFn, min_rows: int = 1, max_rows: int = 8) -> tuple[list[str], list[list[str]], list[dict[str, Any]]]:
+def case_tables(
+    draw: st.DrawFn, min_rows: int = 1, max_rows: int = 8
+) -> tuple[list[str], list[list[str]], list[dict[str, Any]]]:
     """A valid case table for the tiny fixture's staff (PDU1: P01, P02): header, cell texts, typed values."""
     n = draw(st.integers(min_rows, max_rows))
     ids = draw(st.lists(_id(), min_size=n, max_size=n, unique_by=str.lower))
@@ -258,7 +347,9 @@ def _same(a: Any, b: Any) -> bool:
 
 @FUZZ_TABLES
 @given(table=case_tables())
-def test_valid_case_tables_load_with_the_values_written(table: tuple[list[str], list[list[str]], list[dict[str, Any]]]) -> None:
+def test_valid_case_tables_load_with_the_values_written(
+    table: tuple[list[str], list[list[str]], list[dict[str, Any]]],
+) -> None:
     header, cells, typed = table
     with tiny_copy() as folder:
         write_csv(folder / "cases.csv", header, cells)
@@ -292,7 +383,7 @@ def staff_tables(draw: st.DrawFn) -> tuple[list[str], list[list[str]]]:
             elif name == "contracted_hours_per_week":
                 row.append(repr(contracted))
             elif name == "reduction_hours_per_week":
-                row.append(repr(draw(st.floats(0, contracted).map(lambda v: min(round(v, 1), contracted)))))
+                row.append(repr(draw(st.floats(0, contracted).map(lambda v, top=contracted: min(round(v, 1), top)))))
             else:
                 row.append(draw(valid_cell(STAFF_RULES[name]))[0])
         rows.append(row)
@@ -321,11 +412,15 @@ def invalid_cell(rule: ColumnRule) -> st.SearchStrategy[str]:
     if rule.kind in ("int", "float"):
         above = [str(rule.le + 1)] if rule.le is not None else []
         below = [str(rule.ge - 1)] if rule.ge is not None else ([str(rule.gt)] if rule.gt is not None else [])
-        return st.sampled_from(["many", "1,5", "nan", "inf", "--1", *above, *below] + (["0.5"] if rule.kind == "int" else []))
+        return st.sampled_from(
+            ["many", "1,5", "nan", "inf", "--1", *above, *below] + (["0.5"] if rule.kind == "int" else [])
+        )
     if rule.kind in ("enum", "intenum"):
         return st.sampled_from(["?", "unknown value", "3", "-1", "E9", "maybe"]).filter(
-            lambda s: s.lower() not in {str(e.value).lower() for e in rule.enum}  # type: ignore[union-attr]
-            and not (rule.kind == "intenum" and s in ("yes", "no"))
+            lambda s: (
+                s.lower() not in {str(e.value).lower() for e in rule.enum}  # type: ignore[union-attr]
+                and not (rule.kind == "intenum" and s in ("yes", "no"))
+            )
         )
     if rule.kind == "list":
         return st.sampled_from(["knitting", "women;knitting", "?"])
@@ -336,7 +431,9 @@ def invalid_cell(rule: ColumnRule) -> st.SearchStrategy[str]:
 
 @FUZZ_TABLES
 @given(table=case_tables(min_rows=1, max_rows=5), data=st.data())
-def test_one_bad_cell_is_reported_at_its_row_and_column(table: tuple[list[str], list[list[str]], list[dict[str, Any]]], data: st.DataObject) -> None:
+def test_one_bad_cell_is_reported_at_its_row_and_column(
+    table: tuple[list[str], list[list[str]], list[dict[str, Any]]], data: st.DataObject
+) -> None:
     header, cells, _ = table
     column = data.draw(st.sampled_from([h for h in header if h not in ("pdu", "current_practitioner_id")]))
     row = data.draw(st.integers(0, len(cells) - 1))
@@ -350,7 +447,9 @@ def test_one_bad_cell_is_reported_at_its_row_and_column(table: tuple[list[str], 
 
 @FUZZ_TABLES
 @given(table=case_tables(min_rows=2, max_rows=5), data=st.data())
-def test_a_blank_line_anywhere_keeps_row_numbers_true(table: tuple[list[str], list[list[str]], list[dict[str, Any]]], data: st.DataObject) -> None:
+def test_a_blank_line_anywhere_keeps_row_numbers_true(
+    table: tuple[list[str], list[list[str]], list[dict[str, Any]]], data: st.DataObject
+) -> None:
     header, cells, _ = table
     bad_row = data.draw(st.integers(0, len(cells) - 1))
     cells[bad_row][header.index("tier")] = "Z9"
@@ -363,7 +462,9 @@ def test_a_blank_line_anywhere_keeps_row_numbers_true(table: tuple[list[str], li
         problems = load_or_problems(folder)
     expected_row = bad_row + 2 + (1 if blank_before <= bad_row + 1 else 0)
     assert problems is not None
-    assert [p for p in problems if "column tier" in p][0].startswith(f'cases.csv, row {expected_row}, column tier: "Z9"')
+    assert next(p for p in problems if "column tier" in p).startswith(
+        f'cases.csv, row {expected_row}, column tier: "Z9"'
+    )
 
 
 @pytest.mark.parametrize("size", [1, 2_000])

@@ -10,8 +10,9 @@ import shutil
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -87,7 +88,9 @@ def test_the_guard_blocks_and_records(attempts: list[str]) -> None:
     right.close()
 
 
-def test_load_validate_and_schema_open_no_connection(attempts: list[str], scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_load_validate_and_schema_open_no_connection(
+    attempts: list[str], scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert len(load_scenario(scenario).cases) == 3
     assert main(["validate", str(scenario)]) == 0
     assert main(["schema"]) == 0
@@ -101,15 +104,23 @@ def test_load_validate_and_schema_open_no_connection(attempts: list[str], scenar
 def test_xlsx_tables_open_no_connection(attempts: list[str], scenario: Path) -> None:
     import pandas as pd
 
-    pd.read_csv(scenario / "practitioners.csv", dtype=str, keep_default_na=False).to_excel(scenario / "practitioners.xlsx", index=False)
+    pd.read_csv(scenario / "practitioners.csv", dtype=str, keep_default_na=False).to_excel(
+        scenario / "practitioners.xlsx", index=False
+    )
     text = (scenario / "scenario.toml").read_text().replace('"practitioners.csv"', '"practitioners.xlsx"')
     (scenario / "scenario.toml").write_text(text)
     assert main(["validate", str(scenario)]) == 0
     assert attempts == []
 
 
-def test_a_url_as_a_table_path_is_never_fetched(attempts: list[str], scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = (scenario / "scenario.toml").read_text().replace('cases = "cases.csv"', 'cases = "https://example.org/cases.csv"')
+def test_a_url_as_a_table_path_is_never_fetched(
+    attempts: list[str], scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        (scenario / "scenario.toml")
+        .read_text()
+        .replace('cases = "cases.csv"', 'cases = "https://example.org/cases.csv"')
+    )
     (scenario / "scenario.toml").write_text(text)
     assert main(["validate", str(scenario)]) == 2
     err = capsys.readouterr().err
@@ -117,15 +128,21 @@ def test_a_url_as_a_table_path_is_never_fetched(attempts: list[str], scenario: P
     assert attempts == []
 
 
-def test_synth_then_validate_open_no_connection(attempts: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_synth_then_validate_open_no_connection(
+    attempts: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "synthetic"
-    assert main(["synth", "--cases", "300", "--practitioners", "12", "--pdus", "2", "--seed", "3", "--out", str(out)]) == 0
+    assert (
+        main(["synth", "--cases", "300", "--practitioners", "12", "--pdus", "2", "--seed", "3", "--out", str(out)]) == 0
+    )
     assert main(["validate", str(out)]) == 0
     assert "valid. 300 cases, 12 practitioners" in capsys.readouterr().out
     assert attempts == []
 
 
-def test_run_opens_no_connection(attempts: list[str], scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_opens_no_connection(
+    attempts: list[str], scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The whole pipeline, LP allocator and report included, with the network blocked."""
     out = tmp_path / "run"
     code = main(["run", str(scenario), "--out", str(out), "--workers", "1"])
@@ -141,7 +158,10 @@ def test_parallel_run_of_a_synthetic_region_opens_no_connection(
 ) -> None:
     """Two PDUs solved by two worker processes (forked workers inherit the guard)."""
     source = tmp_path / "synthetic"
-    assert main(["synth", "--cases", "300", "--practitioners", "12", "--pdus", "2", "--seed", "3", "--out", str(source)]) == 0
+    assert (
+        main(["synth", "--cases", "300", "--practitioners", "12", "--pdus", "2", "--seed", "3", "--out", str(source)])
+        == 0
+    )
     code = main(["run", str(source), "--out", str(tmp_path / "run"), "--workers", "2"])
     err = capsys.readouterr().err
     assert attempts == []

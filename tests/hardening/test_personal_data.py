@@ -35,17 +35,76 @@ def scenario(tmp_path: Path) -> Path:
 
 
 PERSONAL_COLUMNS = [
-    "name", "Name", "full name", "First Name", "firstname", "forename", "Forenames", "surname", "Last_Name",
-    "family-name", "middle name", "maiden name", "alias", "initials", "offender_name", "client name", "Name of person",
-    "dob", "DOB", "D.O.B.", "Date of Birth", "date_of_birth", "birth date", "birthdate", "Birthday", "DOB (dd/mm/yyyy)",
-    "address", "Home Address", "address line 1", "Address_Line2", "street", "postcode", "Post Code", "zip",
-    "crn", "CRN", "CRN Number", "case reference number", "pnc", "PNC No", "pnc_id", "PNC Number", "cro number",
-    "nomis id", "NOMS number", "prison number", "booking no", "NI number", "nino", "National Insurance Number",
-    "NHS number", "passport", "phone", "Telephone", "mobile", "email", "E-mail address",
+    "name",
+    "Name",
+    "full name",
+    "First Name",
+    "firstname",
+    "forename",
+    "Forenames",
+    "surname",
+    "Last_Name",
+    "family-name",
+    "middle name",
+    "maiden name",
+    "alias",
+    "initials",
+    "offender_name",
+    "client name",
+    "Name of person",
+    "dob",
+    "DOB",
+    "D.O.B.",
+    "Date of Birth",
+    "date_of_birth",
+    "birth date",
+    "birthdate",
+    "Birthday",
+    "DOB (dd/mm/yyyy)",
+    "address",
+    "Home Address",
+    "address line 1",
+    "Address_Line2",
+    "street",
+    "postcode",
+    "Post Code",
+    "zip",
+    "crn",
+    "CRN",
+    "CRN Number",
+    "case reference number",
+    "pnc",
+    "PNC No",
+    "pnc_id",
+    "PNC Number",
+    "cro number",
+    "nomis id",
+    "NOMS number",
+    "prison number",
+    "booking no",
+    "NI number",
+    "nino",
+    "National Insurance Number",
+    "NHS number",
+    "passport",
+    "phone",
+    "Telephone",
+    "mobile",
+    "email",
+    "E-mail address",
 ]
 """Column names of direct identifiers, as exports spell them."""
 
-NOT_PERSONAL_COLUMNS = ["notes", "region", "age_band", "team", "order_type", "risk_level", "nationality_group", "surnamed_x"]
+NOT_PERSONAL_COLUMNS = [
+    "notes",
+    "region",
+    "age_band",
+    "team",
+    "order_type",
+    "risk_level",
+    "nationality_group",
+    "surnamed_x",
+]
 """Unknown columns that are not personal data: refused as unknown, without the personal-data message."""
 
 
@@ -58,7 +117,9 @@ def test_personal_data_column_names_are_refused_with_pseudonymisation_advice(sce
 @pytest.mark.parametrize("column", ["Officer Name", "staff_name", "email", "Phone", "Home Address"])
 def test_staff_personal_data_is_refused_too(scenario: Path, column: str) -> None:
     apply((add("practitioners.csv", column, "x"),), scenario, None)
-    assert problems_of(scenario) == [f"practitioners.csv, column {column}: looks like personal data ({column!r}). {PSEUDO}"]
+    assert problems_of(scenario) == [
+        f"practitioners.csv, column {column}: looks like personal data ({column!r}). {PSEUDO}"
+    ]
 
 
 @pytest.mark.parametrize("column", NOT_PERSONAL_COLUMNS)
@@ -77,8 +138,10 @@ def test_no_real_column_looks_personal() -> None:
 def test_a_partner_agency_name_is_not_personal_data(scenario: Path) -> None:
     apply((add("partners.csv", "name", "Women's Centre"),), scenario, None)
     assert problems_of(scenario) == [
-        "partners.csv, column name: is not a column of this table; allowed columns are partner_id, pdus, kind, "
-        "contract_hours_per_year, price_per_hour, need_areas, women_only"
+        (
+            "partners.csv, column name: is not a column of this table; allowed columns are partner_id, pdus, kind, "
+            "contract_hours_per_year, price_per_hour, need_areas, women_only"
+        )
     ]
 
 
@@ -102,15 +165,24 @@ PERSONAL_VALUES = [
 
 
 @pytest.mark.parametrize("value, what", PERSONAL_VALUES)
-@pytest.mark.parametrize("table, row, column", [
-    ("cases.csv", 2, "case_id"), ("cases.csv", 3, "current_practitioner_id"), ("cases.csv", 4, "pdu"),
-    ("practitioners.csv", 2, "practitioner_id"), ("partners.csv", 2, "partner_id"), ("partners.csv", 2, "pdus"),
-])
+@pytest.mark.parametrize(
+    "table, row, column",
+    [
+        ("cases.csv", 2, "case_id"),
+        ("cases.csv", 3, "current_practitioner_id"),
+        ("cases.csv", 4, "pdu"),
+        ("practitioners.csv", 2, "practitioner_id"),
+        ("partners.csv", 2, "partner_id"),
+        ("partners.csv", 2, "pdus"),
+    ],
+)
 def test_identifying_values_in_id_columns_are_refused_and_not_repeated(
     scenario: Path, value: str, what: str, table: str, row: int, column: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     apply((set_cell(table, row, column, value),), scenario, None)
-    expected = f"{table}, row {row}, column {column}: looks like {what}, which is personal data (value not shown). {PSEUDO}"
+    expected = (
+        f"{table}, row {row}, column {column}: looks like {what}, which is personal data (value not shown). {PSEUDO}"
+    )
     found = problems_of(scenario)
     assert expected in found
     assert main(["validate", str(scenario)]) == 2
@@ -119,10 +191,27 @@ def test_identifying_values_in_id_columns_are_refused_and_not_repeated(
     assert value not in err, "personal data must not be echoed to the terminal or logs"
 
 
-@pytest.mark.parametrize("value", [
-    "C001", "C0000001", "P00001", "PDU1", "N07", "WC1", "X12345", "X1234567", "AB1234", "CASE-2024-000123", "2024",
-    "case.42", "1990", "13-13-1990", "A1234B", "PDU_2023_01",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "C001",
+        "C0000001",
+        "P00001",
+        "PDU1",
+        "N07",
+        "WC1",
+        "X12345",
+        "X1234567",
+        "AB1234",
+        "CASE-2024-000123",
+        "2024",
+        "case.42",
+        "1990",
+        "13-13-1990",
+        "A1234B",
+        "PDU_2023_01",
+    ],
+)
 def test_pseudonymous_ids_pass(scenario: Path, value: str) -> None:
     apply((set_cell("cases.csv", 2, "case_id", value),), scenario, None)
     assert load_scenario(scenario).cases.index[0] == value

@@ -97,7 +97,9 @@ def test_the_loaders_problem_is_the_one_error_model() -> None:
 
 
 @pytest.mark.parametrize("entry", CATALOGUE, ids=lambda e: e.id)
-def test_every_catalogued_problem_has_a_specific_code(entry: BadInput, scenario: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_catalogued_problem_has_a_specific_code(
+    entry: BadInput, scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     apply(entry.edits, scenario, monkeypatch)
     problems = problems_of(scenario)
     assert problems
@@ -115,7 +117,9 @@ def test_every_catalogued_problem_has_a_specific_code(entry: BadInput, scenario:
 
 
 def test_a_cells_value_is_data_not_part_of_the_message(scenario: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    apply((set_cell("cases.csv", 3, "tier", "E9"), set_cell("cases.csv", 2, "case_id", "X123456")), scenario, monkeypatch)
+    apply(
+        (set_cell("cases.csv", 3, "tier", "E9"), set_cell("cases.csv", 2, "case_id", "X123456")), scenario, monkeypatch
+    )
     tier, personal = sorted(problems_of(scenario), key=lambda p: p.column or "", reverse=True)
     assert (tier.column, tier.row, tier.value, tier.show_value) == ("tier", 3, "E9", True)
     assert tier.message.startswith("is not a valid tier; expected one of A3")
@@ -123,8 +127,14 @@ def test_a_cells_value_is_data_not_part_of_the_message(scenario: Path, monkeypat
     assert "X123456" not in str(personal)
 
 
-def test_a_reserved_label_and_a_list_holding_one_have_their_code(scenario: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    apply((set_cell("cases.csv", 2, "ethnicity", "Total"), set_cell("partners.csv", 2, "pdus", "PDU1;TOTAL")), scenario, monkeypatch)
+def test_a_reserved_label_and_a_list_holding_one_have_their_code(
+    scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    apply(
+        (set_cell("cases.csv", 2, "ethnicity", "Total"), set_cell("partners.csv", 2, "pdus", "PDU1;TOTAL")),
+        scenario,
+        monkeypatch,
+    )
     assert [(p.file, p.code, p.value) for p in problems_of(scenario)] == [
         ("cases.csv", "cell.reserved_label", "Total"),
         ("partners.csv", "cell.reserved_label", "PDU1;TOTAL"),
@@ -138,7 +148,9 @@ def test_a_personal_value_in_a_list_is_hidden_as_the_list(scenario: Path, monkey
     assert "X123456" not in str(problem)
 
 
-def test_more_bad_cells_than_are_listed_are_counted_under_their_code(scenario: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_more_bad_cells_than_are_listed_are_counted_under_their_code(
+    scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import workload.load.limits
 
     monkeypatch.setattr(workload.load.limits, "MAX_PROBLEMS_PER_COLUMN", 1)
@@ -151,11 +163,21 @@ def test_more_bad_cells_than_are_listed_are_counted_under_their_code(scenario: P
 def test_each_bad_parameter_is_its_own_problem_on_its_own_line(
     scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    apply((toml(None, '\n[parameters]\n"wmt.red_pct" = "high"\n"wmt.red_pc" = 1\n"needs.hours_per_severity.drugs" = -40\n'),),
-          scenario, monkeypatch)
+    apply(
+        (
+            toml(
+                None,
+                '\n[parameters]\n"wmt.red_pct" = "high"\n"wmt.red_pc" = 1\n"needs.hours_per_severity.drugs" = -40\n',
+            ),
+        ),
+        scenario,
+        monkeypatch,
+    )
     problems = problems_of(scenario)
     assert [(p.code, p.key) for p in problems] == [
-        ("parameter.wrong_type", "[parameters]"), ("parameter.unknown", "[parameters]"), ("parameter.out_of_range", "[parameters]"),
+        ("parameter.wrong_type", "[parameters]"),
+        ("parameter.unknown", "[parameters]"),
+        ("parameter.out_of_range", "[parameters]"),
     ]
     assert main(["validate", str(scenario)]) == 2
     assert capsys.readouterr().err.splitlines() == [
@@ -167,8 +189,14 @@ def test_each_bad_parameter_is_its_own_problem_on_its_own_line(
 
 
 def test_workbook_problems_have_their_code(scenario: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    apply((Edit("write", "practitioners.xlsx", value=b"not a zip"),
-           toml('practitioners = "practitioners.csv"', 'practitioners = "practitioners.xlsx"')), scenario, monkeypatch)
+    apply(
+        (
+            Edit("write", "practitioners.xlsx", value=b"not a zip"),
+            toml('practitioners = "practitioners.csv"', 'practitioners = "practitioners.xlsx"'),
+        ),
+        scenario,
+        monkeypatch,
+    )
     assert [p.code for p in problems_of(scenario)] == ["xlsx.unreadable"]
 
 
@@ -184,5 +212,8 @@ def test_run_folder_and_synth_errors_are_problems_too(tmp_path: Path) -> None:
     assert str(run.value) == f"{tmp_path}: not a run folder (no summary.json); give a folder written by `workload run`"
     with pytest.raises(SynthError) as synth:
         synth_scenario(0, 10, 1, women_share=2.0)
-    assert [(p.key, p.code) for p in synth.value.problems] == [("n_cases", "synth.option"), ("women_share", "synth.option")]
+    assert [(p.key, p.code) for p in synth.value.problems] == [
+        ("n_cases", "synth.option"),
+        ("women_share", "synth.option"),
+    ]
     assert str(synth.value) == "n_cases must be at least 1 (found 0); women_share must be between 0 and 1 (found 2.0)"

@@ -60,7 +60,9 @@ def one_case_pdu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cases, staff = read_raw(folder, "cases.csv"), read_raw(folder, "practitioners.csv")
     cases.loc[cases.index[0], ["pdu", "current_practitioner_id"]] = ["LONE", ""]
     staff.loc[staff.index[0], "pdu"] = "LONE"
-    cases.loc[cases["current_practitioner_id"] == staff.loc[staff.index[0], "practitioner_id"], "current_practitioner_id"] = ""
+    cases.loc[
+        cases["current_practitioner_id"] == staff.loc[staff.index[0], "practitioner_id"], "current_practitioner_id"
+    ] = ""
     write_raw(cases, folder, "cases.csv")
     write_raw(staff, folder, "practitioners.csv")
     return run_folder(folder, root / "run")
@@ -93,10 +95,10 @@ def test_partner_hours_only_two_women_could_receive_are_not_published(tiny_plain
     for totals in (pd.read_csv(tiny_run / "totals.csv", index_col=0), sheet(tiny_run, "totals")):
         reform = totals.loc["needs_lp"]
         for column in ("partner_hours", "partner_cost", "afforded_hours", "staff_cost"):
-            value = reform[[c for c in totals.columns if c.startswith(column)][0]]
+            value = reform[next(c for c in totals.columns if c.startswith(column))]
             assert pd.isna(value), column
         # and the figures that are still shown cannot give the partner hours back
-        assert pd.notna(reform[[c for c in totals.columns if c.startswith("required_hours")][0]])
+        assert pd.notna(reform[next(c for c in totals.columns if c.startswith("required_hours"))])
     import json
 
     summary = json.loads((tiny_run / "summary.json").read_text())
@@ -135,8 +137,10 @@ def test_warnings_name_no_case_and_give_no_small_count(tiny_run: Path) -> None:
     st.integers(min_value=0, max_value=10),
 )
 def test_pooled_rows_are_never_small_and_add_up(counts: list[int], threshold: int) -> None:
-    table = pd.DataFrame({"cases": counts, "hours": [2.0 * c for c in counts], "status": "x"},
-                         index=[f"P{i}" for i in range(len(counts))])
+    table = pd.DataFrame(
+        {"cases": counts, "hours": [2.0 * c for c in counts], "status": "x"},
+        index=[f"P{i}" for i in range(len(counts))],
+    )
     out = disclosure.pool_small_rows(table, threshold, ["cases", "hours"], disclosure.SMALL_PDUS)
     if threshold > 0:
         assert not disclosure.is_small(out["cases"].to_numpy(dtype=float), threshold).any()
@@ -149,11 +153,18 @@ def test_pooled_rows_are_never_small_and_add_up(counts: list[int], threshold: in
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=6), st.integers(min_value=1, max_value=8))
-def test_figures_from_few_contributors_are_blank_with_their_complements(contributors: list[int], threshold: int) -> None:
+def test_figures_from_few_contributors_are_blank_with_their_complements(
+    contributors: list[int], threshold: int
+) -> None:
     n = len(contributors)
     table = pd.DataFrame(
-        {"cases": 100, "partner_hours": np.arange(n) + 1.0, "afforded_hours": 50.0, "required_hours": 80.0,
-         "contributors_partner_hours": contributors}
+        {
+            "cases": 100,
+            "partner_hours": np.arange(n) + 1.0,
+            "afforded_hours": 50.0,
+            "required_hours": 80.0,
+            "contributors_partner_hours": contributors,
+        }
     )
     out = disclosure.suppress_contributions(table, threshold)
     small = disclosure.is_small(np.array(contributors), threshold)

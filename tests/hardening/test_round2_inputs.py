@@ -113,8 +113,15 @@ def child_cli(*argv: str, timeout: float = 120) -> tuple[dict, str]:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     try:
         done = subprocess.run(
-            [sys.executable, "-c", CHILD, *argv], check=False, capture_output=True, text=True, timeout=timeout, env=env,
-            preexec_fn=limit, stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2],
+            [sys.executable, "-c", CHILD, *argv],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            preexec_fn=limit,
+            stdin=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parents[2],
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"workload {' '.join(argv)} did not finish in {timeout} s (reading a pipe or device without end?)")
@@ -223,7 +230,11 @@ SEMI_POINT = (
     ],
 )
 def test_a_thousands_separator_is_refused_never_read_as_a_decimal(
-    edits: tuple[Edit, ...], expected: str, scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    edits: tuple[Edit, ...],
+    expected: str,
+    scenario: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     apply(edits, scenario, monkeypatch)
     assert refused(scenario, capsys) == [expected]
@@ -232,28 +243,73 @@ def test_a_thousands_separator_is_refused_never_read_as_a_decimal(
 @pytest.mark.parametrize(
     ("edits", "table", "key", "column", "value"),
     [
-        pytest.param((set_cell("practitioners.csv", 3, "reduction_hours_per_week", "6.5"), Edit("tabs", "practitioners.csv")),
-                     "practitioners", "P02", "reduction_hours_per_week", 6.5, id="tab-decimal-point"),
-        pytest.param((set_cell("partners.csv", 2, "contract_hours_per_year", "6601"), Edit("tabs", "partners.csv")),
-                     "partners", "WC1", "contract_hours_per_year", 6601.0, id="tab-plain"),
-        pytest.param((set_cell("partners.csv", 2, "contract_hours_per_year", "6.601"),),
-                     "partners", "WC1", "contract_hours_per_year", 6.601, id="comma-file-decimal-point"),
-        pytest.param((european("partners.csv"), replace("partners.csv", b";500;", b";6,5;")),
-                     "partners", "WC1", "contract_hours_per_year", 6.5, id="semicolon-decimal-comma"),
-        pytest.param((european("practitioners.csv"),), "practitioners", "P02", "reduction_hours_per_week", 1.8,
-                     id="semicolon-excel-europe"),
+        pytest.param(
+            (set_cell("practitioners.csv", 3, "reduction_hours_per_week", "6.5"), Edit("tabs", "practitioners.csv")),
+            "practitioners",
+            "P02",
+            "reduction_hours_per_week",
+            6.5,
+            id="tab-decimal-point",
+        ),
+        pytest.param(
+            (set_cell("partners.csv", 2, "contract_hours_per_year", "6601"), Edit("tabs", "partners.csv")),
+            "partners",
+            "WC1",
+            "contract_hours_per_year",
+            6601.0,
+            id="tab-plain",
+        ),
+        pytest.param(
+            (set_cell("partners.csv", 2, "contract_hours_per_year", "6.601"),),
+            "partners",
+            "WC1",
+            "contract_hours_per_year",
+            6.601,
+            id="comma-file-decimal-point",
+        ),
+        pytest.param(
+            (european("partners.csv"), replace("partners.csv", b";500;", b";6,5;")),
+            "partners",
+            "WC1",
+            "contract_hours_per_year",
+            6.5,
+            id="semicolon-decimal-comma",
+        ),
+        pytest.param(
+            (european("practitioners.csv"),),
+            "practitioners",
+            "P02",
+            "reduction_hours_per_week",
+            1.8,
+            id="semicolon-excel-europe",
+        ),
     ],
 )
 def test_numbers_written_in_the_files_convention_load_as_written(
-    edits: tuple[Edit, ...], table: str, key: str, column: str, value: float, scenario: Path, monkeypatch: pytest.MonkeyPatch
+    edits: tuple[Edit, ...],
+    table: str,
+    key: str,
+    column: str,
+    value: float,
+    scenario: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     apply(edits, scenario, monkeypatch)
     assert getattr(load_scenario(scenario), table).loc[key, column] == value
 
 
-def test_a_text_cell_with_a_comma_in_a_workbook_is_refused(scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    apply((set_cell("partners.csv", 2, "contract_hours_per_year", "6,601"), Edit("xlsx", "partners.csv"),
-           toml('partners = "partners.csv"', 'partners = "partners.xlsx"')), scenario, monkeypatch)
+def test_a_text_cell_with_a_comma_in_a_workbook_is_refused(
+    scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    apply(
+        (
+            set_cell("partners.csv", 2, "contract_hours_per_year", "6,601"),
+            Edit("xlsx", "partners.csv"),
+            toml('partners = "partners.csv"', 'partners = "partners.xlsx"'),
+        ),
+        scenario,
+        monkeypatch,
+    )
     assert refused(scenario, capsys) == [
         'partners.xlsx, row 2, column contract_hours_per_year: "6,601" is not a number written with a decimal point and '
         + f"no thousands separators; {HOURS_YEAR}"
@@ -272,7 +328,9 @@ def _float_list() -> ColumnRule:
         ("point", ["6,601;1", "6.601;1"], [True, False], [(1.0,), (6.601, 1.0)]),
     ],
 )
-def test_list_cells_follow_the_same_number_rules(convention: str, cells: list[str], bad: list[bool], values: list[tuple]) -> None:
+def test_list_cells_follow_the_same_number_rules(
+    convention: str, cells: list[str], bad: list[bool], values: list[tuple]
+) -> None:
     conv = _convert_uniques(np.array(cells, dtype=object), _float_list(), convention)
     assert conv.bad.tolist() == bad
     assert [tuple(v) for v in conv.values] == values
@@ -346,7 +404,9 @@ def test_a_sheet_with_more_rows_than_the_limit_is_refused_while_reading(
     ]
 
 
-def test_a_zip_bomb_is_refused_before_it_is_unpacked(scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(
+    scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _workbook(scenario, "practitioners.xlsx", _rows(scenario, "practitioners.csv"))
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/media/padding.bin", bytes(30_000_000))
@@ -363,7 +423,9 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(scenario: Path, monkeypatch
     )
 
 
-def test_a_huge_shared_strings_part_is_refused(scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_huge_shared_strings_part_is_refused(
+    scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _workbook(scenario, "practitioners.xlsx", _rows(scenario, "practitioners.csv"))
     import workload.load.limits
 
@@ -374,8 +436,10 @@ def test_a_huge_shared_strings_part_is_refused(scenario: Path, monkeypatch: pyte
     assert big.file_size > 100
     (found,) = refused(scenario, capsys)
     assert found.startswith(f"practitioners.xlsx: its part {big.filename} would unzip to ")
-    assert found.endswith("more than any real caseload workbook needs (limit 100 bytes; a zip bomb?); save the table as "
-                          "'CSV UTF-8 (Comma delimited)' or in a new workbook")
+    assert found.endswith(
+        "more than any real caseload workbook needs (limit 100 bytes; a zip bomb?); save the table as "
+        "'CSV UTF-8 (Comma delimited)' or in a new workbook"
+    )
 
 
 def test_workbooks_keep_excel_row_numbers_and_read_the_first_sheet(
@@ -437,8 +501,9 @@ def test_a_named_pipe_as_a_table_is_refused_without_hanging(name: str, scenario:
     _mkfifo(scenario / name)
     _use(scenario, "cases", name)
     for command in ("validate", "run"):
-        report, stderr = child_cli(command, str(scenario), *(["--out", str(scenario.parent / "run")] if command == "run" else []),
-                                   timeout=60)
+        report, stderr = child_cli(
+            command, str(scenario), *(["--out", str(scenario.parent / "run")] if command == "run" else []), timeout=60
+        )
         assert report["code"] == 2, stderr
         assert problem_lines(stderr) == [f"{name}: is a named pipe, not a regular file; only regular files are read"]
     assert not (scenario.parent / "run").exists()
@@ -449,7 +514,9 @@ def test_a_named_pipe_as_scenario_toml_is_refused_without_hanging(scenario: Path
     for target in (scenario, scenario / "scenario.toml"):
         report, stderr = child_cli("validate", str(target), timeout=60)
         assert report["code"] == 2, stderr
-        assert problem_lines(stderr) == ["scenario.toml: is a named pipe, not a regular file; only regular files are read"]
+        assert problem_lines(stderr) == [
+            "scenario.toml: is a named pipe, not a regular file; only regular files are read"
+        ]
 
 
 def test_a_named_pipe_in_process_returns_promptly(scenario: Path) -> None:
@@ -488,7 +555,9 @@ def test_a_device_as_scenario_toml_is_refused_without_reading_it(device: str, sc
 
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
-def test_a_link_to_a_device_as_a_table_is_refused(device: str, scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_link_to_a_device_as_a_table_is_refused(
+    device: str, scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     os.symlink(device, scenario / "zero.csv")
     _use(scenario, "cases", "zero.csv")
     assert refused(scenario, capsys) == [
@@ -532,46 +601,96 @@ def test_reserved_labels_are_defined_once_with_the_outputs_labels() -> None:
     for label in (*RESERVED_LABELS, " total ", "TOTAL", "White + small groups", "PDU3 + small PDUs", "(Small Groups)"):
         assert reserved_label_problem(label) is not None, label
     # a value in brackets that is no label of ours is an ordinary group (extracts write "(Not stated)")
-    for fine in ("White", "Totalled", "Mixed (other)", "Asian or Asian British", "Small", "PDU1", "(", "a)", "(Not stated)"):
+    for fine in (
+        "White",
+        "Totalled",
+        "Mixed (other)",
+        "Asian or Asian British",
+        "Small",
+        "PDU1",
+        "(",
+        "a)",
+        "(Not stated)",
+    ):
         assert reserved_label_problem(fine) is None, fine
 
 
 @pytest.mark.parametrize(
     ("edits", "expected"),
     [
-        pytest.param(set_cell("cases.csv", 2, "ethnicity", "Total"),
-                     [f'cases.csv, row 2, column ethnicity: "Total" {RESERVED}'], id="ethnicity-total"),
-        pytest.param(set_cell("cases.csv", 3, "ethnicity", " total "),
-                     [f'cases.csv, row 3, column ethnicity: "total" {RESERVED}'], id="ethnicity-total-lower-spaced"),
-        pytest.param(set_cell("cases.csv", 2, "ethnicity", "(blank)"),
-                     [f'cases.csv, row 2, column ethnicity: "(blank)" {RESERVED}'], id="ethnicity-blank-label"),
-        pytest.param(set_cell("cases.csv", 4, "ethnicity", "(small groups)"),
-                     [f'cases.csv, row 4, column ethnicity: "(small groups)" {RESERVED}'], id="ethnicity-small-groups"),
-        pytest.param(set_cell("cases.csv", 2, "ethnicity", "White + small groups"),
-                     [f'cases.csv, row 2, column ethnicity: "White + small groups" {RESERVED}'], id="ethnicity-merged-pool"),
-        pytest.param(set_cell("cases.csv", 2, "ethnicity", "(all)"),
-                     [f'cases.csv, row 2, column ethnicity: "(all)" {RESERVED}'], id="ethnicity-all"),
         pytest.param(
-            (set_cell("cases.csv", 2, "pdu", "Total"), set_cell("cases.csv", 3, "pdu", "Total"), set_cell("cases.csv", 4, "pdu", "Total"),
-             set_cell("practitioners.csv", 2, "pdu", "Total"), set_cell("practitioners.csv", 3, "pdu", "Total"),
-             set_cell("partners.csv", 2, "pdus", "Total")),
+            set_cell("cases.csv", 2, "ethnicity", "Total"),
+            [f'cases.csv, row 2, column ethnicity: "Total" {RESERVED}'],
+            id="ethnicity-total",
+        ),
+        pytest.param(
+            set_cell("cases.csv", 3, "ethnicity", " total "),
+            [f'cases.csv, row 3, column ethnicity: "total" {RESERVED}'],
+            id="ethnicity-total-lower-spaced",
+        ),
+        pytest.param(
+            set_cell("cases.csv", 2, "ethnicity", "(blank)"),
+            [f'cases.csv, row 2, column ethnicity: "(blank)" {RESERVED}'],
+            id="ethnicity-blank-label",
+        ),
+        pytest.param(
+            set_cell("cases.csv", 4, "ethnicity", "(small groups)"),
+            [f'cases.csv, row 4, column ethnicity: "(small groups)" {RESERVED}'],
+            id="ethnicity-small-groups",
+        ),
+        pytest.param(
+            set_cell("cases.csv", 2, "ethnicity", "White + small groups"),
+            [f'cases.csv, row 2, column ethnicity: "White + small groups" {RESERVED}'],
+            id="ethnicity-merged-pool",
+        ),
+        pytest.param(
+            set_cell("cases.csv", 2, "ethnicity", "(all)"),
+            [f'cases.csv, row 2, column ethnicity: "(all)" {RESERVED}'],
+            id="ethnicity-all",
+        ),
+        pytest.param(
+            (
+                set_cell("cases.csv", 2, "pdu", "Total"),
+                set_cell("cases.csv", 3, "pdu", "Total"),
+                set_cell("cases.csv", 4, "pdu", "Total"),
+                set_cell("practitioners.csv", 2, "pdu", "Total"),
+                set_cell("practitioners.csv", 3, "pdu", "Total"),
+                set_cell("partners.csv", 2, "pdus", "Total"),
+            ),
             [f'cases.csv, row {r}, column pdu: "Total" {RESERVED}' for r in (2, 3, 4)]
             + [f'practitioners.csv, row {r}, column pdu: "Total" {RESERVED}' for r in (2, 3)]
             + [f'partners.csv, row 2, column pdus: "Total" {RESERVED}'],
             id="pdu-total-everywhere",
         ),
-        pytest.param(set_cell("partners.csv", 2, "pdus", "PDU1;TOTAL"),
-                     [f'partners.csv, row 2, column pdus: "PDU1;TOTAL" has "TOTAL" in it, which {RESERVED}'],
-                     id="partner-pdus-list"),
-        pytest.param((set_cell("practitioners.csv", 2, "practitioner_id", "Total"), set_cell("cases.csv", 2, "current_practitioner_id", "Total")),
-                     [f'cases.csv, row 2, column current_practitioner_id: "Total" {RESERVED}',
-                      f'practitioners.csv, row 2, column practitioner_id: "Total" {RESERVED}'], id="practitioner-total"),
-        pytest.param(set_cell("partners.csv", 2, "partner_id", "total"),
-                     [f'partners.csv, row 2, column partner_id: "total" {RESERVED}'], id="partner-total"),
+        pytest.param(
+            set_cell("partners.csv", 2, "pdus", "PDU1;TOTAL"),
+            [f'partners.csv, row 2, column pdus: "PDU1;TOTAL" has "TOTAL" in it, which {RESERVED}'],
+            id="partner-pdus-list",
+        ),
+        pytest.param(
+            (
+                set_cell("practitioners.csv", 2, "practitioner_id", "Total"),
+                set_cell("cases.csv", 2, "current_practitioner_id", "Total"),
+            ),
+            [
+                f'cases.csv, row 2, column current_practitioner_id: "Total" {RESERVED}',
+                f'practitioners.csv, row 2, column practitioner_id: "Total" {RESERVED}',
+            ],
+            id="practitioner-total",
+        ),
+        pytest.param(
+            set_cell("partners.csv", 2, "partner_id", "total"),
+            [f'partners.csv, row 2, column partner_id: "total" {RESERVED}'],
+            id="partner-total",
+        ),
     ],
 )
 def test_a_reserved_label_as_a_group_is_refused_at_validation(
-    edits: Edit | tuple[Edit, ...], expected: list[str], scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    edits: Edit | tuple[Edit, ...],
+    expected: list[str],
+    scenario: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     apply(edits if isinstance(edits, tuple) else (edits,), scenario, monkeypatch)
     assert refused(scenario, capsys) == expected
@@ -579,8 +698,16 @@ def test_a_reserved_label_as_a_group_is_refused_at_validation(
 
 def test_reserved_labels_are_refused_by_the_row_model_too() -> None:
     row = {name: 0 for name in CaseRecord.model_fields}
-    row.update(case_id="C1", pdu="PDU1", sex="female", case_type="community", tier="D1", rosh="low", ethnicity="White",
-               current_practitioner_id=None)
+    row.update(
+        case_id="C1",
+        pdu="PDU1",
+        sex="female",
+        case_type="community",
+        tier="D1",
+        rosh="low",
+        ethnicity="White",
+        current_practitioner_id=None,
+    )
     CaseRecord.model_validate(row)
     with pytest.raises(ValidationError, match="keep for totals"):
         CaseRecord.model_validate({**row, "ethnicity": "(small groups)"})
@@ -589,8 +716,14 @@ def test_reserved_labels_are_refused_by_the_row_model_too() -> None:
 
 
 def test_a_group_value_like_a_label_but_not_one_is_fine(scenario: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    apply((set_cell("cases.csv", 2, "ethnicity", "Mixed (other)"), set_cell("cases.csv", 3, "ethnicity", "Totally unknown")),
-          scenario, monkeypatch)
+    apply(
+        (
+            set_cell("cases.csv", 2, "ethnicity", "Mixed (other)"),
+            set_cell("cases.csv", 3, "ethnicity", "Totally unknown"),
+        ),
+        scenario,
+        monkeypatch,
+    )
     loaded = load_scenario(scenario)
     assert loaded.cases.loc["C001", "ethnicity"] == "Mixed (other)"
 
@@ -604,32 +737,65 @@ CONTROL = "has a control character (a tab, line break or similar) in it"
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        pytest.param('name = "tiny"', 'name = "tiny\\u0007"',
-                     f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'tiny\\x07')", id="name-bell"),
-        pytest.param('name = "tiny"', 'name = "ti\\tny"',
-                     f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'ti\\tny')", id="name-tab"),
-        pytest.param('name = "tiny"', 'name = """tiny\nrun"""',
-                     f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'tiny\\nrun')", id="name-newline"),
-        pytest.param('name = "tiny"', 'name = "tiny\\u2028"',
-                     f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'tiny\\u2028')", id="name-line-separator"),
-        pytest.param('name = "tiny"', 'name = "tiny\\u0085"',
-                     f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'tiny\\x85')", id="name-c1"),
-        pytest.param('description = "Three cases and two practitioners in one PDU, for tests."', 'description = "a\\u0000b"',
-                     "scenario.toml: description: has a control character in it (line breaks and tabs are fine); "
-                     "remove it (found 'a\\x00b')", id="description-nul"),
+        pytest.param(
+            'name = "tiny"',
+            'name = "tiny\\u0007"',
+            f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'tiny\\x07')",
+            id="name-bell",
+        ),
+        pytest.param(
+            'name = "tiny"',
+            'name = "ti\\tny"',
+            f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'ti\\tny')",
+            id="name-tab",
+        ),
+        pytest.param(
+            'name = "tiny"',
+            'name = """tiny\nrun"""',
+            f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'tiny\\nrun')",
+            id="name-newline",
+        ),
+        pytest.param(
+            'name = "tiny"',
+            'name = "tiny\\u2028"',
+            f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'tiny\\u2028')",
+            id="name-line-separator",
+        ),
+        pytest.param(
+            'name = "tiny"',
+            'name = "tiny\\u0085"',
+            f"scenario.toml: name: {CONTROL}; write it on one line of plain text (found 'tiny\\x85')",
+            id="name-c1",
+        ),
+        pytest.param(
+            'description = "Three cases and two practitioners in one PDU, for tests."',
+            'description = "a\\u0000b"',
+            "scenario.toml: description: has a control character in it (line breaks and tabs are fine); "
+            "remove it (found 'a\\x00b')",
+            id="description-nul",
+        ),
     ],
 )
 def test_control_characters_in_settings_are_refused_naming_the_setting(
-    old: str, new: str, expected: str, scenario: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    old: str,
+    new: str,
+    expected: str,
+    scenario: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     apply((toml(old, new),), scenario, monkeypatch)
     assert refused(scenario, capsys) == [expected]
 
 
 def test_a_description_over_several_lines_is_fine(scenario: Path) -> None:
-    text = (scenario / "scenario.toml").read_text().replace(
-        'description = "Three cases and two practitioners in one PDU, for tests."',
-        'description = """Three cases\nand two practitioners,\tfor tests."""',
+    text = (
+        (scenario / "scenario.toml")
+        .read_text()
+        .replace(
+            'description = "Three cases and two practitioners in one PDU, for tests."',
+            'description = """Three cases\nand two practitioners,\tfor tests."""',
+        )
     )
     (scenario / "scenario.toml").write_text(text)
     assert load_scenario(scenario).spec.description == "Three cases\nand two practitioners,\tfor tests."

@@ -69,10 +69,20 @@ def run(*args: str) -> int:
 @pytest.mark.parametrize(
     "out",
     ["project", "project/scenario", ".", "..", "mine", "project/notes.txt", "link", "fifo"],
-    ids=["scenario-parent", "scenario-folder", "working-folder", "above-working-folder", "users-folder",
-         "regular-file", "symlink-to-folder", "named-pipe"],
+    ids=[
+        "scenario-parent",
+        "scenario-folder",
+        "working-folder",
+        "above-working-folder",
+        "users-folder",
+        "regular-file",
+        "symlink-to-folder",
+        "named-pipe",
+    ],
 )
-def test_force_never_replaces_what_is_not_this_tools_run(tree: Path, out: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_force_never_replaces_what_is_not_this_tools_run(
+    tree: Path, out: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tree / "mine").mkdir()
     (tree / "mine" / "data.csv").write_text("a,b\n1,2\n")
     (tree / "link").symlink_to(tree / "mine")
@@ -134,11 +144,10 @@ def test_an_empty_folder_is_used_without_force(tree: Path) -> None:
 
 def test_a_folder_that_appears_while_computing_is_never_replaced(tmp_path: Path) -> None:
     target = tmp_path / "run"
-    with pytest.raises(OutputExistsError, match="appeared while this run was computing"):
-        with atomic_folder(target) as tmp:
-            (tmp / "mine.csv").write_text("loser\n")
-            target.mkdir()  # the other run lands first
-            (target / "summary.json").write_text("winner\n")
+    with pytest.raises(OutputExistsError, match="appeared while this run was computing"), atomic_folder(target) as tmp:
+        (tmp / "mine.csv").write_text("loser\n")
+        target.mkdir()  # the other run lands first
+        (target / "summary.json").write_text("winner\n")
     assert (target / "summary.json").read_text() == "winner\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
@@ -147,7 +156,9 @@ def test_two_runs_racing_to_one_new_folder_one_wins_the_other_exits_2(tree: Path
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "workload.cli", "run", "project/scenario", "--out", "race", "--workers", "1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(2)
     ]
@@ -171,7 +182,9 @@ def test_rename_noreplace_refuses_a_full_folder_and_takes_an_empty_one(tmp_path:
     assert not (tmp_path / "src").exists()
 
 
-def test_rename_noreplace_without_renameat2_still_never_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rename_noreplace_without_renameat2_still_never_replaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(output, "_renameat2", lambda *a: False)
     (tmp_path / "src").mkdir()
     (tmp_path / "full").mkdir()
@@ -200,9 +213,8 @@ def test_a_failed_replacement_puts_the_old_run_back(tmp_path: Path, monkeypatch:
         raise OSError(errno.EIO, "I/O error")
 
     monkeypatch.setattr(output, "rename_noreplace", fail)
-    with pytest.raises(OSError):
-        with atomic_folder(target, force=True) as tmp:
-            (tmp / "summary.json").write_text("new")
+    with pytest.raises(OSError), atomic_folder(target, force=True) as tmp:
+        (tmp / "summary.json").write_text("new")
     assert (target / "summary.json").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
@@ -230,8 +242,13 @@ def test_a_stranded_old_run_is_restored_not_deleted(tmp_path: Path) -> None:
 def test_hidden_folders_of_other_programs_are_never_touched(tmp_path: Path) -> None:
     # names like the ones this tool uses, or used, but not provably its own: left exactly as they are
     pid = dead_pid()
-    for name in (f".vim.old-{pid}", ".photos.old-20240101", f".notes.workload-tmp-{pid}", f".x.workload-tmp-{pid}-abcd1234",
-                 f".mine.workload-old-{pid}"):
+    for name in (
+        f".vim.old-{pid}",
+        ".photos.old-20240101",
+        f".notes.workload-tmp-{pid}",
+        f".x.workload-tmp-{pid}-abcd1234",
+        f".mine.workload-old-{pid}",
+    ):
         (tmp_path / name).mkdir()
         (tmp_path / name / "precious.txt").write_text("years of work")
     (tmp_path / "vim").mkdir()  # the folder a stranded copy would be "restored" over
@@ -282,7 +299,9 @@ def test_bad_workers_exit_2(tree: Path, workers: str, capsys: pytest.CaptureFixt
     assert not (tree / "runs").exists()
 
 
-def test_an_over_long_out_is_refused_before_computing(tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_over_long_out_is_refused_before_computing(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import workload.pipeline
 
     def never(*args: object, **kwargs: object) -> None:
@@ -295,7 +314,9 @@ def test_an_over_long_out_is_refused_before_computing(tree: Path, monkeypatch: p
     assert not [p for p in tree.iterdir() if "workload-tmp" in p.name]
 
 
-def test_an_unwritable_location_is_refused_before_computing(tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unwritable_location_is_refused_before_computing(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import workload.pipeline
 
     def never(*args: object, **kwargs: object) -> None:
@@ -339,7 +360,9 @@ def test_check_output_leaves_nothing_behind(tmp_path: Path) -> None:
 # 15. `workload docs` regenerates only a checkout's docs
 
 
-def test_docs_refuses_a_folder_that_is_not_a_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_docs_refuses_a_folder_that_is_not_a_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import workload
 
     # as installed from a wheel: the package is not inside a checkout
@@ -352,7 +375,9 @@ def test_docs_refuses_a_folder_that_is_not_a_checkout(tmp_path: Path, monkeypatc
     assert list((tmp_path / "elsewhere").iterdir()) == [] and not (tmp_path / "docs").exists()
 
 
-def test_docs_finds_the_checkout_from_the_package_or_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_docs_finds_the_checkout_from_the_package_or_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import workload
 
     assert cli.is_checkout(REPO) and not cli.is_checkout(tmp_path)
@@ -376,16 +401,35 @@ def sweep_file(tree: Path) -> Path:
 
 
 @pytest.mark.parametrize("out", ["project", "project/scenario", ".", "link"])
-def test_a_sweep_never_writes_over_protected_folders(tree: Path, sweep_file: Path, out: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_sweep_never_writes_over_protected_folders(
+    tree: Path, sweep_file: Path, out: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tree / "link").symlink_to(tree / "project")
     before = snapshot(tree)
-    assert cli.main(["sweep", "project/scenario", "--grid", str(sweep_file), "--out", out, "--force", "--workers", "1",
-                     "--no-progress"]) == 2
+    assert (
+        cli.main(
+            [
+                "sweep",
+                "project/scenario",
+                "--grid",
+                str(sweep_file),
+                "--out",
+                out,
+                "--force",
+                "--workers",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert "must never be replaced" in capsys.readouterr().err or (tree / "link").is_symlink()
     assert snapshot(tree) == before
 
 
-def test_sweep_force_keeps_a_sweep_folder_with_the_users_files(tree: Path, sweep_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sweep_force_keeps_a_sweep_folder_with_the_users_files(
+    tree: Path, sweep_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     args = ["sweep", "project/scenario", "--grid", str(sweep_file), "--out", "sw", "--workers", "1", "--no-progress"]
     assert cli.main(args) == 0
     stale = tree / "sw" / "tasks" / f".x.csv.workload-tmp-{dead_pid()}-abcd"
@@ -420,7 +464,9 @@ def _fake_checkout(root: Path) -> Path:
 
 
 @pytest.mark.parametrize("how", ["page-symlink", "docs-symlink", "page-fifo", "docs-file"])
-def test_docs_writes_nothing_outside_the_checkout_and_never_hangs(tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_docs_writes_nothing_outside_the_checkout_and_never_hangs(
+    tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = _fake_checkout(tmp_path / "fake")
     victim = tmp_path / "victim"
     victim.mkdir()
@@ -444,10 +490,18 @@ def test_docs_writes_nothing_outside_the_checkout_and_never_hangs(tmp_path: Path
 
 @pytest.mark.parametrize(
     "option",
-    [["--seed", "-1"], ["--partners", "-1"], ["--partners", "100000000"], ["--cases", "100000000000"],
-     ["--name", "a\x1bb"], ["--name", "two\nlines"]],
+    [
+        ["--seed", "-1"],
+        ["--partners", "-1"],
+        ["--partners", "100000000"],
+        ["--cases", "100000000000"],
+        ["--name", "a\x1bb"],
+        ["--name", "two\nlines"],
+    ],
 )
-def test_synth_refuses_bad_options_before_drawing(tmp_path: Path, option: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_synth_refuses_bad_options_before_drawing(
+    tmp_path: Path, option: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     args = ["synth", "--cases", "10", "--practitioners", "4", "--pdus", "1", "--out", str(tmp_path / "s")]
     for i in range(0, len(option), 2):
         if option[i] in args:
@@ -466,7 +520,9 @@ def test_a_blank_out_is_refused(tree: Path, capsys: pytest.CaptureFixture[str]) 
     assert not (tree / "runs").exists()
 
 
-def test_compare_writes_before_it_prints(tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_writes_before_it_prints(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import workload.compare
 
     assert run("--out", "runs/a") == 0 and run("--out", "runs/b") == 0

@@ -129,41 +129,54 @@ def test_range_notation_in_words_and_vectorised() -> None:
 
 def test_every_bad_override_is_reported_at_once_naming_parameter_value_and_range() -> None:
     with pytest.raises(ParameterError) as caught:
-        load_parameters({
-            "needs.hours_per_severity.drugs": -40,
-            "outcomes": {"reoffending": {"effect_of_full_coverage": 3}},
-            "allocation.capacity.productive_hours_per_fte_year": 0,
-            "wmt.baseline_allocation.highest_protect_level.PSO": "=HYPERLINK(\"http://x\")",
-            "wmt.workload_pct_decimals": 1.5,
-        })
+        load_parameters(
+            {
+                "needs.hours_per_severity.drugs": -40,
+                "outcomes": {"reoffending": {"effect_of_full_coverage": 3}},
+                "allocation.capacity.productive_hours_per_fte_year": 0,
+                "wmt.baseline_allocation.highest_protect_level.PSO": '=HYPERLINK("http://x")',
+                "wmt.workload_pct_decimals": 1.5,
+            }
+        )
     problems = caught.value.messages
-    assert [p.code for p in caught.value.problems] == ["parameter.out_of_range"] * 3 + ["parameter.not_allowed", "parameter.out_of_range"]
+    assert [p.code for p in caught.value.problems] == ["parameter.out_of_range"] * 3 + [
+        "parameter.not_allowed",
+        "parameter.out_of_range",
+    ]
     assert [p.key for p in caught.value.problems] == [
-        "needs.hours_per_severity.drugs", "outcomes.reoffending.effect_of_full_coverage",
-        "allocation.capacity.productive_hours_per_fte_year", "wmt.baseline_allocation.highest_protect_level.PSO",
+        "needs.hours_per_severity.drugs",
+        "outcomes.reoffending.effect_of_full_coverage",
+        "allocation.capacity.productive_hours_per_fte_year",
+        "wmt.baseline_allocation.highest_protect_level.PSO",
         "wmt.workload_pct_decimals",
     ]
     assert problems == [
         "parameter needs.hours_per_severity.drugs must be 0 or more, range [0, inf); found -40",
         "parameter outcomes.reoffending.effect_of_full_coverage must be from 0 to 1, range [0, 1]; found 3",
-        ("parameter allocation.capacity.productive_hours_per_fte_year must be above 0 and at most 8784, "
-         "range (0, 8784]; found 0"),
-        ("parameter wmt.baseline_allocation.highest_protect_level.PSO must be one of A, B, C, D; "
-         "found '=HYPERLINK(\"http://x\")'"),
+        (
+            "parameter allocation.capacity.productive_hours_per_fte_year must be above 0 and at most 8784, "
+            "range (0, 8784]; found 0"
+        ),
+        (
+            "parameter wmt.baseline_allocation.highest_protect_level.PSO must be one of A, B, C, D; "
+            "found '=HYPERLINK(\"http://x\")'"
+        ),
         "parameter wmt.workload_pct_decimals must be a whole number from 0 to 6, range [0, 6]; found 1.5",
     ]
     assert str(caught.value) == "; ".join(problems)
 
 
 def test_overrides_at_the_ends_of_a_range_are_allowed() -> None:
-    params = load_parameters({
-        "outcomes.reoffending.effect_of_full_coverage": 1,
-        "needs.hours_per_severity.drugs": 0,
-        "allocation.capacity.productive_hours_per_fte_year": 1e-6,
-        "wmt.default_hours.SPO": 0,
-        "wmt.workload_pct_decimals": 2.0,
-        "wmt.baseline_allocation.highest_protect_level.PSO": "B",
-    })
+    params = load_parameters(
+        {
+            "outcomes.reoffending.effect_of_full_coverage": 1,
+            "needs.hours_per_severity.drugs": 0,
+            "allocation.capacity.productive_hours_per_fte_year": 1e-6,
+            "wmt.default_hours.SPO": 0,
+            "wmt.workload_pct_decimals": 2.0,
+            "wmt.baseline_allocation.highest_protect_level.PSO": "B",
+        }
+    )
     assert params["outcomes.reoffending.effect_of_full_coverage"] == 1
     assert params["wmt.baseline_allocation.highest_protect_level.PSO"] == "B"
 
@@ -172,24 +185,38 @@ def test_values_problem_checks_many_draws_at_once() -> None:
     params = load_parameters()
     draws = np.linspace(-0.5, 1.5, 201)
     message = params.values_problem("outcomes.children.care_share", draws, what="draws")
-    assert message == ("100 of 201 draws of parameter outcomes.children.care_share are not from 0 to 1, its range "
-                       "[0, 1] (found -0.5 to 1.5)")
+    assert message == (
+        "100 of 201 draws of parameter outcomes.children.care_share are not from 0 to 1, its range "
+        "[0, 1] (found -0.5 to 1.5)"
+    )
     assert params.values_problem("outcomes.children.care_share", np.linspace(0, 1, 50)) is None
     whole = params.values_problem("wmt.workload_pct_decimals", np.array([1.0, 2.0, 2.5]))
     assert whole is not None and whole.startswith("1 of 3 values") and "whole number" in whole
 
 
 CASES = [
-    ('"needs.hours_per_severity.drugs" = -40',
-     "parameter needs.hours_per_severity.drugs must be 0 or more, range [0, inf); found -40"),
-    ('"outcomes.reoffending.effect_of_full_coverage" = 3',
-     "parameter outcomes.reoffending.effect_of_full_coverage must be from 0 to 1, range [0, 1]; found 3"),
-    ('"allocation.capacity.productive_hours_per_fte_year" = 0',
-     ("parameter allocation.capacity.productive_hours_per_fte_year must be above 0 and at most 8784, "
-      "range (0, 8784]; found 0")),
-    ('"wmt.baseline_allocation.highest_protect_level.PSO" = "=HYPERLINK(1)"',
-     ("parameter wmt.baseline_allocation.highest_protect_level.PSO must be one of A, B, C, D; "
-      "found '=HYPERLINK(1)'")),
+    (
+        '"needs.hours_per_severity.drugs" = -40',
+        "parameter needs.hours_per_severity.drugs must be 0 or more, range [0, inf); found -40",
+    ),
+    (
+        '"outcomes.reoffending.effect_of_full_coverage" = 3',
+        "parameter outcomes.reoffending.effect_of_full_coverage must be from 0 to 1, range [0, 1]; found 3",
+    ),
+    (
+        '"allocation.capacity.productive_hours_per_fte_year" = 0',
+        (
+            "parameter allocation.capacity.productive_hours_per_fte_year must be above 0 and at most 8784, "
+            "range (0, 8784]; found 0"
+        ),
+    ),
+    (
+        '"wmt.baseline_allocation.highest_protect_level.PSO" = "=HYPERLINK(1)"',
+        (
+            "parameter wmt.baseline_allocation.highest_protect_level.PSO must be one of A, B, C, D; "
+            "found '=HYPERLINK(1)'"
+        ),
+    ),
 ]
 
 

@@ -81,17 +81,29 @@ def _cli_refuses(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ('[grid]\n"parameters.wmt.baseline_allocation.highest_protect_level.PSO" = ["C", "=HYPERLINK(\\"http://x\\",\\"y\\")"]\n',
-         ('sweep.toml: [grid] "parameters.wmt.baseline_allocation.highest_protect_level.PSO": parameter '
-          "wmt.baseline_allocation.highest_protect_level.PSO must be one of A, B, C, D; "
-          "found '=HYPERLINK(\"http://x\",\"y\")'")),
-        ('[grid]\n"parameters.outcomes.reoffending.effect_of_full_coverage" = [0.1, 3]\n',
-         ('sweep.toml: [grid] "parameters.outcomes.reoffending.effect_of_full_coverage": parameter '
-          "outcomes.reoffending.effect_of_full_coverage must be from 0 to 1, range [0, 1]; found 3")),
-        ('[grid]\n"parameters.allocation.capacity.productive_hours_per_fte_year" = [0]\n',
-         "must be above 0 and at most 8784, range (0, 8784]; found 0"),
-        ('[grid]\n"parameters.needs.hours_per_severity.drugs" = [-40]\n',
-         "parameter needs.hours_per_severity.drugs must be 0 or more, range [0, inf); found -40"),
+        (
+            '[grid]\n"parameters.wmt.baseline_allocation.highest_protect_level.PSO" = ["C", "=HYPERLINK(\\"http://x\\",\\"y\\")"]\n',
+            (
+                'sweep.toml: [grid] "parameters.wmt.baseline_allocation.highest_protect_level.PSO": parameter '
+                "wmt.baseline_allocation.highest_protect_level.PSO must be one of A, B, C, D; "
+                'found \'=HYPERLINK("http://x","y")\''
+            ),
+        ),
+        (
+            '[grid]\n"parameters.outcomes.reoffending.effect_of_full_coverage" = [0.1, 3]\n',
+            (
+                'sweep.toml: [grid] "parameters.outcomes.reoffending.effect_of_full_coverage": parameter '
+                "outcomes.reoffending.effect_of_full_coverage must be from 0 to 1, range [0, 1]; found 3"
+            ),
+        ),
+        (
+            '[grid]\n"parameters.allocation.capacity.productive_hours_per_fte_year" = [0]\n',
+            "must be above 0 and at most 8784, range (0, 8784]; found 0",
+        ),
+        (
+            '[grid]\n"parameters.needs.hours_per_severity.drugs" = [-40]\n',
+            "parameter needs.hours_per_severity.drugs must be 0 or more, range [0, inf); found -40",
+        ),
     ],
     ids=["formula-text", "effect-3", "fte-year-0", "negative-hours"],
 )
@@ -108,10 +120,13 @@ def test_a_grid_value_outside_what_the_parameter_allows_exits_2_and_writes_nothi
     assert not out.exists(), "nothing written"
 
 
-def test_every_draw_is_checked_against_the_range_at_once(tmp_path: Path, folder: Path, scenario,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    text = ('[draws]\n"parameters.outcomes.children.care_share" = { distribution = "normal", mean = 0.12, sd = 0.1 }\n'
-            '"parameters.outcomes.reoffending.cost_per_reoffender" = { distribution = "uniform", low = 50000, high = 90000 }\n')
+def test_every_draw_is_checked_against_the_range_at_once(
+    tmp_path: Path, folder: Path, scenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        '[draws]\n"parameters.outcomes.children.care_share" = { distribution = "normal", mean = 0.12, sd = 0.1 }\n'
+        '"parameters.outcomes.reoffending.cost_per_reoffender" = { distribution = "uniform", low = 50000, high = 90000 }\n'
+    )
     path = _sweep_file(tmp_path, text)
     spec = read_sweep_file(path, scenario)
     with pytest.raises(SweepError) as caught:
@@ -129,22 +144,33 @@ def test_every_draw_is_checked_against_the_range_at_once(tmp_path: Path, folder:
     err = _cli_refuses(["sweep", str(folder), "--grid", str(path), "--draws", "5000", "--out", str(out)], capsys)
     assert "care_share" in err and not out.exists()
     # the same key drawn inside its range plans
-    inside = _sweep_file(tmp_path, text.replace('distribution = "normal", mean = 0.12, sd = 0.1',
-                                                'distribution = "uniform", low = 0.05, high = 0.3'))
+    inside = _sweep_file(
+        tmp_path,
+        text.replace(
+            'distribution = "normal", mean = 0.12, sd = 0.1', 'distribution = "uniform", low = 0.05, high = 0.3'
+        ),
+    )
     assert len(plan_sweep(scenario, read_sweep_file(inside, scenario), n_draws=50).variants) == 50
 
 
 def test_a_drawn_whole_number_parameter_needs_whole_draws(tmp_path: Path, scenario) -> None:
-    path = _sweep_file(tmp_path, '[draws]\n"parameters.wmt.workload_pct_decimals" = { distribution = "uniform", low = 0, high = 3 }\n')
+    path = _sweep_file(
+        tmp_path, '[draws]\n"parameters.wmt.workload_pct_decimals" = { distribution = "uniform", low = 0, high = 3 }\n'
+    )
     with pytest.raises(SweepError, match="of 20 draws of parameter wmt.workload_pct_decimals are not a whole number"):
         plan_sweep(scenario, read_sweep_file(path, scenario), n_draws=20)
-    chosen = _sweep_file(tmp_path, '[draws]\n"parameters.wmt.workload_pct_decimals" = { distribution = "choice", values = [0, 1, 2] }\n')
+    chosen = _sweep_file(
+        tmp_path, '[draws]\n"parameters.wmt.workload_pct_decimals" = { distribution = "choice", values = [0, 1, 2] }\n'
+    )
     assert len(plan_sweep(scenario, read_sweep_file(chosen, scenario), n_draws=20).variants) == 20
 
 
 def test_a_text_choice_outside_the_allowed_values_is_refused(tmp_path: Path, scenario) -> None:
-    path = _sweep_file(tmp_path, '[draws]\n"parameters.wmt.baseline_allocation.highest_protect_level.PSO" = '
-                                 '{ distribution = "choice", values = ["C", "@SUM(1)"] }\n')
+    path = _sweep_file(
+        tmp_path,
+        '[draws]\n"parameters.wmt.baseline_allocation.highest_protect_level.PSO" = '
+        '{ distribution = "choice", values = ["C", "@SUM(1)"] }\n',
+    )
     with pytest.raises(SweepError, match=r"must be one of A, B, C, D; found '@SUM\(1\)'"):
         plan_sweep(scenario, read_sweep_file(path, scenario), n_draws=10)
 
@@ -155,14 +181,16 @@ def test_a_text_choice_outside_the_allowed_values_is_refused(tmp_path: Path, sce
 
 def test_sweep_csvs_escape_formula_text_and_keep_negative_numbers() -> None:
     frame = pd.DataFrame(
-        {"key": ["=HYPERLINK(\"http://x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "fine", "-"],
-         "mixed": [-3.5, "=1+1", 2, None, -1, "a", "b"],
-         "number": [-3.5, -1.0, 0.0, 1.0, 2.0, 3.0, -0.25]},
+        {
+            "key": ['=HYPERLINK("http://x")', "+1", "-cmd", "@SUM(A1)", "\tx", "fine", "-"],
+            "mixed": [-3.5, "=1+1", 2, None, -1, "a", "b"],
+            "number": [-3.5, -1.0, 0.0, 1.0, 2.0, 3.0, -0.25],
+        },
         index=pd.Index(["g0", "=g1", "g2", "g3", "g4", "g5", "g6"], name="variant"),
     )
     text = _csv_text(frame)
     lines = text.splitlines()
-    assert lines[1] == "g0,\"'=HYPERLINK(\"\"http://x\"\")\",-3.5,-3.5"
+    assert lines[1] == 'g0,"\'=HYPERLINK(""http://x"")",-3.5,-3.5'
     assert lines[2].startswith("'=g1,'+1,'=1+1,-1")
     assert lines[3] == "g2,'-cmd,2,0"
     assert lines[4] == "g3,'@SUM(A1),,1"
@@ -239,7 +267,9 @@ def _break(tasks: Path) -> list[str]:
     return files
 
 
-def test_read_task_files_names_broken_files_and_never_crashes(tmp_path: Path, finished: tuple[Path, Path], scenario) -> None:
+def test_read_task_files_names_broken_files_and_never_crashes(
+    tmp_path: Path, finished: tuple[Path, Path], scenario
+) -> None:
     out, path = finished
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
@@ -251,7 +281,8 @@ def test_read_task_files_names_broken_files_and_never_crashes(tmp_path: Path, fi
     assert message.startswith("4 task(s) failed") and names[0] in message
     assert len(caught.value.failures) == 4
     assert {f.split(" ", 3)[3] for _, _, f in caught.value.failures} == {
-        "has no checksum line at its end (cut short?)", "is empty",
+        "has no checksum line at its end (cut short?)",
+        "is empty",
         "is a named pipe, not a regular file; only regular files are read",
     }
 
@@ -265,8 +296,15 @@ def test_resume_redoes_task_files_that_are_not_whole(tmp_path: Path, finished: t
     broken = _break(copy / "tasks")
     notes: list[str] = []
     rerun: list[str] = []
-    result = run_sweep(folder, path, copy, workers=1, progress=False, on_note=notes.append,
-                       on_task_done=lambda t: rerun.append(t.file_name))
+    result = run_sweep(
+        folder,
+        path,
+        copy,
+        workers=1,
+        progress=False,
+        on_note=notes.append,
+        on_task_done=lambda t: rerun.append(t.file_name),
+    )
     assert result.ran == 4 and result.skipped == 0 and sorted(rerun) == broken
     assert any(n.startswith("4 task file(s)") and "were not whole" in n for n in notes), notes
     assert (copy / "results.csv").read_bytes() == (out / "results.csv").read_bytes()
@@ -278,8 +316,9 @@ def test_resume_redoes_task_files_that_are_not_whole(tmp_path: Path, finished: t
     assert again.ran == 0 and again.skipped == 4
 
 
-def test_a_garbled_file_with_only_some_tasks_broken_is_redone_alone(tmp_path: Path, finished: tuple[Path, Path],
-                                                                    folder: Path, capsys) -> None:
+def test_a_garbled_file_with_only_some_tasks_broken_is_redone_alone(
+    tmp_path: Path, finished: tuple[Path, Path], folder: Path, capsys
+) -> None:
     out, path = finished
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
@@ -303,7 +342,11 @@ def test_a_named_pipe_as_the_sweep_file_is_refused_without_hanging(tmp_path: Pat
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "-m", "workload.cli", "sweep", str(folder), "--grid", str(fifo), "--out", str(out)],
-        check=False, capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 2, done.stderr
     assert "the sweep file is a named pipe, not a regular file" in done.stderr and "Traceback" not in done.stderr
@@ -313,4 +356,3 @@ def test_a_named_pipe_as_the_sweep_file_is_refused_without_hanging(tmp_path: Pat
 def test_a_folder_as_the_sweep_file_is_refused(tmp_path: Path, folder: Path, capsys) -> None:
     err = _cli_refuses(["sweep", str(folder), "--grid", str(tmp_path), "--out", str(tmp_path / "out")], capsys)
     assert "the sweep file is a folder, not a file" in err
-

@@ -49,13 +49,20 @@ ROUND = load_parameters(
                 "front_load_months": 4,
                 "engagement_hours": 2,
                 "trust_hours": {
-                    "domestic_abuse_victim": 4, "sexual_violence_victim": 0, "care_experienced": 1, "sex_work": 0,
+                    "domestic_abuse_victim": 4,
+                    "sexual_violence_victim": 0,
+                    "care_experienced": 1,
+                    "sex_work": 0,
                 },
             },
             "responsive": {
                 "share_per_area": {
-                    "overdose_history": 0.2, "self_harm_history": 0.1, "suicide_attempt_history": 0.1,
-                    "drugs": 0.05, "alcohol": 0.0, "emotional_wellbeing": 0.0,
+                    "overdose_history": 0.2,
+                    "self_harm_history": 0.1,
+                    "suicide_attempt_history": 0.1,
+                    "drugs": 0.05,
+                    "alcohol": 0.0,
+                    "emotional_wellbeing": 0.0,
                 },
                 "cap": 0.25,
             },
@@ -64,8 +71,15 @@ ROUND = load_parameters(
 )
 
 CASE_DEFAULTS: dict[str, Any] = {
-    "pdu": "PDU1", "sex": "female", "ethnicity": None, "case_type": "community", "tier": "D1",
-    "rosh": "low", "mappa_level": 0, "months_on_order": 24.0, "current_practitioner_id": None,
+    "pdu": "PDU1",
+    "sex": "female",
+    "ethnicity": None,
+    "case_type": "community",
+    "tier": "D1",
+    "rosh": "low",
+    "mappa_level": 0,
+    "months_on_order": 24.0,
+    "current_practitioner_id": None,
 }
 ALL_MAX = {**{need: 2 for need in OASYS_NEEDS}, **{flag: 1 for flag in RESEARCH_FLAGS}}
 CASE_TYPES = ("community", "licence", "custody")
@@ -103,8 +117,14 @@ def wmt_baseline_hours(cases: pd.DataFrame, params=DEFAULTS) -> pd.Series:
 def test_central_case_woman_at_d1_with_complex_needs_needs_more_than_the_wmt_gives(months_on_order: float) -> None:
     """Tibbetts (2009) rec. 4: a low-risk woman with complex needs is afforded time; a no-needs case is not."""
     woman = {
-        "sex": "female", "tier": "D1", "case_type": "community", "months_on_order": months_on_order,
-        "domestic_abuse_victim": 1, "dependent_children": 1, "self_harm_history": 1, "drugs": 1,
+        "sex": "female",
+        "tier": "D1",
+        "case_type": "community",
+        "months_on_order": months_on_order,
+        "domestic_abuse_victim": 1,
+        "dependent_children": 1,
+        "self_harm_history": 1,
+        "drugs": 1,
     }
     no_needs = {"sex": "female", "tier": "D1", "case_type": "community", "months_on_order": months_on_order}
     cases = cases_frame(woman, no_needs)
@@ -180,8 +200,12 @@ def test_needs_hours_per_area_by_hand() -> None:
     # ROUND: finance 3 h/point, drugs 6 h/point, domestic abuse 11 h, care experience 18 h.
     case = {"finance": 1, "drugs": 2, "domestic_abuse_victim": 1, "care_experienced": 1}
     by_area = hours_by_need_area(cases_frame(case), ROUND)
-    expected = {"hours_need_finance": 3.0, "hours_need_drugs": 12.0,
-                "hours_need_domestic_abuse_victim": 11.0, "hours_need_care_experienced": 18.0}
+    expected = {
+        "hours_need_finance": 3.0,
+        "hours_need_drugs": 12.0,
+        "hours_need_domestic_abuse_victim": 11.0,
+        "hours_need_care_experienced": 18.0,
+    }
     for column in AREA_COLUMNS:
         assert one(by_area, column) == expected.get(column, 0.0), column
     assert one(hours_needs(cases_frame(case), ROUND)) == 44.0
@@ -198,8 +222,14 @@ def test_needs_hours_per_area_by_hand() -> None:
     ],
 )
 def test_needs_hours_scale_by_case_type_and_supervision(case_type: str, tier: str, expected: float) -> None:
-    case = {"case_type": case_type, "tier": tier, "finance": 1, "drugs": 2,
-            "domestic_abuse_victim": 1, "care_experienced": 1}
+    case = {
+        "case_type": case_type,
+        "tier": tier,
+        "finance": 1,
+        "drugs": 2,
+        "domestic_abuse_victim": 1,
+        "care_experienced": 1,
+    }
     assert one(hours_needs(cases_frame(case), ROUND)) == pytest.approx(expected)
 
 
@@ -229,8 +259,10 @@ def test_need_area_columns_follow_need_area_enum() -> None:
         ({"drugs": 2, "finance": 1}, 0.1 * 15.0),  # 2 areas: 10% of (12 + 3)
         ({"drugs": 2, "finance": 1, "domestic_abuse_victim": 1}, 0.2 * 26.0),  # 3 areas: 20% of 26
         # 5 areas would be 40%: capped at 30% of (12 + 3 + 11 + 18 + 19)
-        ({"drugs": 2, "finance": 1, "domestic_abuse_victim": 1, "care_experienced": 1, "overdose_history": 1},
-         0.3 * 63.0),
+        (
+            {"drugs": 2, "finance": 1, "domestic_abuse_victim": 1, "care_experienced": 1, "overdose_history": 1},
+            0.3 * 63.0,
+        ),
     ],
 )
 def test_complexity_by_hand(case: dict[str, int], expected: float) -> None:
@@ -267,8 +299,13 @@ def test_complexity_makes_co_occurring_needs_cost_more_than_their_sum() -> None:
     ],
 )
 def test_relationship_by_hand(months: float, case_type: str, expected: float) -> None:
-    case = {"months_on_order": months, "case_type": case_type, "drugs": 2,
-            "domestic_abuse_victim": 1, "care_experienced": 1}
+    case = {
+        "months_on_order": months,
+        "case_type": case_type,
+        "drugs": 2,
+        "domestic_abuse_victim": 1,
+        "care_experienced": 1,
+    }
     assert one(hours_relationship(cases_frame(case), ROUND)) == pytest.approx(expected)
 
 
@@ -517,10 +554,12 @@ def test_twins_that_differ_only_in_sex_get_identical_hours(case: dict[str, Any])
 
 
 @FAST
-@given(caseload=caseloads, mode=st.sampled_from(["full", "budget-neutral"]),
-       baseline=st.floats(0, 1e5, allow_nan=False))
-def test_components_sum_to_the_total_and_areas_to_needs(caseload: list[dict[str, Any]], mode: str,
-                                                        baseline: float) -> None:
+@given(
+    caseload=caseloads, mode=st.sampled_from(["full", "budget-neutral"]), baseline=st.floats(0, 1e5, allow_nan=False)
+)
+def test_components_sum_to_the_total_and_areas_to_needs(
+    caseload: list[dict[str, Any]], mode: str, baseline: float
+) -> None:
     scores = score_needs(cases_frame(*caseload), DEFAULTS, mode=mode, baseline_total_hours=baseline)
     values = scores.to_numpy()
     assert np.isfinite(values).all() and (values >= 0).all()

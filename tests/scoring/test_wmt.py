@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.conftest import FIXTURES
 from workload.load import load_scenario
 from workload.params import ParameterError, load_parameters
-from workload.scenario import SUPERVISED_TIERS, CaseRecord, PractitionerRecord, Tier
+from workload.scenario import SUPERVISED_TIERS, Tier
 from workload.scoring.wmt import (
     available_points,
     case_hours,
@@ -32,7 +32,7 @@ from workload.scoring.wmt import (
 PARAMS = load_parameters()
 ALL_TIERS = [t.value for t in Tier]
 CASE_TYPES = ["community", "licence", "custody"]
-from workload.testing import cases_frame, practitioners_frame  # noqa: E402
+from workload.testing import cases_frame, practitioners_frame
 
 
 def worked_example() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -59,7 +59,10 @@ def test_worked_example_2053_of_2176_points_is_94_3_pct() -> None:
     assert report_points(staff, PARAMS).loc["PO1"] == 276 + 65
     out = practitioner_workload(staff, points, cases["current_practitioner_id"], PARAMS)
     assert out.loc["PO1"].to_dict() == {
-        "wmt_points": 2053, "available_points": 2176, "workload_pct": 94.3, "wmt_flag": "ok",
+        "wmt_points": 2053,
+        "available_points": 2176,
+        "workload_pct": 94.3,
+        "wmt_flag": "ok",
     }
 
 
@@ -93,10 +96,18 @@ def test_available_points(grade: str, contracted: float, reduction: float, expec
 @pytest.mark.parametrize(
     ("case_type", "tier", "points", "hours"),
     [
-        ("community", "A3", 206, 157), ("licence", "A3", 219, 167), ("custody", "A3", 75, 57),
-        ("community", "B2", 115, 88), ("licence", "C3", 77, 59), ("custody", "A1", 59, 45),
-        ("community", "D0", 29, 23), ("licence", "D0", 0, 0), ("custody", "C0", 0, 0),
-        ("community", "A3S", 0, 0), ("licence", "B1S", 0, 0), ("community", "untiered", 0, 0),
+        ("community", "A3", 206, 157),
+        ("licence", "A3", 219, 167),
+        ("custody", "A3", 75, 57),
+        ("community", "B2", 115, 88),
+        ("licence", "C3", 77, 59),
+        ("custody", "A1", 59, 45),
+        ("community", "D0", 29, 23),
+        ("licence", "D0", 0, 0),
+        ("custody", "C0", 0, 0),
+        ("community", "A3S", 0, 0),
+        ("licence", "B1S", 0, 0),
+        ("community", "untiered", 0, 0),
     ],
 )
 def test_case_points_and_hours_from_the_seed_tables(case_type: str, tier: str, points: int, hours: float) -> None:
@@ -149,7 +160,9 @@ def test_points_to_weekly_hours_matches_the_reference_table(points: int, weekly:
 
 def test_the_nominal_target_is_a_year_of_productive_hours() -> None:
     assert points_to_hours(2176, PARAMS) == pytest.approx(1660)
-    assert points_to_hours(1088, load_parameters({"allocation.capacity.productive_hours_per_fte_year": 1590})) == pytest.approx(795)
+    assert points_to_hours(
+        1088, load_parameters({"allocation.capacity.productive_hours_per_fte_year": 1590})
+    ) == pytest.approx(795)
 
 
 def test_hours_from_points_are_within_5_pct_of_the_tiering_timings() -> None:
@@ -169,8 +182,13 @@ def test_hours_from_points_are_within_5_pct_of_the_tiering_timings() -> None:
 @pytest.mark.parametrize(
     ("points", "available", "pct", "flag"),
     [
-        (990, 1000, 99.0, "ok"), (991, 1000, 99.1, "over"), (1100, 1000, 110.0, "over"),
-        (1101, 1000, 110.1, "red"), (0, 1000, 0.0, "ok"), (500, 0, 0.0, "ok"), (1, 2000, 0.1, "ok"),
+        (990, 1000, 99.0, "ok"),
+        (991, 1000, 99.1, "over"),
+        (1100, 1000, 110.0, "over"),
+        (1101, 1000, 110.1, "red"),
+        (0, 1000, 0.0, "ok"),
+        (500, 0, 0.0, "ok"),
+        (1, 2000, 0.1, "ok"),
     ],
 )
 def test_workload_pct_and_flag(points: int, available: int, pct: float, flag: str) -> None:
@@ -189,7 +207,9 @@ def test_spo_holding_cases_reads_zero_pct() -> None:
 def test_holders_must_be_known_practitioners() -> None:
     cases = cases_frame([{"current_practitioner_id": "NOBODY"}])
     with pytest.raises(ValueError, match="held by 'NOBODY'"):
-        practitioner_points(practitioners_frame([{}]), case_points(cases, PARAMS), cases["current_practitioner_id"], PARAMS)
+        practitioner_points(
+            practitioners_frame([{}]), case_points(cases, PARAMS), cases["current_practitioner_id"], PARAMS
+        )
     orphan = pd.Series(["P000"], index=pd.Index(["ELSEWHERE"], name="case_id"))
     with pytest.raises(ValueError, match="held case"):
         practitioner_points(practitioners_frame([{}]), case_points(cases, PARAMS), orphan, PARAMS)
@@ -213,7 +233,8 @@ def test_tiny_fixture_output_contract() -> None:
 
 case_rows = st.lists(
     st.fixed_dictionaries({"case_type": st.sampled_from(CASE_TYPES), "tier": st.sampled_from(ALL_TIERS)}),
-    min_size=1, max_size=30,
+    min_size=1,
+    max_size=30,
 )
 staff_rows = st.fixed_dictionaries(
     {

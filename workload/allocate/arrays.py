@@ -111,7 +111,9 @@ def staff_cost_per_hour(practitioners: pd.DataFrame, params: Parameters) -> pd.S
     cost = practitioners["grade"].map(params.table(path))
     if cost.isna().any():
         bad = cost.index[cost.isna().to_numpy()][0]
-        raise ParameterError(f"{path} has no entry for grade {practitioners.loc[bad, 'grade']!r} (practitioner {bad!r})")
+        raise ParameterError(
+            f"{path} has no entry for grade {practitioners.loc[bad, 'grade']!r} (practitioner {bad!r})"
+        )
     return cost.astype(float).rename("staff_cost_per_hour")
 
 
@@ -385,7 +387,11 @@ def pdu_inputs(
     for pdu in pdus:
         ids = serves[pdu]
         sub = partner_frame.loc[ids] if ids else pd.DataFrame()
-        matrix = partner_deliverable_hours(cases.loc[case_groups[pdu].index], sub) if ids else np.zeros((len(case_groups[pdu]), 0))
+        matrix = (
+            partner_deliverable_hours(cases.loc[case_groups[pdu].index], sub)
+            if ids
+            else np.zeros((len(case_groups[pdu]), 0))
+        )
         deliverable[pdu] = matrix
         for j, partner_id in enumerate(ids):
             demand[(partner_id, pdu)] = float(matrix[:, j].sum())
@@ -439,7 +445,9 @@ def check_columns(
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             first = cases.index[np.flatnonzero(bad)[0]]
-            raise ValueError(f"cases column {column} must be a number of hours, 0 or more; case {first!r} has {values[bad][0]!r}")
+            raise ValueError(
+                f"cases column {column} must be a number of hours, 0 or more; case {first!r} has {values[bad][0]!r}"
+            )
     if not cases.index.is_unique:
         raise ValueError("cases index (case_id) has duplicates")
     if not practitioners.index.is_unique:

@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 
 from workload.params import ParameterError, Parameters
-from workload.tier import PROTECT_LEVELS, protect_rank
 from workload.scoring.wmt import (
-    grade_parameter,
     available_points,
     case_points,
+    grade_parameter,
     practitioner_points,
     workload_pct_units,
 )
+from workload.tier import PROTECT_LEVELS, protect_rank
 
 
 def allocation_rank(cases: pd.DataFrame, params: Parameters) -> pd.Series:

@@ -67,8 +67,17 @@ def cost_tables(a: PduArrays, partner_hours: np.ndarray) -> CostTables:
     """The :class:`CostTables` of a PDU with these partner hours."""
     weights = unmet_weights(a)
     start, length = hour_segments(a, np.arange(a.n_cases), partner_hours)
-    return CostTables(a.required, partner_hours, a.floor, weights, above_target_cap(a.required, a.floor, a.coverage_target),
-                      start, length, segment_worth(weights), pair_hour_cost(a))
+    return CostTables(
+        a.required,
+        partner_hours,
+        a.floor,
+        weights,
+        above_target_cap(a.required, a.floor, a.coverage_target),
+        start,
+        length,
+        segment_worth(weights),
+        pair_hour_cost(a),
+    )
 
 
 def caseload_costs(
@@ -190,8 +199,16 @@ class LocalSearch:
     practitioners' caseloads changes. ``pair``, ``prac``, ``hours`` and ``count`` are updated in place.
     """
 
-    def __init__(self, a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray,
-                 count: np.ndarray, limit: np.ndarray | None) -> None:
+    def __init__(
+        self,
+        a: PduArrays,
+        pair: np.ndarray,
+        prac: np.ndarray,
+        hours: np.ndarray,
+        partner_hours: np.ndarray,
+        count: np.ndarray,
+        limit: np.ndarray | None,
+    ) -> None:
         self.a = a
         self.pair, self.prac, self.hours, self.count, self.limit = pair, prac, hours, count, limit
         self.P = P = a.n_practitioners
@@ -236,8 +253,12 @@ class LocalSearch:
         ok = back >= 0
         i, case, other, back = i[ok], case[ok], other[ok], back[ok]
         pick = first_per_group(i, np.abs(hours[other] - hours[case]), SWAP_BACK_TRIES)
-        return (np.r_[alone, case[pick]], np.r_[a.current_pair[alone], a.current_pair[case[pick]]],
-                np.r_[np.full(len(alone), -1), other[pick]], np.r_[np.full(len(alone), -1), back[pick]])
+        return (
+            np.r_[alone, case[pick]],
+            np.r_[a.current_pair[alone], a.current_pair[case[pick]]],
+            np.r_[np.full(len(alone), -1), other[pick]],
+            np.r_[np.full(len(alone), -1), back[pick]],
+        )
 
     def worth(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per practitioner: spare hours, the best value an hour more would add (open), unmet hours worth
@@ -282,7 +303,9 @@ class LocalSearch:
         p = prac[c]
         value = t.base[:, c] - t.unit[e]
         within = np.clip(np.maximum(spare[q], 0.0) - t.start[:, c], 0.0, t.length[:, c])
-        gain = (within * np.maximum(value, 0.0) + (t.length[:, c] - within) * np.maximum(value - marginal[q], 0.0)).sum(axis=0)
+        gain = (within * np.maximum(value, 0.0) + (t.length[:, c] - within) * np.maximum(value - marginal[q], 0.0)).sum(
+            axis=0
+        )
         continuity = pi * ((pair[c] == a.current_pair[c]).astype(float) - (e == a.current_pair[c]).astype(float))
         estimate[e] = np.where(p != q, freed_all[c] + gain - have[c] - continuity, -np.inf)
         hope = (spare > HOURS_TOL) | (marginal < best_open.max() - HOURS_TOL)
@@ -355,8 +378,13 @@ class LocalSearch:
         after, new_hours = caseload_costs(a, self.t, owner, group, members, member_pair)
         swap = d >= 0
         dd = np.maximum(d, 0)
-        continuity = pi * ((pair[c] == a.current_pair[c]).astype(float) - (e == a.current_pair[c]).astype(float)
-                           + np.where(swap, (pair[dd] == a.current_pair[dd]).astype(float) - (f == a.current_pair[dd]).astype(float), 0.0))
+        continuity = pi * (
+            (pair[c] == a.current_pair[c]).astype(float)
+            - (e == a.current_pair[c]).astype(float)
+            + np.where(
+                swap, (pair[dd] == a.current_pair[dd]).astype(float) - (f == a.current_pair[dd]).astype(float), 0.0
+            )
+        )
         delta = after[:G] + after[G:] - cost[p] - cost[q] + continuity
         better = np.flatnonzero(delta < -HOURS_TOL)
         if not len(better):
@@ -402,7 +430,14 @@ class LocalSearch:
                 return self.moves
 
 
-def improve(a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray,
-            count: np.ndarray, limit: np.ndarray | None) -> int:
+def improve(
+    a: PduArrays,
+    pair: np.ndarray,
+    prac: np.ndarray,
+    hours: np.ndarray,
+    partner_hours: np.ndarray,
+    count: np.ndarray,
+    limit: np.ndarray | None,
+) -> int:
     """Run the :class:`LocalSearch` on this allocation (arrays updated in place); returns the moves made."""
     return LocalSearch(a, pair, prac, hours, partner_hours, count, limit).run()

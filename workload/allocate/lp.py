@@ -119,7 +119,6 @@ class Allocation:
     warnings: list[str] = field(default_factory=list)
 
 
-
 def allocate_lp(
     cases: pd.DataFrame,
     practitioners: pd.DataFrame,
@@ -173,7 +172,10 @@ def allocate_lp_many(jobs: list[LpJob], workers: int | None = None) -> list[Allo
     """
     if not jobs:
         return []
-    all_inputs = [pdu_inputs(cases, practitioners, partners, params, policy) for cases, practitioners, partners, params, policy in jobs]
+    all_inputs = [
+        pdu_inputs(cases, practitioners, partners, params, policy)
+        for cases, practitioners, partners, params, policy in jobs
+    ]
     done, run_warnings = solve_pdus(all_inputs, [(job[3], job[4]) for job in jobs], workers)
     return [
         _assemble(jobs[j][0], jobs[j][1], jobs[j][3], [done[(j, pdu)] for pdu in inputs], run_warnings)
@@ -181,8 +183,13 @@ def allocate_lp_many(jobs: list[LpJob], workers: int | None = None) -> list[Allo
     ]
 
 
-def _assemble(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters, results: list[PduResult],
-              run_warnings: list[str]) -> Allocation:
+def _assemble(
+    cases: pd.DataFrame,
+    practitioners: pd.DataFrame,
+    params: Parameters,
+    results: list[PduResult],
+    run_warnings: list[str],
+) -> Allocation:
     """Stack the PDUs' answers (in PDU order) into one :class:`Allocation`."""
     case_frames = [r.cases for r in results]
     case_table = pd.concat(case_frames) if case_frames else empty_case_frame(pd.Index([], name="case_id"))
@@ -213,4 +220,3 @@ def _assemble(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Paramete
     pdus = pd.DataFrame([r.row for r in results], index=pd.Index([r.pdu for r in results], name="pdu"))
     warnings = list(run_warnings) + [w for r in results for w in r.warnings]
     return Allocation(case_table, prac_table, pdus, warnings)
-

@@ -138,13 +138,28 @@ class RowBlock:
         return len(self.lower)
 
 
-def _csr(name: str, n_rows: int, row: np.ndarray, col: np.ndarray, val: np.ndarray,
-         lower: np.ndarray, upper: np.ndarray, labels: list[np.ndarray]) -> RowBlock:
+def _csr(
+    name: str,
+    n_rows: int,
+    row: np.ndarray,
+    col: np.ndarray,
+    val: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    labels: list[np.ndarray],
+) -> RowBlock:
     """A RowBlock from coordinate entries (row, col, val); entries are ordered by row, stably."""
     order = np.argsort(row, kind="stable")
     start = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n_rows))]).astype(np.int64)
-    return RowBlock(name, start, col[order].astype(np.int32), val[order].astype(float),
-                    np.asarray(lower, dtype=float), np.asarray(upper, dtype=float), labels)
+    return RowBlock(
+        name,
+        start,
+        col[order].astype(np.int32),
+        val[order].astype(float),
+        np.asarray(lower, dtype=float),
+        np.asarray(upper, dtype=float),
+        labels,
+    )
 
 
 @dataclass(frozen=True)
@@ -210,17 +225,31 @@ def define_variables(
     if explicit_partner:
         choice = a.choice_links
         n_choice = int(choice.sum())
-        blocks.append(ColumnBlock("v", np.zeros(n_choice), np.ones(n_choice), np.zeros(n_choice), integral,
-                                  [labels[choice] for labels in link_labels]))
+        blocks.append(
+            ColumnBlock(
+                "v",
+                np.zeros(n_choice),
+                np.ones(n_choice),
+                np.zeros(n_choice),
+                integral,
+                [labels[choice] for labels in link_labels],
+            )
+        )
     caps, weights = unmet_caps(a), unmet_weights(a)
     blocks += [
         ColumnBlock("u1", np.zeros(C), caps.above, weights.above.copy(), False, [a.case_ids]),
         ColumnBlock("u2", np.zeros(C), caps.below, weights.below, False, [a.case_ids]),
         ColumnBlock("s", np.zeros(C), caps.floor.copy(), weights.floor, False, [a.case_ids]),
-        ColumnBlock("o", np.zeros(P), a.overflow_limit.copy(), np.full(P, a.overflow_penalty), False, [a.practitioner_ids]),
+        ColumnBlock(
+            "o", np.zeros(P), a.overflow_limit.copy(), np.full(P, a.overflow_penalty), False, [a.practitioner_ids]
+        ),
     ]
     if a.limit is not None:
-        blocks.append(ColumnBlock("q", np.zeros(P), np.full(P, float(max(C, 1))), np.full(P, a.cap_penalty), False, [a.practitioner_ids]))
+        blocks.append(
+            ColumnBlock(
+                "q", np.zeros(P), np.full(P, float(max(C, 1))), np.full(P, a.cap_penalty), False, [a.practitioner_ids]
+            )
+        )
     return blocks, float(constant)
 
 
@@ -232,8 +261,15 @@ def define_hours(a: PduArrays, lay: Layout) -> RowBlock:
     C = a.n_cases
     cases = np.arange(C)
     row = np.concatenate([a.pair_case, a.link_case, cases, cases, cases])
-    col = np.concatenate([lay.cols("y", np.arange(a.n_pairs)), lay.cols("z", np.arange(a.n_links)),
-                          lay.cols("u1", cases), lay.cols("u2", cases), lay.cols("s", cases)])
+    col = np.concatenate(
+        [
+            lay.cols("y", np.arange(a.n_pairs)),
+            lay.cols("z", np.arange(a.n_links)),
+            lay.cols("u1", cases),
+            lay.cols("u2", cases),
+            lay.cols("s", cases),
+        ]
+    )
     return _csr("hours", C, row, col, np.ones(len(row)), a.required, a.required, [a.case_ids])
 
 
@@ -297,13 +333,39 @@ def define_partner_choice(a: PduArrays, lay: Layout, explicit_partner: bool) -> 
         row = np.concatenate([v, v])
         col = np.concatenate([lay.cols("z", links), lay.cols("v", v)])
         val = np.concatenate([np.ones(q), -a.link_hours[links]])
-        scope = _csr("partner_scope", q, row, col, val, np.full(q, -np.inf), np.zeros(q),
-                     [a.case_ids[a.link_case[links]], a.partner_ids[a.link_partner[links]]])
-        one = _csr("one_partner", n, position[a.link_case[links]], lay.cols("v", v), np.ones(q),
-                   np.full(n, -np.inf), np.ones(n), labels)
+        scope = _csr(
+            "partner_scope",
+            q,
+            row,
+            col,
+            val,
+            np.full(q, -np.inf),
+            np.zeros(q),
+            [a.case_ids[a.link_case[links]], a.partner_ids[a.link_partner[links]]],
+        )
+        one = _csr(
+            "one_partner",
+            n,
+            position[a.link_case[links]],
+            lay.cols("v", v),
+            np.ones(q),
+            np.full(n, -np.inf),
+            np.ones(n),
+            labels,
+        )
         return [scope, one]
-    return [_csr("one_partner", n, position[a.link_case[links]], lay.cols("z", links),
-                 1.0 / a.link_hours[links], np.full(n, -np.inf), np.ones(n), labels)]
+    return [
+        _csr(
+            "one_partner",
+            n,
+            position[a.link_case[links]],
+            lay.cols("z", links),
+            1.0 / a.link_hours[links],
+            np.full(n, -np.inf),
+            np.ones(n),
+            labels,
+        )
+    ]
 
 
 def define_assignment(a: PduArrays, lay: Layout) -> list[RowBlock]:
@@ -318,8 +380,16 @@ def define_assignment(a: PduArrays, lay: Layout) -> list[RowBlock]:
     row = np.concatenate([pairs, pairs])
     col = np.concatenate([lay.cols("y", pairs), lay.cols("x", pairs)])
     val = np.concatenate([np.ones(E), -a.required[a.pair_case]])
-    link = _csr("responsible", E, row, col, val, np.full(E, -np.inf), np.zeros(E),
-                [a.case_ids[a.pair_case], a.practitioner_ids[a.pair_prac]])
+    link = _csr(
+        "responsible",
+        E,
+        row,
+        col,
+        val,
+        np.full(E, -np.inf),
+        np.zeros(E),
+        [a.case_ids[a.pair_case], a.practitioner_ids[a.pair_prac]],
+    )
     return [one, link]
 
 
@@ -346,8 +416,16 @@ def define_budget(a: PduArrays, lay: Layout) -> RowBlock:
     assert a.budget is not None
     col = np.concatenate([lay.cols("y", np.arange(a.n_pairs)), lay.cols("z", np.arange(a.n_links))])
     val = np.concatenate([a.staff_cost[a.pair_prac], a.price[a.link_partner]])
-    return _csr("budget", 1, np.zeros(len(col), dtype=np.int64), col, val, np.array([-np.inf]),
-                np.array([a.budget]), [np.array([a.pdu], dtype=object)])
+    return _csr(
+        "budget",
+        1,
+        np.zeros(len(col), dtype=np.int64),
+        col,
+        val,
+        np.array([-np.inf]),
+        np.array([a.budget]),
+        [np.array([a.pdu], dtype=object)],
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -393,13 +471,17 @@ class Model:
 
     def column_names(self) -> list[str]:
         """Readable names, e.g. ``y_C001_P01`` (hours of P01 on C001), ``u1_C001``, ``o_P01``."""
-        return [f"{b.name}_" + "_".join(str(part) for part in parts)
-                for b in self._column_blocks for parts in zip(*b.labels)]
+        return [
+            f"{b.name}_" + "_".join(str(part) for part in parts)
+            for b in self._column_blocks
+            for parts in zip(*b.labels)
+        ]
 
     def row_names(self) -> list[str]:
         """Readable names, e.g. ``capacity_P01``, ``floor_C001``, ``contract_WC1``."""
-        return [f"{b.name}_" + "_".join(str(part) for part in parts)
-                for b in self._row_blocks for parts in zip(*b.labels)]
+        return [
+            f"{b.name}_" + "_".join(str(part) for part in parts) for b in self._row_blocks for parts in zip(*b.labels)
+        ]
 
     def objective(self, values: np.ndarray) -> float:
         """Objective value of a column vector (offset included)."""
@@ -415,13 +497,21 @@ class Model:
         """Names of rows and columns whose bounds ``values`` break by more than ``tol`` (scaled by size)."""
         out: list[str] = []
         act = self.row_activity(values)
-        scale = 1.0 + np.abs(np.where(np.isfinite(self.row_upper), self.row_upper, np.where(np.isfinite(self.row_lower), self.row_lower, 0.0)))
+        scale = 1.0 + np.abs(
+            np.where(
+                np.isfinite(self.row_upper), self.row_upper, np.where(np.isfinite(self.row_lower), self.row_lower, 0.0)
+            )
+        )
         bad_rows = np.flatnonzero((act < self.row_lower - tol * scale) | (act > self.row_upper + tol * scale))
-        bad_cols = np.flatnonzero((values < self.lower - tol * (1 + np.abs(self.lower)))
-                                  | (values > self.upper + tol * (1 + np.abs(self.upper))))
+        bad_cols = np.flatnonzero(
+            (values < self.lower - tol * (1 + np.abs(self.lower)))
+            | (values > self.upper + tol * (1 + np.abs(self.upper)))
+        )
         if len(bad_rows):
             names = self.row_names()
-            out += [f"{names[i]}: {act[i]:.6g} not in [{self.row_lower[i]:.6g}, {self.row_upper[i]:.6g}]" for i in bad_rows]
+            out += [
+                f"{names[i]}: {act[i]:.6g} not in [{self.row_lower[i]:.6g}, {self.row_upper[i]:.6g}]" for i in bad_rows
+            ]
         if len(bad_cols):
             names = self.column_names()
             out += [f"{names[i]}: {values[i]:.6g} not in [{self.lower[i]:.6g}, {self.upper[i]:.6g}]" for i in bad_cols]
@@ -461,7 +551,9 @@ class Model:
             chosen = link[has_link]
             chosen = chosen[choice[chosen]]
             values[lay.cols("v", v_position[chosen])] = 1.0
-        bands = unmet_bands(a.required, a.floor, above_target_cap(a.required, a.floor, a.coverage_target), hours, partner_hours)
+        bands = unmet_bands(
+            a.required, a.floor, above_target_cap(a.required, a.floor, a.coverage_target), hours, partner_hours
+        )
         values[lay.slice("u1")] = bands.above
         values[lay.slice("u2")] = bands.below
         values[lay.slice("s")] = bands.floor

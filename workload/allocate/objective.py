@@ -76,12 +76,14 @@ def unmet_caps(a: PduArrays) -> UnmetBands:
     """Each band's size: ``R_c - max(F_c, theta R_c)`` above the target, ``max(theta R_c - F_c, 0)`` below
     it, ``F_c`` inside the floor (the bounds of u1, u2 and s)."""
     R = a.required
-    return UnmetBands(above_target_cap(R, a.floor, a.coverage_target),
-                      np.maximum(a.coverage_target * R - a.floor, 0.0), a.floor)
+    return UnmetBands(
+        above_target_cap(R, a.floor, a.coverage_target), np.maximum(a.coverage_target * R - a.floor, 0.0), a.floor
+    )
 
 
-def unmet_bands(required: np.ndarray, floor: np.ndarray, above_cap: np.ndarray, hours: np.ndarray,
-                partner_hours: np.ndarray) -> UnmetBands:
+def unmet_bands(
+    required: np.ndarray, floor: np.ndarray, above_cap: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray
+) -> UnmetBands:
     """Split each case's unmet hours ``max(R_c - y_c - z_c, 0)`` into the bands.
 
     ``s_c = min(max(F_c - y_c, 0), unmet_c)`` (floor hours practitioners do not give: partners never give
@@ -100,7 +102,9 @@ def unmet_cost(weights: UnmetBands, bands: UnmetBands) -> np.ndarray:
     return weights.above * bands.above + weights.below * bands.below + weights.floor * bands.floor
 
 
-def case_costs(a: PduArrays, cases: np.ndarray, pair: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray) -> np.ndarray:
+def case_costs(
+    a: PduArrays, cases: np.ndarray, pair: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray
+) -> np.ndarray:
     """Each case's part of the objective given its practitioner hours: unmet need plus the hours' cost
     (:func:`unmet_cost` plus ``(lambda g_p + pi_pool) y_c``; partner cost and continuity not included)."""
     R = a.required[cases]

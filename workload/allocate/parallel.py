@@ -67,8 +67,10 @@ def fit_workers_to_memory(
     if memory is None:
         return n_workers, []
     budget = MEMORY_SHARE * memory
-    sizes = sorted(((pdu_memory(inp), pdu, inp) for inputs in all_inputs for pdu, inp in inputs.items()),
-                   key=lambda item: (-item[0], item[1]))
+    sizes = sorted(
+        ((pdu_memory(inp), pdu, inp) for inputs in all_inputs for pdu, inp in inputs.items()),
+        key=lambda item: (-item[0], item[1]),
+    )
     warnings: list[str] = []
     fitted = n_workers
     while fitted > 1 and sum(size for size, _, _ in sizes[:fitted]) > budget:
@@ -147,8 +149,9 @@ def _solve_task(token: int, settings: bytes, job: int, inp: PduInput) -> PduResu
     return solve_pdu(inp, params, policy)
 
 
-def _solve_in_parallel(all_inputs: list[dict[str, PduInput]], settings: list[tuple[Parameters, Policy]],
-                       n_workers: int) -> dict[tuple[int, str], PduResult]:
+def _solve_in_parallel(
+    all_inputs: list[dict[str, PduInput]], settings: list[tuple[Parameters, Policy]], n_workers: int
+) -> dict[tuple[int, str], PduResult]:
     """Solve every job's PDUs on the pool of ``n_workers`` processes (:func:`worker_pool`), largest first.
 
     Each PDU's solve is deterministic, so the order in which they finish does not matter; answers are
@@ -163,7 +166,10 @@ def _solve_in_parallel(all_inputs: list[dict[str, PduInput]], settings: list[tup
     token, blob = next(_SETTINGS_TOKENS), pickle.dumps(settings)
     pool = worker_pool(n_workers)
     try:
-        futures = {task: pool.submit(_solve_task, token, blob, task[0], all_inputs[task[0]][task[1]]) for task in sorted(tasks, key=size)}
+        futures = {
+            task: pool.submit(_solve_task, token, blob, task[0], all_inputs[task[0]][task[1]])
+            for task in sorted(tasks, key=size)
+        }
         return {task: future.result() for task, future in futures.items()}
     except BaseException:
         # a broken pool (a worker killed), or an interrupt: the next call starts a fresh one
@@ -194,7 +200,7 @@ def solve_pdus(
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             run_warnings.append(
                 f"parallel PDU solves failed ({type(exc).__name__}); PDUs were solved one after another. In a "
-                "script, call allocate_lp under `if __name__ == \"__main__\":` so worker processes can start."
+                'script, call allocate_lp under `if __name__ == "__main__":` so worker processes can start.'
             )
     if done is None:
         done = {(j, pdu): solve_pdu(all_inputs[j][pdu], *settings[j]) for j, pdu in tasks}

@@ -87,7 +87,9 @@ def _unplaced_reason(inp: PduInput, cases: pd.DataFrame, policy: Policy) -> str:
     if not (practs["capacity_hours"] > 0).any():
         return "no practitioner in the PDU has case hours (capacity 0: SPOs, or reductions equal to contracted hours)"
     if policy.women_specialist_pool == "hard" and (cases["sex"].astype(str) == "female").any():
-        return "no practitioner of a grade that may hold the tier, or in the hard women's specialist pool, has case hours"
+        return (
+            "no practitioner of a grade that may hold the tier, or in the hard women's specialist pool, has case hours"
+        )
     return "no practitioner of a grade that may hold the tier (no A or B tier for PSOs) has case hours"
 
 
@@ -162,7 +164,9 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         if a.limit is not None:
             over_cap = [str(p) for p in a.practitioner_ids[count > np.floor(a.limit + 1e-9)]]
 
-    cases_out["floor_shortfall_hours"] = np.where(cases_out["floor_shortfall_hours"] > HOURS_TOL, cases_out["floor_shortfall_hours"], 0.0)
+    cases_out["floor_shortfall_hours"] = np.where(
+        cases_out["floor_shortfall_hours"] > HOURS_TOL, cases_out["floor_shortfall_hours"], 0.0
+    )
     shortfall = float(cases_out["floor_shortfall_hours"].sum())
     short_placed = float(cases_out.loc[a.case_ids, "floor_shortfall_hours"].sum()) if a.n_cases else 0.0
     overflow_total = float(prac_out["overflow_hours"].sum())
@@ -170,8 +174,11 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         n_short = int((cases_out.loc[a.case_ids, "floor_shortfall_hours"] > 0).sum()) if a.n_cases else 0
         over_text = (
             "; practitioners over capacity: "
-            + ", ".join(f"{p} (+{h:,.1f} h)" for p, h in zip(over_capacity, prac_out.loc[over_capacity, "overflow_hours"]))
-            if over_capacity else ""
+            + ", ".join(
+                f"{p} (+{h:,.1f} h)" for p, h in zip(over_capacity, prac_out.loc[over_capacity, "overflow_hours"])
+            )
+            if over_capacity
+            else ""
         )
         limit_text = " within the budget cap" if policy.budget_cap_gbp is not None else ""
         warnings.append(
@@ -185,7 +192,9 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         )
     warnings += [f"PDU {inp.pdu}: {text}" for text in solver_warnings]
     with np.errstate(divide="ignore", invalid="ignore"):
-        prac_out["utilisation"] = np.where(prac_out["capacity_hours"] > 0, prac_out["allocated_hours"] / prac_out["capacity_hours"], np.nan)
+        prac_out["utilisation"] = np.where(
+            prac_out["capacity_hours"] > 0, prac_out["allocated_hours"] / prac_out["capacity_hours"], np.nan
+        )
     gap = relative_gap(objective, bound, bound) if bound is not None else np.nan
     row = {
         "status": status.value,
@@ -202,8 +211,13 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         "practitioners_over_cap": ";".join(over_cap),
         "message": "; ".join(notes),
     }
-    return PduResult(inp.pdu, cases_out, prac_out[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours", "caseload"]], row,
-                     tuple(warnings))
+    return PduResult(
+        inp.pdu,
+        cases_out,
+        prac_out[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours", "caseload"]],
+        row,
+        tuple(warnings),
+    )
 
 
 def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:

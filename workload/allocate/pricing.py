@@ -50,7 +50,9 @@ def starting_columns(model: Model) -> np.ndarray:
     y = model.blocks["y"]
     a = model.arrays
     counts = np.diff(a.pair_start)[a.pair_case]
-    rank = (np.arange(a.n_pairs) - a.pair_start[a.pair_case] - (a.pair_case % np.maximum(counts, 1))) % np.maximum(counts, 1)
+    rank = (np.arange(a.n_pairs) - a.pair_start[a.pair_case] - (a.pair_case % np.maximum(counts, 1))) % np.maximum(
+        counts, 1
+    )
     keep = rank < PRICING_START_PAIRS
     keep[a.current_pair[a.current_pair >= 0]] = True
     return np.concatenate([np.flatnonzero(keep) + y.start, np.arange(y.stop, model.n_cols)]).astype(np.int64)

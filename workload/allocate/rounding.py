@@ -226,13 +226,20 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     if polished is not None:
         solver_seconds = polished.solver_seconds
     if polished is not None and polished.optimal:
+
         def objective(h: np.ndarray, link_: np.ndarray, z: np.ndarray) -> float:
             return model.integral_objective(model.solution_vector(pair, h, link_, z), pair)
 
         if objective(polished.hours, polished.link, polished.partner_hours) < objective(hours, link, partner_hours):
             hours, link, partner_hours = polished.hours, polished.link, polished.partner_hours
-    return Rounded(pair=pair.astype(np.int64), hours=hours, link=link, partner_hours=partner_hours, moves=moves,
-                   solver_seconds=solver_seconds)
+    return Rounded(
+        pair=pair.astype(np.int64),
+        hours=hours,
+        link=link,
+        partner_hours=partner_hours,
+        moves=moves,
+        solver_seconds=solver_seconds,
+    )
 
 
 def partner_refill(
@@ -290,9 +297,11 @@ def keep_budget(
     per_pound = np.concatenate([np.tile(unit, 3), price])
     worth = np.concatenate([value.ravel(), partner_value])
     priority = np.divide(worth, per_pound, out=np.full(len(worth), np.inf), where=per_pound > 0)
-    taken = take(np.zeros(len(amounts), dtype=np.int64), np.where(per_pound > 0, amounts, 0.0), priority, np.array([over]))
+    taken = take(
+        np.zeros(len(amounts), dtype=np.int64), np.where(per_pound > 0, amounts, 0.0), priority, np.array([over])
+    )
     cut = np.divide(taken, per_pound, out=np.zeros(len(taken)), where=per_pound > 0)
     hours = hours - cut[: 3 * C].reshape(3, C).sum(axis=0)
-    partner_hours = partner_hours - cut[3 * C:]
+    partner_hours = partner_hours - cut[3 * C :]
     link = np.where(partner_hours > HOURS_TOL, link, -1)
     return np.clip(hours, 0.0, None), link, np.clip(partner_hours, 0.0, None)

@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     import highspy
     import pulp
 
-SOLVER_LABELS = {"highs": "HiGHS", "pulp-highs": "HiGHS through PuLP", "pulp-cbc": "CBC through PuLP", "greedy": "greedy (no solver)"}
+SOLVER_LABELS = {
+    "highs": "HiGHS",
+    "pulp-highs": "HiGHS through PuLP",
+    "pulp-cbc": "CBC through PuLP",
+    "greedy": "greedy (no solver)",
+}
 
 
 class SolveStatus(StrEnum):
@@ -62,8 +67,9 @@ def relative_gap(objective: float, bound: float, scale: float) -> float:
     return (objective - bound) / max(abs(scale), 1.0)
 
 
-def highs_lp(model: Model, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-             active: np.ndarray | None = None) -> highspy.HighsLp:
+def highs_lp(
+    model: Model, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, active: np.ndarray | None = None
+) -> highspy.HighsLp:
     """The model's LP as a ``HighsLp``: every column, by rows as built; or only the ``active`` columns (every
     other held at 0), by columns."""
     import highspy
@@ -179,7 +185,16 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
             if not len(add):
                 break
             col_start, col_index, col_value = entering.block(add)
-            h.addCols(len(add), model.cost[add], model.lower[add], model.upper[add], len(col_index), col_start, col_index, col_value)
+            h.addCols(
+                len(add),
+                model.cost[add],
+                model.lower[add],
+                model.upper[add],
+                len(col_index),
+                col_start,
+                col_index,
+                col_value,
+            )
             active = np.concatenate([active, add])
             h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - start), 1e-6))
             h.run()
@@ -203,7 +218,9 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         label = SolveStatus.FAILED
         values = None
     message = h.modelStatusToString(status) + (f" after {rounds} pricing round(s)" if pricing else "")
-    return SolveResult(label, values, objective, bound, time.perf_counter() - start, float(h.getRunTime()), "highs", message)
+    return SolveResult(
+        label, values, objective, bound, time.perf_counter() - start, float(h.getRunTime()), "highs", message
+    )
 
 
 def _safe_names(names: list[str]) -> list[str]:
@@ -237,7 +254,9 @@ def to_pulp(model: Model) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     ]
     nz = np.flatnonzero(model.cost)
     problem.setObjective(
-        pulp.LpAffineExpression([(variables[j], float(model.cost[j])) for j in nz.tolist()], constant=float(model.offset))
+        pulp.LpAffineExpression(
+            [(variables[j], float(model.cost[j])) for j in nz.tolist()], constant=float(model.offset)
+        )
     )
     row_names = _safe_names(model.row_names())
     index = model.index.tolist()
@@ -253,7 +272,9 @@ def to_pulp(model: Model) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
             continue
         if math.isfinite(lo) and math.isfinite(hi):
             problem.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintGE, f"{name}_lo", lo))
-            problem.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(expr), pulp.LpConstraintLE, f"{name}_hi", hi))
+            problem.addConstraint(
+                pulp.LpConstraint(pulp.LpAffineExpression(expr), pulp.LpConstraintLE, f"{name}_hi", hi)
+            )
         elif math.isfinite(hi):
             problem.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintLE, name, hi))
         elif math.isfinite(lo):
@@ -281,15 +302,31 @@ def solve_pulp(model: Model, solver: Literal["highs", "cbc"], time_limit: float,
     name = f"pulp-{solver}"
     usable = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     if not usable:
-        return SolveResult(SolveStatus.FAILED, None, None, None, time.perf_counter() - start, solver_seconds, name,
-                           f"{pulp.LpStatus[problem.status]} (solution status {problem.sol_status})")
+        return SolveResult(
+            SolveStatus.FAILED,
+            None,
+            None,
+            None,
+            time.perf_counter() - start,
+            solver_seconds,
+            name,
+            f"{pulp.LpStatus[problem.status]} (solution status {problem.sol_status})",
+        )
     values = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables], dtype=float)
     values = np.clip(values, model.lower, model.upper)
     label = SolveStatus.OPTIMAL if problem.sol_status == pulp.LpSolutionOptimal else SolveStatus.TIME_LIMIT
     objective = model.objective(values)
     bound = objective if label == SolveStatus.OPTIMAL else None
-    return SolveResult(label, values, objective, bound, time.perf_counter() - start, solver_seconds, name,
-                       pulp.LpStatus[problem.status])
+    return SolveResult(
+        label,
+        values,
+        objective,
+        bound,
+        time.perf_counter() - start,
+        solver_seconds,
+        name,
+        pulp.LpStatus[problem.status],
+    )
 
 
 def solve_model(model: Model, solver: str, time_limit: float) -> SolveResult:
@@ -305,7 +342,9 @@ def solve_model(model: Model, solver: str, time_limit: float) -> SolveResult:
         raise ValueError(f"unknown solver {solver!r}; expected highs, pulp-highs or pulp-cbc")
     except Exception as exc:  # noqa: BLE001 - a solver crash must not crash the run: it falls back
         elapsed = time.perf_counter() - start
-        return SolveResult(SolveStatus.FAILED, None, None, None, elapsed, elapsed, solver, f"{type(exc).__name__}: {exc}")
+        return SolveResult(
+            SolveStatus.FAILED, None, None, None, elapsed, elapsed, solver, f"{type(exc).__name__}: {exc}"
+        )
 
 
 def export_model(

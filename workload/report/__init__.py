@@ -179,8 +179,20 @@ def chart_utilisation(practitioners: pd.DataFrame) -> str:
     fig, ax = _figure((8, 3))
     holders = practitioners[practitioners["capacity_hours"].astype(float) > 0]
     bins = np.linspace(0, 1.6, 33).tolist()
-    ax.hist(holders["utilisation_baseline"].astype(float).clip(0, 1.6), bins=bins, alpha=0.6, color=COLOURS[BASELINE], label="today (WMT hours)")
-    ax.hist(holders["utilisation"].astype(float).clip(0, 1.6), bins=bins, alpha=0.6, color=COLOURS[REFORM], label="reform (LP)")
+    ax.hist(
+        holders["utilisation_baseline"].astype(float).clip(0, 1.6),
+        bins=bins,
+        alpha=0.6,
+        color=COLOURS[BASELINE],
+        label="today (WMT hours)",
+    )
+    ax.hist(
+        holders["utilisation"].astype(float).clip(0, 1.6),
+        bins=bins,
+        alpha=0.6,
+        color=COLOURS[REFORM],
+        label="reform (LP)",
+    )
     ax.set_xlabel("hours allocated / capacity (values above 1.6 shown at 1.6)")
     ax.set_ylabel("practitioners")
     ax.legend(fontsize=8, frameon=False)
@@ -203,7 +215,7 @@ def _format(value: Any, column: str) -> str:
     if isinstance(value, (float, np.floating)):
         unit = unit_of(column)
         if unit == "cases":
-            return f"{int(round(float(value))):,}"
+            return f"{round(float(value)):,}"
         if unit == "share":
             return f"{float(value) * 100:.1f}%"
         if unit == "ratio":
@@ -247,18 +259,35 @@ def build_context(result: Any) -> dict[str, Any]:
     by_group = tables["outcomes_by_group"]
     threshold = summary["suppression_threshold"]
     scenario = result.scenario
-    overridden = [{"path": p, "value": scenario.params[p], "unit": scenario.params.leaves[p.rsplit(".", 1)[0]].unit
-                   if p not in scenario.params.leaves else scenario.params.leaves[p].unit} for p in scenario.params.overridden]
+    overridden = [
+        {
+            "path": p,
+            "value": scenario.params[p],
+            "unit": scenario.params.leaves[p.rsplit(".", 1)[0]].unit
+            if p not in scenario.params.leaves
+            else scenario.params.leaves[p].unit,
+        }
+        for p in scenario.params.overridden
+    ]
     dimensions = {
-        "sex": "Sex", "low_risk_complex": "Low risk, complex needs", "protect_level": "Protect level (tier letter)",
-        "ethnicity": "Ethnicity", "pdu": "PDU",
+        "sex": "Sex",
+        "low_risk_complex": "Low risk, complex needs",
+        "protect_level": "Protect level (tier letter)",
+        "ethnicity": "Ethnicity",
+        "pdu": "PDU",
     }
     sections_groups = [
         {"id": f"group-{d}", "title": title, "table": html_table(_group_view(by_group, d), index_label=title)}
         for d, title in dimensions.items()
     ]
     equity = tables["equity"]
-    equity_cols = ["cases", f"coverage_{BASELINE}", f"coverage_{REFORM}", f"coverage_ratio_{BASELINE}", f"coverage_ratio_{REFORM}"]
+    equity_cols = [
+        "cases",
+        f"coverage_{BASELINE}",
+        f"coverage_{REFORM}",
+        f"coverage_ratio_{BASELINE}",
+        f"coverage_ratio_{REFORM}",
+    ]
     return {
         "summary": summary,
         "labels": CELL_LABELS,
@@ -268,18 +297,39 @@ def build_context(result: Any) -> dict[str, Any]:
         "cells_labels": [(c, CELL_LABELS[c]) for c in totals.index],
         "chart_cells": chart_cells(totals),
         "chart_sex": chart_groups(by_group, "sex", "Share of assessed need met, by sex"),
-        "chart_lrc": chart_groups(by_group, "low_risk_complex", "Share of assessed need met: 'low risk, complex needs' (yes) vs others"),
+        "chart_lrc": chart_groups(
+            by_group, "low_risk_complex", "Share of assessed need met: 'low risk, complex needs' (yes) vs others"
+        ),
         "chart_protect": chart_groups(by_group, "protect_level", "Share of assessed need met, by protect level"),
         "chart_costs": chart_costs(totals),
         "chart_sensitivity": chart_sensitivity(tables["sensitivity"]),
         "chart_utilisation": chart_utilisation(result.practitioners),
         "groups": sections_groups,
         "equity": [
-            {"title": dimensions[d], "table": html_table(equity[equity["dimension"] == d], columns=equity_cols, index_label=dimensions[d])}
+            {
+                "title": dimensions[d],
+                "table": html_table(equity[equity["dimension"] == d], columns=equity_cols, index_label=dimensions[d]),
+            }
             for d in dimensions
         ],
         "sensitivity": html_table(tables["sensitivity"], index_label="assumption"),
-        "pdus": html_table(tables["pdus"], columns=[c for c in ["cases", "fte_available", "fte_needed_wmt", "fte_needed_assessed_need", "shortfall_hours", "status", "solver"] if c in tables["pdus"].columns], index_label="PDU"),
+        "pdus": html_table(
+            tables["pdus"],
+            columns=[
+                c
+                for c in [
+                    "cases",
+                    "fte_available",
+                    "fte_needed_wmt",
+                    "fte_needed_assessed_need",
+                    "shortfall_hours",
+                    "status",
+                    "solver",
+                ]
+                if c in tables["pdus"].columns
+            ],
+            index_label="PDU",
+        ),
         "threshold": threshold,
         "overridden": overridden,
         "warnings": result.warnings,
@@ -316,12 +366,14 @@ def write_report(result: Any, folder: Path) -> list[Path]:
     xlsx_path = folder / "report.xlsx"
     with pd.ExcelWriter(xlsx_path, engine="openpyxl") as writer:
         notes = pd.DataFrame(
-            {"note": [
-                f"Scenario: {result.summary['scenario']}",
-                f"Groups counting fewer than {result.summary['suppression_threshold']} cases are never shown alone: they are pooled into '(small groups)' ('(small PDUs)'), or, if the pool is still too small, into the largest group, so no small group can be worked out from any total. A figure that comes from fewer cases than that (partner hours, the children's cost, excess hours, moves, floor shortfall), and the figures it could be worked out from, are left blank.",
-                "Hours are practitioner hours per case per year; coverage is the share of assessed need met.",
-                "Cells: " + "; ".join(f"{k} = {v}" for k, v in CELL_LABELS.items()),
-            ]}
+            {
+                "note": [
+                    f"Scenario: {result.summary['scenario']}",
+                    f"Groups counting fewer than {result.summary['suppression_threshold']} cases are never shown alone: they are pooled into '(small groups)' ('(small PDUs)'), or, if the pool is still too small, into the largest group, so no small group can be worked out from any total. A figure that comes from fewer cases than that (partner hours, the children's cost, excess hours, moves, floor shortfall), and the figures it could be worked out from, are left blank.",
+                    "Hours are practitioner hours per case per year; coverage is the share of assessed need met.",
+                    "Cells: " + "; ".join(f"{k} = {v}" for k, v in CELL_LABELS.items()),
+                ]
+            }
         )
         escape_formulas(notes).to_excel(writer, sheet_name="notes", index=False)
         for name in PUBLISHED_TABLES:
@@ -345,7 +397,11 @@ def _stamp_workbook(path: Path) -> None:
     with zipfile.ZipFile(stamped, "w") as book:
         for name, data in entries:
             if name == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)", rb"\g<1>" + WORKBOOK_TIME.encode() + rb"\g<3>", data)
+                data = re.sub(
+                    rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)",
+                    rb"\g<1>" + WORKBOOK_TIME.encode() + rb"\g<3>",
+                    data,
+                )
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # as written on Unix, whatever the platform (the bytes also need the same zlib)

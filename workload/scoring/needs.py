@@ -139,9 +139,7 @@ def _table(params: Parameters, path: str, keys: tuple[str, ...], *, complete: bo
 
 def _weights(params: Parameters) -> _Weights:
     """Read and check the needs parameters: every number finite and non-negative, every table complete."""
-    risk_hours = np.vstack(
-        [_table(params, f"needs.risk.hours.{t}", PROTECT_LEVELS, complete=True) for t in CASE_TYPES]
-    )
+    risk_hours = np.vstack([_table(params, f"needs.risk.hours.{t}", PROTECT_LEVELS, complete=True) for t in CASE_TYPES])
     _table(params, "tier.protect.thresholds", PROTECT_LEVELS[:3], complete=True)
     thresholds = protect_thresholds(params)
     area_hours = np.concatenate(
@@ -565,6 +563,4 @@ def _budget_neutral_factor(full_total: float, baseline_total_hours: float | None
         return baseline / full_total
     if baseline == 0:
         return 1.0
-    raise ValueError(
-        f"budget-neutral scoring cannot scale zero required hours up to the baseline's {baseline:g} hours"
-    )
+    raise ValueError(f"budget-neutral scoring cannot scale zero required hours up to the baseline's {baseline:g} hours")

@@ -55,9 +55,7 @@ def _by_type_and_tier(cases: pd.DataFrame, params: Parameters, group: str, whole
     if whole:
         tables = {t: _whole_numbers(table, f"{group}.{t}") for t, table in tables.items()}
     tiers = list(dict.fromkeys(tier for table in tables.values() for tier in table))
-    matrix = np.array(
-        [[tables[t].get(tier, np.nan) for tier in tiers] for t in CASE_TYPES], dtype=float
-    )
+    matrix = np.array([[tables[t].get(tier, np.nan) for tier in tiers] for t in CASE_TYPES], dtype=float)
     type_code = pd.Index(CASE_TYPES).get_indexer(cases["case_type"])
     tier_code = pd.Index(tiers).get_indexer(cases["tier"])
     found = (type_code >= 0) & (tier_code >= 0)

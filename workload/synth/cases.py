@@ -30,7 +30,12 @@ CASE_TYPES: tuple[str, ...] = ("community", "licence", "custody")
 ROSH_LEVELS: tuple[str, ...] = ("low", "medium", "high", "very_high")
 RSR_BANDS: tuple[str, ...] = ("below_3", "from_3_to_7", "from_7")
 REGISTRATIONS: tuple[str, ...] = (
-    "self_harm", "mental_health", "vulnerability", "child_concerns", "risk_to_children", "other"
+    "self_harm",
+    "mental_health",
+    "vulnerability",
+    "child_concerns",
+    "risk_to_children",
+    "other",
 )
 
 
@@ -62,9 +67,7 @@ def _pdu_sizes(rng: np.random.Generator, n_cases: int, n_pdus: int, params: Para
     return base + rng.multinomial(n_cases - base * n_pdus, shares).astype(np.int64)
 
 
-def _pdu_women_share(
-    rng: np.random.Generator, women_share: float, sizes: np.ndarray, params: Parameters
-) -> np.ndarray:
+def _pdu_women_share(rng: np.random.Generator, women_share: float, sizes: np.ndarray, params: Parameters) -> np.ndarray:
     """Each PDU's women share: logit-normal around ``women_share``, centred so the caseload-weighted mean stays put."""
     n_pdus = len(sizes)
     offsets = rng.normal(0.0, float(params["synth.population.pdu_women_share_logit_sd"]), n_pdus)
@@ -151,7 +154,7 @@ def _draw_cases(
 
     # sex: each PDU gets its share of women (whole cases, adding up to the scenario's share), chosen at
     # random among its cases; the rest are mostly men, a few other/unknown
-    women_total = int(round(float(np.sum(pdu_women * sizes))))
+    women_total = round(float(np.sum(pdu_women * sizes)))
     women_per_pdu = np.minimum(_largest_remainder(women_total, pdu_women * sizes), sizes)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     order = np.lexsort((rng.random(n), pdu_idx))

@@ -30,15 +30,24 @@ def synth_command(synth: SynthScenario, name: str, folder: Path | str) -> str:
     """The ``workload synth`` command line that reproduces ``synth`` written to ``folder`` as ``name``."""
     o = synth.options
     parts = [
-        "workload", "synth",
-        "--cases", str(o.get("n_cases", len(synth.cases))),
-        "--practitioners", str(o.get("n_practitioners", len(synth.practitioners))),
-        "--pdus", str(o.get("n_pdus", synth.cases["pdu"].nunique())),
-        "--women-share", f"{float(o['women_share']):g}",
-        "--seed", str(synth.seed),
-        "--partners", str(o.get("partners", "auto")),
-        "--name", name,
-        "--out", Path(folder).as_posix(),
+        "workload",
+        "synth",
+        "--cases",
+        str(o.get("n_cases", len(synth.cases))),
+        "--practitioners",
+        str(o.get("n_practitioners", len(synth.practitioners))),
+        "--pdus",
+        str(o.get("n_pdus", synth.cases["pdu"].nunique())),
+        "--women-share",
+        f"{float(o['women_share']):g}",
+        "--seed",
+        str(synth.seed),
+        "--partners",
+        str(o.get("partners", "auto")),
+        "--name",
+        name,
+        "--out",
+        Path(folder).as_posix(),
     ]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -84,7 +93,10 @@ def scenario_readme(synth: SynthScenario, name: str, description: str, folder: P
     if o.get("overridden"):
         extra.append("parameter overrides of " + ", ".join(f"`{p}`" for p in o["overridden"]))
     if extra:
-        lines += ["", "Also set when it was generated, so the command alone does not reproduce it: " + "; ".join(extra) + "."]
+        lines += [
+            "",
+            "Also set when it was generated, so the command alone does not reproduce it: " + "; ".join(extra) + ".",
+        ]
     women = int((cases["sex"] == "female").sum())
     n_pdus = cases["pdu"].nunique()
     partner_list = "".join(
@@ -96,8 +108,10 @@ def scenario_readme(synth: SynthScenario, name: str, description: str, folder: P
         "",
         "## What is in it",
         "",
-        f"- {len(cases):,} cases in {n_pdus} PDU{'s' if n_pdus != 1 else ''}: {women:,} women ({women / len(cases):.1%}); "
-        f"{int((cases['current_practitioner_id'] == '').sum()):,} unallocated.",
+        (
+            f"- {len(cases):,} cases in {n_pdus} PDU{'s' if n_pdus != 1 else ''}: {women:,} women ({women / len(cases):.1%}); "
+            f"{int((cases['current_practitioner_id'] == '').sum()):,} unallocated."
+        ),
         f"- {len(staff):,} practitioners: " + ", ".join(f"{int(grades.get(g, 0))} {g}" for g in GRADES) + ".",
         f"- {len(synth.partners)} partner agenc{'ies' if len(synth.partners) != 1 else 'y'}" + partner_list + ".",
         "",

@@ -121,7 +121,9 @@ def synth_scenario(
     if int(n_pdus) < 1:
         refuse("n_pdus", f"must be at least 1 (found {n_pdus})")
     if int(n_practitioners) < 2 * max(int(n_pdus), 1):
-        refuse("n_practitioners", f"must be at least 2 per PDU, {2 * max(int(n_pdus), 1)} here (found {n_practitioners})")
+        refuse(
+            "n_practitioners", f"must be at least 2 per PDU, {2 * max(int(n_pdus), 1)} here (found {n_practitioners})"
+        )
     if women_share is not None and not 0 <= float(women_share) <= 1:
         refuse("women_share", f"must be between 0 and 1 (found {women_share})")
     if int(seed) < 0:
@@ -152,7 +154,12 @@ def synth_scenario(
     cases, case_info = _draw_cases(rng, params, pdu_names, sizes, pdu_women)
     practitioners, staff_info = _draw_practitioners(rng, params, n_practitioners, pdu_names, sizes, pdu_women)
     cases["current_practitioner_id"] = _assign_current(
-        rng, params, case_info, staff_info, practitioners["practitioner_id"].to_numpy(dtype=object), unallocated_share_used
+        rng,
+        params,
+        case_info,
+        staff_info,
+        practitioners["practitioner_id"].to_numpy(dtype=object),
+        unallocated_share_used,
     )
     partner_frame = _draw_partners(
         params, partners if partners == "auto" else int(partners), pdu_names, cases, case_info["pdu_idx"]
@@ -168,4 +175,6 @@ def synth_scenario(
         "unallocated_share": unallocated_share,
         "overridden": list(params.overridden),
     }
-    return SynthScenario(cases=cases, practitioners=practitioners, partners=partner_frame, seed=int(seed), options=options)
+    return SynthScenario(
+        cases=cases, practitioners=practitioners, partners=partner_frame, seed=int(seed), options=options
+    )

@@ -61,9 +61,15 @@ def _draw_practitioners(
     grade_of = {g: i for i, g in enumerate(GRADES)}
     # slot 0 of every PDU is a PO, slot 1 another case holder, the rest (SPOs too) shuffled
     first_pos = np.full(n_pdus, grade_of["PO"])
-    rest_holders = rng.permutation(np.concatenate([np.full(counts["PO"] - n_pdus, grade_of["PO"]),
-                                                   np.full(counts["PSO"], grade_of["PSO"]),
-                                                   np.full(counts["PQiP"], grade_of["PQiP"])]))
+    rest_holders = rng.permutation(
+        np.concatenate(
+            [
+                np.full(counts["PO"] - n_pdus, grade_of["PO"]),
+                np.full(counts["PSO"], grade_of["PSO"]),
+                np.full(counts["PQiP"], grade_of["PQiP"]),
+            ]
+        )
+    )
     second = rest_holders[:n_pdus]
     others = rng.permutation(np.concatenate([rest_holders[n_pdus:], np.full(counts["SPO"], grade_of["SPO"])]))
     grade_code = np.empty(n, dtype=np.int64)
