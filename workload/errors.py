@@ -13,7 +13,6 @@ The codes are dotted and stable, e.g. ``file.not_found``, ``cell.not_a_number``,
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
