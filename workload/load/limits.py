@@ -35,7 +35,7 @@ reads it whole: real workbooks' styles are well under 1 MB, and millions of form
 
 MAX_XLSX_SHARED_STRINGS_BYTES = 64_000_000
 """A workbook whose shared strings part would unzip to more than this (64 MB) is refused before openpyxl reads it
-whole (into a list of Python strings): a 250,000-case workbook's shared strings are about 10-20 MB."""
+whole (into a list of Python strings): a synthetic 250,000-case workbook's distinct strings come to about 6 MB."""
 
 MAX_SPEC_BYTES = 10_000_000
 """A scenario.toml larger than this (10 MB; a real one is a few KB) is refused before it is read."""

@@ -276,7 +276,7 @@ def _check_unzippedsize_text(path: Path, label: str) -> None:
         if part.filename in shared and part.file_size > limits.MAX_XLSX_SHARED_STRINGS_BYTES:
             message = (
                 f"its shared strings part {part.filename} would unzip to {size_text(part.file_size)}, more than any real "
-                f"caseload workbook's (limit {size_text(limits.MAX_XLSX_SHARED_STRINGS_BYTES)}; 250,000 cases need about "
+                f"caseload workbook's (limit {size_text(limits.MAX_XLSX_SHARED_STRINGS_BYTES)}; 250,000 cases need under "
                 f"20 MB); {_RESAVE_WORKBOOK}"
             )
             raise ScenarioError([Problem(label, message, code="xlsx.too_many_strings")])
