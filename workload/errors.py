@@ -12,8 +12,22 @@ The codes are dotted and stable, e.g. ``file.not_found``, ``cell.not_a_number``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+FORMAT_CHARACTERS = (
+    r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    r"\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    r"\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+"""Unicode's format characters (category Cf, Unicode 14), as the inside of a regular expression's ``[...]``:
+invisible characters such as zero-width spaces and joiners, bidirectional overrides (U+202E), the byte-order
+mark (U+FEFF) and word joiners. Free text and labels refuse them as control characters: "Total\u200b" looks
+like "Total", and a right-to-left override reverses what a reader sees."""
+
+FORMAT_CHARACTER = re.compile(f"[{FORMAT_CHARACTERS}]")
+"""Matches one format character (see :data:`FORMAT_CHARACTERS`)."""
 
 GENERIC = "input.invalid"
 """The code of a problem that has no more specific one."""

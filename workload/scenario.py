@@ -18,13 +18,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
 from pydantic_core import PydanticCustomError, core_schema
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-"""Tabs, line breaks and other control characters: refused in free text, table paths and the scenario's name
-(a no-break space from Excel is fine)."""
+from workload.errors import FORMAT_CHARACTER, FORMAT_CHARACTERS
 
-CONTROL_CHARACTERS_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-"""Control characters other than tabs and line breaks: refused in longer text (a description) that may run
-over several lines."""
+CONTROL_CHARACTERS = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029{FORMAT_CHARACTERS}]")
+"""Tabs, line breaks and other control characters, and invisible format characters (zero-width spaces, bidi
+overrides, byte-order marks: :data:`workload.errors.FORMAT_CHARACTERS`): refused in free text, table paths and
+the scenario's name (a no-break space from Excel is fine)."""
+
+CONTROL_CHARACTERS_BUT_LAYOUT = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029{FORMAT_CHARACTERS}]")
+"""Control and format characters other than tabs and line breaks: refused in longer text (a description) that
+may run over several lines."""
 
 TOTAL_LABEL = "Total"
 """The label of the row that ends every group table."""
@@ -57,7 +60,7 @@ _RESERVED_FOLDED = frozenset(label.casefold() for label in RESERVED_LABELS)
 
 def reserved_label_problem(value: str) -> str | None:
     """Why ``value`` cannot be a group or id that labels rows of published tables, or None when it can."""
-    folded = value.strip().casefold()
+    folded = FORMAT_CHARACTER.sub("", value).strip().casefold()
     if folded in _RESERVED_FOLDED or folded.endswith(POOLED_SUFFIXES):
         return RESERVED_LABEL_MESSAGE
     return None

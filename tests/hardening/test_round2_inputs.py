@@ -369,8 +369,8 @@ def test_a_value_in_the_last_cell_of_a_sheet_is_refused_in_little_memory(scenari
     report, stderr = child_cli("validate", str(scenario))
     assert report["code"] == 2, stderr
     assert problem_lines(stderr) == [
-        "practitioners.xlsx: has a value in cell XFD1048576, far outside any table (tables here have at most 1,000 "
-        + "columns); delete the stray cells, or copy just the table into a new workbook"
+        "practitioners.xlsx: has formatting or a value in cell XFD1048576, far outside any table (tables here have at most 1,000 "
+        + "columns); clear those cells, or copy just the table into a new workbook"
     ]
     assert report["maxrss_mb"] < 500, report
 

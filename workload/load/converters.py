@@ -77,6 +77,10 @@ _NUMBERISH = re.compile(r"[+-]?[0-9][0-9.,]*")
 """A number that may have separators in it (digits, points and commas): the cells given the separator message."""
 
 
+_AMBIGUOUS_COMMA = r"[+-]?[1-9][0-9]{0,2},[0-9]{3}"
+"""In a ';'-separated file, a number such as 6,601: a UK thousands separator (6601) or a decimal comma (6.601)."""
+
+
 def _separator_refusals(uniques: np.ndarray, rule: ColumnRule, convention: str) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """Under a file's number convention (:data:`workload.load.readers.NUMBER_CONVENTIONS`): which values have a
     decimal comma to read as a point, which are refused for their separators, and why (by position, for
@@ -88,8 +92,19 @@ def _separator_refusals(uniques: np.ndarray, rule: ColumnRule, convention: str) 
     reasons: dict[int, str] = {}
     if convention == "comma":
         decimal = comma & ~point & np.array([u.count(",") == 1 for u in uniques], dtype=bool)
+        ambiguous = decimal & pd.Series(uniques, dtype=object).str.fullmatch(_AMBIGUOUS_COMMA).to_numpy(dtype=bool)
+        decimal &= ~ambiguous
         refused = (comma & ~decimal) | point
-        for i in np.flatnonzero(refused):
+        for i in np.flatnonzero(ambiguous):
+            u = uniques[i]
+            whole, _, places = u.partition(",")
+            reasons[int(i)] = (
+                f"could be {whole}{places} (a comma as thousands separator, as a UK export saved with ';' writes it) or "
+                f"{whole}.{places} (a decimal comma), and the file does not say which; write {whole}{places} if it is the whole "
+                f"number, or {whole},{places}0 if it is the decimal (a decimal comma with one, two, or four or more decimal "
+                f"places is unambiguous), or save the file as 'CSV UTF-8 (Comma delimited)' with decimal points; {expected}"
+            )
+        for i in np.flatnonzero(refused & ~ambiguous):
             u = uniques[i]
             why = "is not a number written with a decimal comma and no thousands separators"
             if not comma[i]:

@@ -29,6 +29,14 @@ MAX_XLSX_PART_BYTES = 200_000_000
 """A workbook part other than a sheet or an image (shared strings, styles...) that would unzip to more than this
 (200 MB) is refused: openpyxl reads such parts whole into memory, where sheets are streamed row by row."""
 
+MAX_XLSX_STYLES_BYTES = 10_000_000
+"""A workbook whose styles part (xl/styles.xml) would unzip to more than this (10 MB) is refused before openpyxl
+reads it whole: real workbooks' styles are well under 1 MB, and millions of formats take minutes and gigabytes."""
+
+MAX_XLSX_SHARED_STRINGS_BYTES = 64_000_000
+"""A workbook whose shared strings part would unzip to more than this (64 MB) is refused before openpyxl reads it
+whole (into a list of Python strings): a synthetic 250,000-case workbook's distinct strings come to about 6 MB."""
+
 MAX_SPEC_BYTES = 10_000_000
 """A scenario.toml larger than this (10 MB; a real one is a few KB) is refused before it is read."""
 

@@ -15,6 +15,7 @@ import re
 import zipfile
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -213,16 +214,48 @@ _STREAMED_PART = re.compile(r"xl/(?:worksheets/[^/]+\.xml|media/.*)")
 
 _RESAVE_WORKBOOK = "save the table as 'CSV UTF-8 (Comma delimited)' or in a new workbook"
 
+_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_CONTENT_TYPES = "[Content_Types].xml"
+
+
+def _shared_strings_parts(archive: zipfile.ZipFile, label: str) -> set[str]:
+    """The parts openpyxl would read as shared strings: the one [Content_Types].xml names (wherever it is), and
+    xl/sharedStrings.xml. The manifest itself is small in any real workbook, and refused when it is not."""
+    parts = {"xl/sharedStrings.xml"}
+    try:
+        info = archive.getinfo(_CONTENT_TYPES)
+    except KeyError:
+        return parts
+    if info.file_size > limits.MAX_XLSX_STYLES_BYTES:
+        message = (f"its part {_CONTENT_TYPES} would unzip to {size_text(info.file_size)}, more than any real workbook's "
+                   f"(limit {size_text(limits.MAX_XLSX_STYLES_BYTES)}); {_RESAVE_WORKBOOK}")
+        raise ScenarioError([Problem(label, message, code="xlsx.too_large")])
+    try:
+        with archive.open(info) as source:
+            for _, element in ElementTree.iterparse(source, events=("end",)):
+                if element.tag.rpartition("}")[2] == "Override" and element.get("ContentType") == _SHARED_STRINGS_TYPE:
+                    parts.add(str(element.get("PartName", "")).lstrip("/"))
+                element.clear()
+    except Exception as exc:  # noqa: BLE001 (a corrupt manifest: zipfile and expat raise several types)
+        raise _not_a_workbook(label, exc) from None
+    return parts
+
 
 def _check_unzippedsize_text(path: Path, label: str) -> None:
     """Refuse a workbook that would unzip to more than any real one (a zip bomb), before openpyxl opens it.
 
     The sizes are those the zip declares; Python's zipfile stops reading a part at its declared size, so a
-    part cannot unzip to more than it says.
+    part cannot unzip to more than it says. Besides the whole workbook and every part openpyxl reads whole,
+    the styles (:data:`~workload.load.limits.MAX_XLSX_STYLES_BYTES`) and shared strings
+    (:data:`~workload.load.limits.MAX_XLSX_SHARED_STRINGS_BYTES`) have limits of their own, wherever the
+    shared strings are kept: millions of formats or strings take openpyxl minutes and gigabytes.
     """
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
+            shared = _shared_strings_parts(archive, label)
+    except ScenarioError:
+        raise
     except Exception as exc:  # noqa: BLE001 (not a zip, or a corrupt one: zipfile raises several types)
         raise _not_a_workbook(label, exc) from None
     total = sum(p.file_size for p in parts)
@@ -232,7 +265,22 @@ def _check_unzippedsize_text(path: Path, label: str) -> None:
             f"a zip bomb?); {_RESAVE_WORKBOOK}"
         )
         raise ScenarioError([Problem(label, message, code="xlsx.too_large")])
-    whole = [p for p in parts if not _STREAMED_PART.fullmatch(p.filename)]
+    for part in parts:
+        if part.filename == "xl/styles.xml" and part.file_size > limits.MAX_XLSX_STYLES_BYTES:
+            message = (
+                f"its styles part {part.filename} would unzip to {size_text(part.file_size)}, more than any real workbook's "
+                f"(limit {size_text(limits.MAX_XLSX_STYLES_BYTES)}; real ones are well under 1 MB): it holds far too many "
+                f"cell formats; {_RESAVE_WORKBOOK}"
+            )
+            raise ScenarioError([Problem(label, message, code="xlsx.too_many_styles")])
+        if part.filename in shared and part.file_size > limits.MAX_XLSX_SHARED_STRINGS_BYTES:
+            message = (
+                f"its shared strings part {part.filename} would unzip to {size_text(part.file_size)}, more than any real "
+                f"caseload workbook's (limit {size_text(limits.MAX_XLSX_SHARED_STRINGS_BYTES)}; 250,000 cases need under "
+                f"20 MB); {_RESAVE_WORKBOOK}"
+            )
+            raise ScenarioError([Problem(label, message, code="xlsx.too_many_strings")])
+    whole = [p for p in parts if not _STREAMED_PART.fullmatch(p.filename) or p.filename in shared]
     biggest = max(whole, key=lambda p: p.file_size, default=None)
     if biggest is not None and biggest.file_size > limits.MAX_XLSX_PART_BYTES:
         message = (
@@ -240,6 +288,113 @@ def _check_unzippedsize_text(path: Path, label: str) -> None:
             f"needs (limit {size_text(limits.MAX_XLSX_PART_BYTES)}; a zip bomb?); {_RESAVE_WORKBOOK}"
         )
         raise ScenarioError([Problem(label, message, code="xlsx.too_large")])
+
+
+_PREFIX = rb"<(?:[A-Za-z_][\w.-]*:)?"
+_ANY_CELL = re.compile(_PREFIX + rb"c[\s/>]")
+"""The start of any cell element (``<c ...``, ``<c/>``, ``<x:c ...``)."""
+_CELL_WITH_REF = re.compile(_PREFIX + rb"c\s+r\s*=\s*[\"'][A-Z]{1,3}[0-9]{1,7}[\"']")
+"""A cell whose first attribute is its reference (as Excel and every common writer put it)."""
+_FAR_CELL = re.compile(_PREFIX + rb"c\s+r\s*=\s*[\"']([A-Z]{3,})([0-9]+)[\"']")
+"""A cell in column AAA (703) or further right: the only ones that can be past the column limit."""
+_ANY_ROW = re.compile(_PREFIX + rb"row[\s/>]")
+_ROW_REF = re.compile(_PREFIX + rb"row\s[^<>]*?\br\s*=\s*[\"']([0-9]+)[\"']")
+_CHUNK = 1 << 22
+
+
+def _column_number(letters: str) -> int:
+    """1 for A, 27 for AA, 16,384 for XFD."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _stray_cell(label: str, reference: str) -> ScenarioError:
+    message = (
+        f"has formatting or a value in cell {reference}, far outside any table (tables here have at most "
+        f"{limits.MAX_COLUMNS:,} columns); clear those cells, or copy just the table into a new workbook"
+    )
+    return ScenarioError([Problem(label, message, code="xlsx.stray_cell")])
+
+
+def _past_last_row(label: str) -> ScenarioError:
+    message = f"has rows past Excel's last row ({limits.EXCEL_MAX_ROWS:,}), so it is not a workbook Excel wrote; {_RESAVE_WORKBOOK}"
+    return ScenarioError([Problem(label, message, code="xlsx.past_last_row")])
+
+
+def _too_many_rows(label: str) -> ScenarioError:
+    message = (
+        f"has more than {limits.MAX_ROWS:,} rows, more than any real caseload (limit {limits.MAX_ROWS:,}; England and "
+        "Wales supervise about 240,000 people)"
+    )
+    return ScenarioError([Problem(label, message, code="table.too_many_rows")])
+
+
+def _scan_sheet(archive: zipfile.ZipFile, part: str, label: str) -> None:
+    """Refuse a sheet with a cell (empty or not) past :data:`~workload.load.limits.MAX_COLUMNS`, a row past
+    Excel's last, or more rows than :data:`~workload.load.limits.MAX_ROWS`, before openpyxl reads it (openpyxl
+    builds a row out to its furthest cell, so a million empty formatted cells in column XFD take it hours).
+
+    The sheet's XML is streamed in chunks and matched on its bytes (a few seconds for a 400 MB sheet). When
+    every cell starts with its reference (``<c r="B7"``, as Excel writes it), those references are all there
+    is to check; otherwise the sheet is parsed (iterparse, cleared row by row) and cells are placed as
+    openpyxl places them.
+    """
+    cells = referenced = rows = 0
+    with archive.open(part) as source:
+        rest = b""
+        while True:
+            chunk = source.read(_CHUNK)
+            buf = rest + chunk
+            if chunk:  # keep an unfinished tag for the next chunk ('<' never appears inside a tag)
+                cut = buf.rfind(b"<")
+                buf, rest = (buf[:cut], buf[cut:]) if cut > 0 else (buf, b"")
+            for match in _FAR_CELL.finditer(buf):
+                if _column_number(match.group(1).decode()) > limits.MAX_COLUMNS:
+                    raise _stray_cell(label, (match.group(1) + match.group(2)).decode())
+            for match in _ROW_REF.finditer(buf):
+                if int(match.group(1)) > limits.EXCEL_MAX_ROWS:
+                    raise _past_last_row(label)
+            cells += _ANY_CELL.subn(b"", buf)[1]
+            referenced += _CELL_WITH_REF.subn(b"", buf)[1]
+            rows += _ANY_ROW.subn(b"", buf)[1]
+            if rows > limits.MAX_ROWS + 1:
+                raise _too_many_rows(label)
+            if not chunk:
+                break
+    if cells != referenced:
+        _scan_sheet_exactly(archive, part, label)
+
+
+def _scan_sheet_exactly(archive: zipfile.ZipFile, part: str, label: str) -> None:
+    """:func:`_scan_sheet` for a sheet whose cells do not all start with their reference: parsed, cells and rows
+    placed as openpyxl places them (by their reference, or one after the one before)."""
+    row = rows = column = 0
+    data: ElementTree.Element | None = None
+    with archive.open(part) as source:
+        for event, element in ElementTree.iterparse(source, events=("start", "end")):
+            name = element.tag.rpartition("}")[2]
+            if event == "start":
+                if name == "sheetData":
+                    data = element
+                elif name == "row":
+                    reference = element.get("r")
+                    row = int(reference) if reference and reference.isdigit() else row + 1
+                    rows += 1
+                    column = 0
+                    if row > limits.EXCEL_MAX_ROWS:
+                        raise _past_last_row(label)
+                    if rows > limits.MAX_ROWS + 1:
+                        raise _too_many_rows(label)
+                elif name == "c":
+                    reference = element.get("r") or ""
+                    letters = reference.rstrip("0123456789")
+                    column = _column_number(letters) if letters.isalpha() and letters.isascii() else column + 1
+                    if column > limits.MAX_COLUMNS:
+                        raise _stray_cell(label, f"{column_letters(column - 1)}{row}")
+            elif name == "row" and data is not None:
+                data.clear()  # the rows read so far, so memory stays that of one row
 
 
 def _sheet_rows(path: Path, label: str) -> tuple[list[tuple[Any, ...]], list[int]]:
@@ -264,11 +419,12 @@ def _sheet_rows(path: Path, label: str) -> tuple[list[tuple[Any, ...]], list[int
             raise ScenarioError([Problem(label, "has no worksheet: its first sheet needs a header row and at least one data row",
                                          code="xlsx.no_sheet")])
         sheet = book.worksheets[0]
+        with zipfile.ZipFile(path) as archive:
+            _scan_sheet(archive, sheet._worksheet_path, label)
         sheet.reset_dimensions()  # read to the last cell actually present, not the declared dimension
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             if number > limits.EXCEL_MAX_ROWS:
-                message = f"has rows past Excel's last row ({limits.EXCEL_MAX_ROWS:,}), so it is not a workbook Excel wrote; {_RESAVE_WORKBOOK}"
-                raise ScenarioError([Problem(label, message, code="xlsx.past_last_row")])
+                raise _past_last_row(label)
             width = len(row)
             if width > limits.MAX_COLUMNS and all(v is None for v in row[limits.MAX_COLUMNS:]):
                 width = limits.MAX_COLUMNS  # formatted but empty cells out to the right
@@ -277,19 +433,11 @@ def _sheet_rows(path: Path, label: str) -> tuple[list[tuple[Any, ...]], list[int
             if not width:
                 continue
             if width > limits.MAX_COLUMNS:
-                message = (
-                    f"has a value in cell {column_letters(width - 1)}{number}, far outside any table (tables here have "
-                    f"at most {limits.MAX_COLUMNS:,} columns); delete the stray cells, or copy just the table into a new workbook"
-                )
-                raise ScenarioError([Problem(label, message, code="xlsx.stray_cell")])
+                raise _stray_cell(label, f"{column_letters(width - 1)}{number}")
             rows.append(row[:width] if width < len(row) else row)
             numbers.append(number)
             if len(rows) > limits.MAX_ROWS + 1:  # the header and more data rows than any caseload
-                message = (
-                    f"has more than {limits.MAX_ROWS:,} rows, more than any real caseload (limit {limits.MAX_ROWS:,}; England and "
-                    "Wales supervise about 240,000 people)"
-                )
-                raise ScenarioError([Problem(label, message, code="table.too_many_rows")])
+                raise _too_many_rows(label)
     except ScenarioError:
         raise
     except Exception as exc:  # noqa: BLE001 (a corrupt sheet met part way through)

@@ -50,7 +50,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from workload.errors import Problem
+from workload.errors import FORMAT_CHARACTERS, Problem
 
 PARAMETER_FILES = ("wmt", "tier", "needs", "allocation", "costs", "outcomes", "synth")
 """The parameter files, by top-level name; each is ``<name>.yaml`` in this package (missing ones are skipped)."""
@@ -93,8 +93,9 @@ FORMULA_START = ("=", "+", "-", "@")
 """Free text starting with one of these (and more after it) is refused, as in scenario tables: a spreadsheet
 would run it as a formula when a result holding it is opened."""
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-"""Tabs, line breaks and other control characters: refused in free text."""
+CONTROL_CHARACTERS = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029{FORMAT_CHARACTERS}]")
+"""Tabs, line breaks and other control characters, and invisible format characters (zero-width spaces, bidi
+overrides: :data:`workload.errors.FORMAT_CHARACTERS`): refused in free text."""
 
 _END = r"\s*([-+]?inf|[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*"
 _RANGE = re.compile(rf"\s*([\[(]){_END},{_END}([\])])\s*")
@@ -451,16 +452,29 @@ def flatten_overrides(overrides: Mapping[str, Any], prefix: str = "") -> dict[st
     """Turn TOML's nested tables (``[parameters.needs]`` / dotted keys) into dotted paths.
 
     A nested mapping is descended into unless its path is itself a table-valued leaf being replaced
-    whole; the caller then checks each path against the parameter tree.
+    whole; the caller then checks each path against the parameter tree. A path given twice (a quoted dotted
+    key ``"costs.x.PO" = 30`` and a table ``[parameters.costs.x]`` with ``PO = 40``) is refused, naming both
+    values, rather than one silently winning (:class:`ParameterError`, code ``parameter.duplicate``).
     """
     out: dict[str, Any] = {}
+    problems: list[Problem] = []
+    _flatten(overrides, prefix, out, problems)
+    if problems:
+        raise ParameterError(problems)
+    return out
+
+
+def _flatten(overrides: Mapping[str, Any], prefix: str, out: dict[str, Any], problems: list[Problem]) -> None:
     for key, value in overrides.items():
         path = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            out.update(flatten_overrides(value, f"{path}."))
+            _flatten(value, f"{path}.", out, problems)
+        elif path in out:
+            message = (f"parameter {path} is given twice, as {out[path]!r} and as {value!r} (a dotted key and a table "
+                       f"naming the same parameter?); give it once")
+            problems.append(Problem("", message, code="parameter.duplicate", key=path))
         else:
             out[path] = value
-    return out
 
 
 def _is_number(value: Any) -> bool:
