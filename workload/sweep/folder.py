@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +77,68 @@ def sweep_folder_is_ours(out: Path) -> bool:
     return True
 
 
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    """``sweep.json`` as a JSON object, or None when it cannot be read whole (cut short, garbled, not an object)."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return old if isinstance(old, dict) else None
+
+
+def _is_empty(out: Path) -> bool:
+    """Whether ``out`` holds nothing, or nothing but an empty tasks/ folder (what a sweep cut short while it
+    prepared the folder may leave behind)."""
+    entries = list(os.scandir(out))
+    if not entries:
+        return True
+    if len(entries) == 1 and entries[0].name == "tasks" and entries[0].is_dir(follow_symlinks=False):
+        return not any(os.scandir(entries[0].path))
+    return False
+
+
+def _tasks_problem(out: Path) -> SweepProblem | None:
+    """Why ``out/tasks`` cannot hold this sweep's task files (a symbolic link, not a folder), or None."""
+    tasks = out / "tasks"
+    try:
+        mode = tasks.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return SweepProblem(str(tasks), f"cannot be used ({exc.strerror or type(exc).__name__}); nothing was changed",
+                            code="sweep.folder")
+    if stat.S_ISLNK(mode):
+        what = "is a symbolic link"
+    elif not stat.S_ISDIR(mode):
+        what = "is not a folder"
+    else:
+        return None
+    return SweepProblem(str(tasks), f"{what}; a sweep writes its task files only in a real tasks folder of its own. "
+                        "Nothing was changed; choose another --out", code="sweep.folder", joiner=" ")
+
+
+def _missing_folders(out: Path) -> list[Path]:
+    """``out`` and the folders above it that do not exist yet, innermost first."""
+    missing: list[Path] = []
+    path = Path(os.path.abspath(out))
+    while not os.path.lexists(path) and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
 def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
     """Create ``out`` for this sweep, or check that it already holds this sweep (then it is resumed).
 
     A folder holding a sweep of a different scenario or sweep plan is refused (``--force`` starts it again);
     a folder that is not a sweep folder and not empty is always refused, and so is ``--force`` on a sweep folder
-    holding anything the sweep did not write, so nothing else is ever deleted. The scenario's folder, the sweep
-    file's folder, the working folder and any folder above them are never an ``--out``. Temporaries left by a
-    killed sweep are removed.
+    holding anything the sweep did not write, so nothing else is ever deleted. A folder whose sweep.json cannot
+    be read whole (cut short, garbled, not a JSON object) is refused too (``--force`` starts it again when it
+    holds only the sweep's files), and so is a tasks/ that is a symbolic link or not a folder. The scenario's
+    folder, the sweep file's folder, the working folder and any folder above them are never an ``--out``.
+    Temporaries left by a killed sweep are removed. A folder holding nothing, or only an empty tasks/, counts
+    as empty. If preparing a new sweep fails (a full disk...) before it is done, what it created is removed, so
+    that the same command can be run again.
     """
     manifest_path = out / "sweep.json"
     try:
@@ -92,7 +147,7 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
         text = str(exc)
         subject = "--out" if text.startswith("--out ") else str(out)
         raise SweepFolderError([SweepProblem.of_line(text, subject, "sweep.folder")]) from None
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and not _is_empty(out):
         if regular_file_problem(manifest_path) is not None:
             raise SweepFolderError([SweepProblem(str(out), "exists, is not empty and holds no sweep (no sweep.json); choose "
                                                  "another --out", code="sweep.folder", joiner=" ")])
@@ -101,14 +156,18 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
                 "--force", f"deletes only a sweep folder holding nothing but what workload sweep wrote; {out} has other "
                 "files in it. Nothing was changed; choose another --out", code="sweep.folder", joiner=" ",
             )])
-        try:
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = {}
-        if old.get("fingerprint") != plan.fingerprint:
+        old = _read_manifest(manifest_path)
+        if old is None and not force:
+            raise SweepFolderError([SweepProblem(
+                str(out), "holds a sweep whose sweep.json cannot be read (it is not whole: cut short, garbled or not a "
+                "JSON object); choose another --out, or add --force to delete the folder and start again (only when "
+                "it holds nothing but the sweep's own files). Nothing was changed", code="sweep.folder", joiner=" ",
+            )])
+        if old is None or old.get("fingerprint") != plan.fingerprint:
             if force:
                 shutil.rmtree(out)
             else:
+                assert old is not None
                 what = []
                 if old.get("scenario_fingerprint") != plan.scenario_fingerprint:
                     what.append(f"a different scenario ({old.get('scenario')}, or its files have changed)")
@@ -122,10 +181,40 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
                 )])
         elif force:
             shutil.rmtree(out)
-    (out / "tasks").mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out / "sweep.json", files=True)
-    remove_stale_temporaries(out / "tasks" / "task.csv", files=True)
-    if not manifest_path.exists():
-        write_atomic(manifest_path, json.dumps(sweep_manifest(plan, plan.spec.path), indent=2, sort_keys=True) + "\n")
-        shutil.copyfile(plan.spec.path, out / "sweep.toml")
-    write_atomic(out / "variants.csv", csv_text(plan.variants_table()))
+        else:
+            problem = _tasks_problem(out)
+            if problem is not None:
+                raise SweepFolderError([problem])
+    problem = _tasks_problem(out) if out.exists() else None
+    if problem is not None:  # an empty folder (or one just deleted by --force) holds no tasks; checked all the same
+        raise SweepFolderError([problem])
+    created = _missing_folders(out)
+    tasks_created = created != [] or not (out / "tasks").exists()
+    new_sweep = not manifest_path.exists()
+    try:
+        (out / "tasks").mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out / "sweep.json", files=True)
+        remove_stale_temporaries(out / "tasks" / "task.csv", files=True)
+        if new_sweep:
+            write_atomic(manifest_path, json.dumps(sweep_manifest(plan, plan.spec.path), indent=2, sort_keys=True) + "\n")
+            shutil.copyfile(plan.spec.path, out / "sweep.toml")
+        write_atomic(out / "variants.csv", csv_text(plan.variants_table()))
+    except BaseException:
+        if new_sweep:
+            _undo_new_sweep(out, tasks_created, created)
+        raise
+
+
+def _undo_new_sweep(out: Path, tasks_created: bool, created: list[Path]) -> None:
+    """Remove what preparing a new sweep in ``out`` wrote (its files, and tasks/ and the folders it made, when
+    empty), so that a folder left half-prepared does not block the next attempt. Nothing else is touched."""
+    for name in ("variants.csv", "sweep.toml", "sweep.json"):
+        try:
+            (out / name).unlink(missing_ok=True)
+        except OSError:
+            pass
+    for folder in ([out / "tasks"] if tasks_created else []) + created:
+        try:
+            folder.rmdir()  # only when empty: never anything that is not the sweep's own
+        except OSError:
+            break

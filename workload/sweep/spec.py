@@ -6,6 +6,7 @@ import difflib
 import json
 import math
 import tomllib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from workload.load import Scenario
 from workload.outcomes import CELLS, REFORM
 from workload.safety import regular_file_problem
-from workload.scenario import Policy
+from workload.scenario import CONTROL_CHARACTERS, CONTROL_CHARACTERS_BUT_LAYOUT, Policy
 from workload.sweep.metrics import CELL_FIGURES, METRICS, SCALAR_METRICS
 from workload.sweep.problems import SweepError, SweepProblem
 
@@ -231,13 +232,33 @@ def read_sweep_file(path: str | Path, scenario: Scenario | None = None) -> Sweep
     if not isinstance(name, str) or not name:
         problems.append(SweepProblem(label, "name must be text", code="sweep.setting", key="name"))
         name = path.stem
+    elif (found := _hidden_character(name, CONTROL_CHARACTERS)) is not None:
+        problems.append(SweepProblem(
+            label, f"name has a control or invisible formatting character ({found}) "
+            "in it (a tab, line break, escape, direction mark or similar); write it on one line of plain text",
+            code="sweep.setting", key="name"))
+    description = str(data.get("description", ""))
+    found = _hidden_character(description, CONTROL_CHARACTERS_BUT_LAYOUT)
+    if found is not None:
+        problems.append(SweepProblem(
+            label, f"description has a control or invisible formatting character ({found}) in it (an escape, "
+            "direction mark or similar; line breaks and tabs are fine); remove it", code="sweep.setting", key="description"))
     if not grid and not draws and not problems:
         problems.append(SweepProblem(label, "nothing to sweep: give a [grid] of key = [values] and/or [draws] of key = "
                                             "{ distribution = ... }", code="sweep.file"))
     if problems:
         raise SweepError(problems)
-    return SweepSpec(path=path.resolve(), name=name, description=str(data.get("description", "")), grid=grid,
+    return SweepSpec(path=path.resolve(), name=name, description=description, grid=grid,
                      draws=draws, objective=(metric, direction), seed=seed)
+
+
+def _hidden_character(text: str, control: Any) -> str | None:
+    """The first character of ``text`` that ``control`` (a pattern) matches or that is a Unicode format character
+    (category Cf: direction marks, zero-width spaces...), written as U+XXXX; None when there is none."""
+    for char in text:
+        if control.match(char) or unicodedata.category(char) == "Cf":
+            return f"U+{ord(char):04X}"
+    return None
 
 
 def objective_problems(label: str, metric: Any, direction: Any) -> list[SweepProblem]:
