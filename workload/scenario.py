@@ -319,9 +319,7 @@ class PractitionerRecord(BaseModel):
     practitioner_id: Id = Field(description="Pseudonymous staff identifier, unique in the scenario.")
     pdu: Id = Field(description="Probation delivery unit the practitioner works in.")
     grade: Grade = Field(description="PO, PSO, PQiP (trainee) or SPO (senior; holds no cases by default).")
-    contracted_hours_per_week: float = Field(
-        gt=0, le=60, description="Contracted hours a week (37 is full time)."
-    )
+    contracted_hours_per_week: float = Field(gt=0, le=60, description="Contracted hours a week (37 is full time).")
     reduction_hours_per_week: float = Field(
         default=0, ge=0, le=60, description="WMT reduction hours a week (training, union duties, phased return...)."
     )
@@ -347,7 +345,8 @@ class PartnerRecord(BaseModel):
     contract_hours_per_year: float = Field(ge=0, le=1_000_000, description="Hours a year the contract buys at most.")
     price_per_hour: float = Field(ge=0, le=1000, description="Price of one hour of the partner's work, GBP.")
     need_areas: list[NeedArea] = Field(
-        min_length=1, description="Need areas the partner can deliver, separated by ';' (e.g. domestic_abuse_victim;emotional_wellbeing)."
+        min_length=1,
+        description="Need areas the partner can deliver, separated by ';' (e.g. domestic_abuse_victim;emotional_wellbeing).",
     )
     women_only: YesNo = Field(description="1 when the partner works with women only.")
 
@@ -379,13 +378,21 @@ class Policy(BaseModel):
     specialist_pool_penalty: float = Field(
         default=0.5, ge=0, description="Soft pool: objective penalty per hour a non-specialist gives a woman's case."
     )
-    caseload_cap: int | None = Field(default=None, ge=1, description="Most cases one practitioner may hold (per whole-time equivalent).")
-    continuity_penalty: float = Field(
-        default=20.0, ge=0, description="Objective penalty for moving a case away from its current practitioner (in weighted hours)."
+    caseload_cap: int | None = Field(
+        default=None, ge=1, description="Most cases one practitioner may hold (per whole-time equivalent)."
     )
-    budget_cap_gbp: float | None = Field(default=None, ge=0, description="Most that staff plus partner hours may cost in a year, GBP.")
+    continuity_penalty: float = Field(
+        default=20.0,
+        ge=0,
+        description="Objective penalty for moving a case away from its current practitioner (in weighted hours).",
+    )
+    budget_cap_gbp: float | None = Field(
+        default=None, ge=0, description="Most that staff plus partner hours may cost in a year, GBP."
+    )
     use_partners: bool = Field(default=True, description="Let the allocator buy hours from partner agencies.")
-    exact: bool = Field(default=False, description="Solve the exact one-practitioner MIP (small PDUs only) instead of LP + rounding.")
+    exact: bool = Field(
+        default=False, description="Solve the exact one-practitioner MIP (small PDUs only) instead of LP + rounding."
+    )
     solver: Literal["highs", "pulp-highs", "pulp-cbc"] = Field(
         default="highs", description="highs: arrays straight to HiGHS (fast). pulp-*: the portable PuLP hand-off."
     )
@@ -399,7 +406,9 @@ class Output(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     suppression_threshold: int = Field(
-        default=5, ge=0, description="Published tables hide cells counting fewer cases than this (0 turns suppression off)."
+        default=5,
+        ge=0,
+        description="Published tables hide cells counting fewer cases than this (0 turns suppression off).",
     )
 
 

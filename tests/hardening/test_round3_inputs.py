@@ -41,8 +41,13 @@ def _codes(scenario: Path) -> list[tuple[str, str]]:
     return [(p.code, str(p)) for p in info.value.problems]
 
 
-def _patched_workbook(path: Path, rows: list[list[object]], parts: dict[str, bytes] | None = None,
-                      sheet_end: bytes = b"", content_types: bytes = b"") -> Path:
+def _patched_workbook(
+    path: Path,
+    rows: list[list[object]],
+    parts: dict[str, bytes] | None = None,
+    sheet_end: bytes = b"",
+    content_types: bytes = b"",
+) -> Path:
     """A workbook of ``rows`` written by openpyxl, then with ``sheet_end`` added to the end of its sheet's data,
     ``parts`` added or replaced, and ``content_types`` added to its manifest."""
     wb = Workbook()
@@ -67,8 +72,10 @@ def _patched_workbook(path: Path, rows: list[list[object]], parts: dict[str, byt
 # ------------------------------------------------------------------------------------------------------
 # 1a. empty formatted cells far right, one a row, are refused before openpyxl pads every row out to them
 
-FAR = ("practitioners.xlsx: has formatting or a value in cell XFD5, far outside any table (tables here have at most "
-       "1,000 columns); clear those cells, or copy just the table into a new workbook")
+FAR = (
+    "practitioners.xlsx: has formatting or a value in cell XFD5, far outside any table (tables here have at most "
+    "1,000 columns); clear those cells, or copy just the table into a new workbook"
+)
 
 
 def test_empty_formatted_cells_far_right_are_refused_quickly_in_little_memory(scenario: Path) -> None:
@@ -97,7 +104,8 @@ def test_cells_within_the_column_limit_are_read(scenario: Path) -> None:
 
 
 def test_rows_past_excel_last_row_and_the_row_limit_are_refused_before_openpyxl_reads_them(
-        scenario: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = _rows(scenario, "practitioners.csv")
     _patched_workbook(scenario / "practitioners.xlsx", rows, sheet_end=b'<row r="1048577"><c r="A1048577"/></row>')
     _use(scenario, "practitioners", "practitioners.xlsx")
@@ -116,10 +124,16 @@ def test_rows_past_excel_last_row_and_the_row_limit_are_refused_before_openpyxl_
 
 
 def test_a_styles_part_with_millions_of_formats_is_refused(scenario: Path) -> None:
-    xfs = b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' * (load_limits.MAX_XLSX_STYLES_BYTES // 60 + 1)
-    styles = (b'<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-              b'<cellXfs>' + xfs + b"</cellXfs></styleSheet>")
-    path = _patched_workbook(scenario / "practitioners.xlsx", _rows(scenario, "practitioners.csv"), {"xl/styles.xml": styles})
+    xfs = b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' * (
+        load_limits.MAX_XLSX_STYLES_BYTES // 60 + 1
+    )
+    styles = (
+        b'<?xml version="1.0"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<cellXfs>" + xfs + b"</cellXfs></styleSheet>"
+    )
+    path = _patched_workbook(
+        scenario / "practitioners.xlsx", _rows(scenario, "practitioners.csv"), {"xl/styles.xml": styles}
+    )
     assert path.stat().st_size < 200_000
     _use(scenario, "practitioners", "practitioners.xlsx")
     [(code, text)] = _codes(scenario)
@@ -130,14 +144,21 @@ def test_a_styles_part_with_millions_of_formats_is_refused(scenario: Path) -> No
 
 @pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "xl/worksheets/strings.xml"])
 def test_a_shared_strings_part_past_its_limit_is_refused_wherever_it_is(
-        scenario: Path, monkeypatch: pytest.MonkeyPatch, part: str) -> None:
+    scenario: Path, monkeypatch: pytest.MonkeyPatch, part: str
+) -> None:
     monkeypatch.setattr(load_limits, "MAX_XLSX_SHARED_STRINGS_BYTES", 1_000_000)
-    strings = (b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-               + b"<si><t>x</t></si>" * 70_000 + b"</sst>")
-    override = (f'<Override PartName="/{part}" ContentType="application/vnd.openxmlformats-officedocument.'
-                f'spreadsheetml.sharedStrings+xml"/>').encode()
-    _patched_workbook(scenario / "practitioners.xlsx", _rows(scenario, "practitioners.csv"), {part: strings},
-                      content_types=override)
+    strings = (
+        b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"<si><t>x</t></si>" * 70_000
+        + b"</sst>"
+    )
+    override = (
+        f'<Override PartName="/{part}" ContentType="application/vnd.openxmlformats-officedocument.'
+        f'spreadsheetml.sharedStrings+xml"/>'
+    ).encode()
+    _patched_workbook(
+        scenario / "practitioners.xlsx", _rows(scenario, "practitioners.csv"), {part: strings}, content_types=override
+    )
     _use(scenario, "practitioners", "practitioners.xlsx")
     [(code, text)] = _codes(scenario)
     assert code == "xlsx.too_many_strings"
@@ -145,11 +166,15 @@ def test_a_shared_strings_part_past_its_limit_is_refused_wherever_it_is(
     assert "(limit 1.0 MB; 250,000 cases need under 20 MB)" in text
 
 
-def test_the_styles_limit_is_refused_through_the_cli(scenario: Path, capsys: pytest.CaptureFixture[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_styles_limit_is_refused_through_the_cli(
+    scenario: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(load_limits, "MAX_XLSX_STYLES_BYTES", 1_000)
-    _patched_workbook(scenario / "practitioners.xlsx", _rows(scenario, "practitioners.csv"),
-                      {"xl/styles.xml": b'<?xml version="1.0"?><styleSheet>' + b" " * 2_000 + b"</styleSheet>"})
+    _patched_workbook(
+        scenario / "practitioners.xlsx",
+        _rows(scenario, "practitioners.csv"),
+        {"xl/styles.xml": b'<?xml version="1.0"?><styleSheet>' + b" " * 2_000 + b"</styleSheet>"},
+    )
     _use(scenario, "practitioners", "practitioners.xlsx")
     [line] = refused(scenario, capsys)
     assert line.startswith("practitioners.xlsx: its styles part xl/styles.xml would unzip to")
@@ -184,7 +209,8 @@ def test_other_separators_keep_their_rules(convention: str, bad: bool, value: fl
 
 
 def test_an_ambiguous_number_in_a_semicolon_file_is_refused_with_both_readings(
-        scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = scenario / "practitioners.csv"
     text = path.read_text().replace(";", "|").replace(",", ";").replace("P02;PDU1;PSO;30;1.8", "P02;PDU1;PSO;30;1,8")
     path.write_text(text.replace("P01;PDU1;PO;37;0", "P01;PDU1;PO;1,037;0"))
@@ -208,22 +234,29 @@ def test_every_format_character_is_a_control_character() -> None:
 
 @pytest.mark.parametrize("invisible", ["\u200b", "\u202e", "\ufeff", "\u2060"])
 def test_a_reserved_label_with_an_invisible_character_is_refused(
-        scenario: Path, capsys: pytest.CaptureFixture[str], invisible: str) -> None:
+    scenario: Path, capsys: pytest.CaptureFixture[str], invisible: str
+) -> None:
     path = scenario / "cases.csv"
     path.write_text(path.read_text().replace("C002,PDU1,male,Black", f"C002,PDU1,male,Total{invisible}"))
     [line] = refused(scenario, capsys)
     escaped = repr(invisible)[1:-1]
-    assert line == (f'cases.csv, row 3, column ethnicity: "Total{escaped}" has a control character (a tab, line break or '
-                    "similar) in it; expected text of at most 40 characters")
+    assert line == (
+        f'cases.csv, row 3, column ethnicity: "Total{escaped}" has a control character (a tab, line break or '
+        "similar) in it; expected text of at most 40 characters"
+    )
 
 
-@pytest.mark.parametrize(("key", "value"), [("name", "tiny\u202etxt.exe"), ("description", "\ufeffThree cases"),
-                                            ("name", "ti\u200bny")])
+@pytest.mark.parametrize(
+    ("key", "value"), [("name", "tiny\u202etxt.exe"), ("description", "\ufeffThree cases"), ("name", "ti\u200bny")]
+)
 def test_invisible_characters_in_the_name_and_description_are_refused(
-        scenario: Path, capsys: pytest.CaptureFixture[str], key: str, value: str) -> None:
+    scenario: Path, capsys: pytest.CaptureFixture[str], key: str, value: str
+) -> None:
     path = scenario / "scenario.toml"
-    lines = [f"{key} = {value!r}".replace("'", '"') if line.startswith(f"{key} =") else line
-             for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = [
+        f"{key} = {value!r}".replace("'", '"') if line.startswith(f"{key} =") else line
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     [line] = refused(scenario, capsys)
     assert line.startswith("scenario.toml") and "control character" in line
@@ -233,13 +266,19 @@ def test_invisible_characters_in_the_name_and_description_are_refused(
 # 4. a parameter given twice
 
 
-def test_a_parameter_given_twice_is_refused_naming_both_values(scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_parameter_given_twice_is_refused_naming_both_values(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = scenario / "scenario.toml"
-    path.write_text(path.read_text() + '[parameters]\n"costs.staff_cost_per_hour.PO" = 30\n'
-                    "[parameters.costs.staff_cost_per_hour]\nPO = 40\n")
+    path.write_text(
+        path.read_text() + '[parameters]\n"costs.staff_cost_per_hour.PO" = 30\n'
+        "[parameters.costs.staff_cost_per_hour]\nPO = 40\n"
+    )
     [line] = refused(scenario, capsys)
-    assert line == ("scenario.toml: [parameters]: parameter costs.staff_cost_per_hour.PO is given twice, as 30 and as 40 "
-                    "(a dotted key and a table naming the same parameter?); give it once")
+    assert line == (
+        "scenario.toml: [parameters]: parameter costs.staff_cost_per_hour.PO is given twice, as 30 and as 40 "
+        "(a dotted key and a table naming the same parameter?); give it once"
+    )
     [(code, _)] = _codes(scenario)
     assert code == "parameter.duplicate"
 
@@ -247,5 +286,8 @@ def test_a_parameter_given_twice_is_refused_naming_both_values(scenario: Path, c
 def test_flatten_overrides_refuses_every_path_given_twice() -> None:
     with pytest.raises(ParameterError) as info:
         flatten_overrides({"a.b": 1, "a": {"b": 2, "c": {"d": 3}}, "a.c.d": 4})
-    assert [(p.code, p.key) for p in info.value.problems] == [("parameter.duplicate", "a.b"), ("parameter.duplicate", "a.c.d")]
+    assert [(p.code, p.key) for p in info.value.problems] == [
+        ("parameter.duplicate", "a.b"),
+        ("parameter.duplicate", "a.c.d"),
+    ]
     assert flatten_overrides({"a": {"b": 1}, "a.c": 2}) == {"a.b": 1, "a.c": 2}

@@ -28,8 +28,9 @@ def sweep_file(tmp_path: Path) -> Path:
 
 
 def _sweep(sweep_file: Path, out: Path, *extra: str) -> int:
-    return main(["sweep", str(TINY), "--grid", str(sweep_file), "--out", str(out), "--workers", "1", "--no-progress",
-                 *extra])
+    return main(
+        ["sweep", str(TINY), "--grid", str(sweep_file), "--out", str(out), "--workers", "1", "--no-progress", *extra]
+    )
 
 
 def _refused(capsys: pytest.CaptureFixture[str], code: int) -> str:
@@ -40,8 +41,10 @@ def _refused(capsys: pytest.CaptureFixture[str], code: int) -> str:
 
 
 def _tree(folder: Path) -> dict[str, bytes | None]:
-    return {str(p.relative_to(folder)): (None if p.is_dir() or p.is_symlink() else p.read_bytes())
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): (None if p.is_dir() or p.is_symlink() else p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -50,8 +53,9 @@ def _tree(folder: Path) -> dict[str, bytes | None]:
 
 @pytest.mark.parametrize("text", ["[]", "null", '"x"', "1e999999", "{", "", "\xff", "[" * 100000])
 @pytest.mark.parametrize("force", [False, True])
-def test_a_sweep_json_that_is_no_json_object_is_refused_clearly(tmp_path: Path, sweep_file: Path, capsys,
-                                                                 text: str, force: bool) -> None:
+def test_a_sweep_json_that_is_no_json_object_is_refused_clearly(
+    tmp_path: Path, sweep_file: Path, capsys, text: str, force: bool
+) -> None:
     out = tmp_path / "out"
     (out / "tasks").mkdir(parents=True)
     (out / "sweep.json").write_bytes(text.encode("latin-1"))
@@ -67,8 +71,9 @@ def test_a_sweep_json_that_is_no_json_object_is_refused_clearly(tmp_path: Path, 
 
 
 @pytest.mark.parametrize("text", ["[]", "null", "1e999999", "{"])
-def test_force_starts_again_over_an_unreadable_sweep_json_when_the_folder_is_the_sweeps(tmp_path: Path, sweep_file: Path,
-                                                                                       capsys, text: str) -> None:
+def test_force_starts_again_over_an_unreadable_sweep_json_when_the_folder_is_the_sweeps(
+    tmp_path: Path, sweep_file: Path, capsys, text: str
+) -> None:
     out = tmp_path / "out"
     (out / "tasks").mkdir(parents=True)
     (out / "sweep.json").write_text(text, encoding="utf-8")
@@ -85,7 +90,8 @@ def test_force_starts_again_over_an_unreadable_sweep_json_when_the_folder_is_the
 @pytest.mark.parametrize("failing", ["sweep.json", "variants.csv"])
 @pytest.mark.parametrize("exists", [False, True])
 def test_a_full_disk_while_preparing_the_folder_leaves_nothing_and_a_retry_works(
-        tmp_path: Path, sweep_file: Path, monkeypatch: pytest.MonkeyPatch, capsys, failing: str, exists: bool) -> None:
+    tmp_path: Path, sweep_file: Path, monkeypatch: pytest.MonkeyPatch, capsys, failing: str, exists: bool
+) -> None:
     out = tmp_path / "deep" / "out"
     if exists:
         out.mkdir(parents=True)
@@ -115,8 +121,9 @@ def test_a_folder_holding_only_an_empty_tasks_folder_counts_as_empty(tmp_path: P
     assert (out / "sweep.json").is_file()
 
 
-def test_a_folder_holding_a_tasks_folder_with_files_and_no_sweep_json_is_still_refused(tmp_path: Path, sweep_file: Path,
-                                                                                      capsys) -> None:
+def test_a_folder_holding_a_tasks_folder_with_files_and_no_sweep_json_is_still_refused(
+    tmp_path: Path, sweep_file: Path, capsys
+) -> None:
     out = tmp_path / "out"
     (out / "tasks").mkdir(parents=True)
     (out / "tasks" / "someone.csv").write_text("x", encoding="utf-8")
@@ -125,8 +132,9 @@ def test_a_folder_holding_a_tasks_folder_with_files_and_no_sweep_json_is_still_r
     assert (out / "tasks" / "someone.csv").read_text(encoding="utf-8") == "x"
 
 
-def test_a_failure_on_resume_removes_nothing_of_the_sweep(tmp_path: Path, sweep_file: Path,
-                                                          monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_a_failure_on_resume_removes_nothing_of_the_sweep(
+    tmp_path: Path, sweep_file: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     out = tmp_path / "out"
     assert _sweep(sweep_file, out) == 0
     capsys.readouterr()
@@ -145,11 +153,21 @@ def test_a_failure_on_resume_removes_nothing_of_the_sweep(tmp_path: Path, sweep_
 # finding 4: control characters in the name and description
 
 
-@pytest.mark.parametrize("setting, value", [
-    ("name", "a\u001b[2Jb"), ("name", "x\ny"), ("name", "tab\there"), ("name", "a\u202eb"), ("name", "a\u200bb"),
-    ("name", "a\x85b"), ("description", "a\u001b[2Jb"), ("description", "a\u202eb"), ("description", "a\x7fb"),
-    ("description", "a\u2028b"),
-])
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("name", "a\u001b[2Jb"),
+        ("name", "x\ny"),
+        ("name", "tab\there"),
+        ("name", "a\u202eb"),
+        ("name", "a\u200bb"),
+        ("name", "a\x85b"),
+        ("description", "a\u001b[2Jb"),
+        ("description", "a\u202eb"),
+        ("description", "a\x7fb"),
+        ("description", "a\u2028b"),
+    ],
+)
 def test_control_characters_in_the_name_or_description_are_refused(tmp_path: Path, setting: str, value: str) -> None:
     path = tmp_path / "sweep.toml"
     path.write_text(f"{setting} = {json.dumps(value)}\n" + SWEEP.split("\n", 1)[1], encoding="utf-8")
@@ -180,8 +198,9 @@ def test_a_description_may_run_over_lines_and_hold_tabs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["symlink", "file", "dangling"])
 @pytest.mark.parametrize("force", [False, True])
-def test_resume_refuses_a_tasks_that_is_no_real_folder(tmp_path: Path, sweep_file: Path, capsys, kind: str,
-                                                       force: bool) -> None:
+def test_resume_refuses_a_tasks_that_is_no_real_folder(
+    tmp_path: Path, sweep_file: Path, capsys, kind: str, force: bool
+) -> None:
     out = tmp_path / "out"
     assert _sweep(sweep_file, out) == 0
     capsys.readouterr()

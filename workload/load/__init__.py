@@ -80,13 +80,46 @@ _convert_uniques = convert_uniques
 """The name tests have always imported."""
 
 __all__ = [
-    "CONTROL_CHARACTERS", "CONVERTERS", "DELIMITERS", "EXCEL_MAX_ROWS", "FALSE_WORDS", "FORMULA_START", "MAX_COLUMNS",
-    "MAX_FILE_BYTES", "MAX_PROBLEMS_PER_COLUMN", "MAX_ROWS", "MAX_SPEC_BYTES", "MAX_XLSX_PART_BYTES",
-    "MAX_XLSX_UNZIPPED_BYTES", "NUMBER_CONVENTIONS", "PEOPLE_MODELS", "PERSONAL_DATA_COLUMNS", "PERSONAL_DATA_VALUES",
-    "PSEUDONYMISATION", "RESAVE", "ROW_RULES", "TRUE_WORDS", "_PERSONAL_VALUE", "ColumnRule", "Converted",
-    "NotMoreThan", "Problem", "Scenario", "ScenarioError", "_convert_uniques", "_records", "_records_by_csv",
-    "check_table", "column_rules", "convert_uniques", "cross_checks", "limits", "load_scenario", "read_spec",
-    "read_table", "resolve_table_path",
+    "CONTROL_CHARACTERS",
+    "CONVERTERS",
+    "DELIMITERS",
+    "EXCEL_MAX_ROWS",
+    "FALSE_WORDS",
+    "FORMULA_START",
+    "MAX_COLUMNS",
+    "MAX_FILE_BYTES",
+    "MAX_PROBLEMS_PER_COLUMN",
+    "MAX_ROWS",
+    "MAX_SPEC_BYTES",
+    "MAX_XLSX_PART_BYTES",
+    "MAX_XLSX_UNZIPPED_BYTES",
+    "NUMBER_CONVENTIONS",
+    "PEOPLE_MODELS",
+    "PERSONAL_DATA_COLUMNS",
+    "PERSONAL_DATA_VALUES",
+    "PSEUDONYMISATION",
+    "RESAVE",
+    "ROW_RULES",
+    "TRUE_WORDS",
+    "_PERSONAL_VALUE",
+    "ColumnRule",
+    "Converted",
+    "NotMoreThan",
+    "Problem",
+    "Scenario",
+    "ScenarioError",
+    "_convert_uniques",
+    "_records",
+    "_records_by_csv",
+    "check_table",
+    "column_rules",
+    "convert_uniques",
+    "cross_checks",
+    "limits",
+    "load_scenario",
+    "read_spec",
+    "read_table",
+    "resolve_table_path",
 ]
 
 
@@ -118,7 +151,9 @@ class Scenario:
 
 def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> Problem:
     match = re.search(r"line (\d+)", str(exc))
-    return Problem(path.name, f"is not valid TOML: {exc}", row=int(match.group(1)) if match else None, code="toml.syntax")
+    return Problem(
+        path.name, f"is not valid TOML: {exc}", row=int(match.group(1)) if match else None, code="toml.syntax"
+    )
 
 
 def _found(value: Any) -> str:
@@ -143,7 +178,9 @@ def _settings_problems(label: str, exc: ValidationError) -> list[Problem]:
         elif err["type"] == "missing":
             problems.append(Problem(label, f"{loc}: {err['msg']}", code="settings.missing"))
         else:
-            problems.append(Problem(label, f"{loc}: {err['msg']} (found {_found(err['input'])})", code="settings.invalid"))
+            problems.append(
+                Problem(label, f"{loc}: {err['msg']} (found {_found(err['input'])})", code="settings.invalid")
+            )
     return problems
 
 
@@ -160,13 +197,17 @@ def read_spec(path: Path) -> ScenarioFile:
         if path.is_dir():
             if (path / "scenario.toml").exists():
                 return read_spec(path / "scenario.toml")
-            raise ScenarioError([Problem(str(path), "is a folder with no scenario.toml in it", code="file.no_scenario")])
+            raise ScenarioError(
+                [Problem(str(path), "is a folder with no scenario.toml in it", code="file.no_scenario")]
+            )
         problem = regular_file_problem(path)
         if problem is not None:
             raise ScenarioError([Problem(label, problem, code=file_problem_code(problem))])
         size = path.stat().st_size
         if size > limits.MAX_SPEC_BYTES:
-            message = f"is {size_text(size)}, far larger than any scenario file (limit {size_text(limits.MAX_SPEC_BYTES)})"
+            message = (
+                f"is {size_text(size)}, far larger than any scenario file (limit {size_text(limits.MAX_SPEC_BYTES)})"
+            )
             raise ScenarioError([Problem(label, message, code="file.too_large")])
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
@@ -189,7 +230,7 @@ def resolve_table_path(folder: Path, relative: str, label: str) -> Path:
         return ScenarioError([Problem(label, message, code="settings.table_path")])
 
     if not relative.strip():
-        raise refuse("a tables path is blank; give the table's file name, e.g. \"cases.csv\"")
+        raise refuse('a tables path is blank; give the table\'s file name, e.g. "cases.csv"')
     if CONTROL_CHARACTERS.search(relative):
         raise refuse(f"tables path {relative!r} has a control character in it")
     candidate = Path(relative)
@@ -262,7 +303,12 @@ def load_scenario(path: str | Path) -> Scenario:
         problems += table_problems
         frames[key] = typed
 
-    if "cases" in frames and "practitioners" in frames and not frames["cases"].empty and not frames["practitioners"].empty:
+    if (
+        "cases" in frames
+        and "practitioners" in frames
+        and not frames["cases"].empty
+        and not frames["practitioners"].empty
+    ):
         problems += cross_checks(frames, labels)
     if problems:
         raise ScenarioError(problems)
@@ -273,4 +319,6 @@ def load_scenario(path: str | Path) -> Scenario:
     if partners is None or partners.empty:
         partners = pd.DataFrame({name: pd.Series(dtype=object) for name in TABLE_MODELS["partners"].model_fields})
     partners = partners.set_index("partner_id")
-    return Scenario(path=path.resolve(), spec=spec, cases=cases, practitioners=practitioners, partners=partners, params=params)
+    return Scenario(
+        path=path.resolve(), spec=spec, cases=cases, practitioners=practitioners, partners=partners, params=params
+    )

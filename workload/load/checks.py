@@ -35,11 +35,15 @@ def _suggest_column(col: str, known: list[str]) -> str:
     normal = normal_name(col)
     if normal in known:
         return f"did you mean {normal}?"
-    close = difflib.get_close_matches(col, known, n=1, cutoff=0.6) or difflib.get_close_matches(normal, known, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(col, known, n=1, cutoff=0.6) or difflib.get_close_matches(
+        normal, known, n=1, cutoff=0.6
+    )
     return f"did you mean {close[0]}?" if close else f"allowed columns are {', '.join(known)}"
 
 
-def _header_problems(frame: pd.DataFrame, rules: list[ColumnRule], label: str, people: bool) -> tuple[list[Problem], bool]:
+def _header_problems(
+    frame: pd.DataFrame, rules: list[ColumnRule], label: str, people: bool
+) -> tuple[list[Problem], bool]:
     """Problems with the header (unknown, personal, duplicate, unnamed and missing columns) and the table's
     size, and whether the table can be checked cell by cell. Columns with no name and no values (Excel
     leaves them) are ignored."""
@@ -54,14 +58,24 @@ def _header_problems(frame: pd.DataFrame, rules: list[ColumnRule], label: str, p
             filled = np.flatnonzero((cells != "").to_numpy())
             if len(filled):
                 first = int(spreadsheet_rows(frame)[filled[0]])
-                message = f"has no name in the header but holds values (first on row {first}); name the column or delete it"
-                problems.append(Problem(label, message, column=f"{column_letters(i)} (unnamed)", code="header.unnamed_column"))
+                message = (
+                    f"has no name in the header but holds values (first on row {first}); name the column or delete it"
+                )
+                problems.append(
+                    Problem(label, message, column=f"{column_letters(i)} (unnamed)", code="header.unnamed_column")
+                )
             continue
         if people and looks_like_personal_column(normal_name(col)):
             problems.append(Problem(label, personal_column_message(col), column=col, code=PERSONAL_COLUMN_CODE))
             continue
-        problems.append(Problem(label, f"is not a column of this table; {_suggest_column(col, known)}", column=col,
-                                code="header.unknown_column"))
+        problems.append(
+            Problem(
+                label,
+                f"is not a column of this table; {_suggest_column(col, known)}",
+                column=col,
+                code="header.unknown_column",
+            )
+        )
     seen: set[str] = set()
     dupes: set[str] = set()
     for col in columns:
@@ -69,17 +83,26 @@ def _header_problems(frame: pd.DataFrame, rules: list[ColumnRule], label: str, p
             dupes.add(col)
         seen.add(col)
     for col in sorted(dupes):
-        problems.append(Problem(label, "appears more than once in the header", column=col, code="header.duplicate_column"))
+        problems.append(
+            Problem(label, "appears more than once in the header", column=col, code="header.duplicate_column")
+        )
     missing = [r.name for r in rules if r.required and r.name not in columns]
     for name in missing:
-        problems.append(Problem(label, "is a required column and is missing from the header", column=name,
-                                code="header.missing_column"))
+        problems.append(
+            Problem(
+                label, "is a required column and is missing from the header", column=name, code="header.missing_column"
+            )
+        )
     if len(frame) == 0:
         problems.append(Problem(label, "has a header but no data rows", code="table.no_rows"))
     if len(frame) > limits.MAX_ROWS:
         problems.append(
-            Problem(label, f"has {len(frame):,} rows, more than any real caseload (limit {limits.MAX_ROWS:,}; "
-                    "England and Wales supervise about 240,000 people)", code="table.too_many_rows")
+            Problem(
+                label,
+                f"has {len(frame):,} rows, more than any real caseload (limit {limits.MAX_ROWS:,}; "
+                "England and Wales supervise about 240,000 people)",
+                code="table.too_many_rows",
+            )
         )
     checkable = not (missing or dupes or len(frame) == 0 or len(frame) > limits.MAX_ROWS)
     return problems, checkable
@@ -120,13 +143,20 @@ def check_table(frame: pd.DataFrame, model: type[BaseModel], label: str) -> tupl
         bad = conv.bad[codes]
         blank = conv.blank[codes]
         if rule.required and blank.any():
-            problems += cell_problems(label, rule.name, rows[blank], uniques[codes[blank]],
-                                      f"is blank; expected {rule.allowed()}", "cell.blank")
+            problems += cell_problems(
+                label,
+                rule.name,
+                rows[blank],
+                uniques[codes[blank]],
+                f"is blank; expected {rule.allowed()}",
+                "cell.blank",
+            )
         bad &= ~blank
         if bad.any():
             which = codes[bad]
-            problems += cell_problems(label, rule.name, rows[bad], uniques[which], conv.reasons[which],
-                                      conv.codes[which], conv.hidden[which])
+            problems += cell_problems(
+                label, rule.name, rows[bad], uniques[which], conv.reasons[which], conv.codes[which], conv.hidden[which]
+            )
         typed[rule.name] = conv.values[codes]
         bad_cells[rule.name] = bad | (blank & rule.required)
     result = pd.DataFrame(typed, index=pd.Index(rows))
@@ -151,8 +181,9 @@ def _row_rule_problems(
             problems.append(Problem(label, message, row=int(r), column=rule.column, code="row.over_limit"))
         more = int(broken.sum()) - cap
         if more > 0:
-            problems.append(Problem(label, f"and {more} more rows with the same problem", column=rule.column,
-                                    code="row.over_limit"))
+            problems.append(
+                Problem(label, f"and {more} more rows with the same problem", column=rule.column, code="row.over_limit")
+            )
     return problems
 
 
@@ -169,12 +200,20 @@ def _duplicate_problems(frame: pd.DataFrame, key: str, label: str) -> list[Probl
     rows = frame.index.to_numpy()
     first_row = pd.Series(rows, index=ids.to_numpy()).groupby(level=0).min()
     out = [
-        Problem(label, f"is a duplicate id; it first appears on row {int(first_row[v])}. Each {key} must be unique",
-                row=int(r), column=key, code="table.duplicate_id", value=str(v))
+        Problem(
+            label,
+            f"is a duplicate id; it first appears on row {int(first_row[v])}. Each {key} must be unique",
+            row=int(r),
+            column=key,
+            code="table.duplicate_id",
+            value=str(v),
+        )
         for v, r in zip(ids.to_numpy()[dup][:cap], rows[dup][:cap])
     ]
     if dup.sum() > cap:
-        out.append(Problem(label, f"and {int(dup.sum()) - cap} more duplicate ids", column=key, code="table.duplicate_id"))
+        out.append(
+            Problem(label, f"and {int(dup.sum()) - cap} more duplicate ids", column=key, code="table.duplicate_id")
+        )
     return out
 
 
@@ -196,7 +235,10 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> lis
     unknown = held & ~known
     if unknown.any():
         problems += cell_problems(
-            labels["cases"], "current_practitioner_id", rows[unknown], current.to_numpy()[unknown],
+            labels["cases"],
+            "current_practitioner_id",
+            rows[unknown],
+            current.to_numpy()[unknown],
             f"is not a practitioner_id in {labels['practitioners']}; leave it blank for an unallocated case",
             "cross.unknown_practitioner",
         )
@@ -207,15 +249,30 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> lis
     if elsewhere.any():
         # the id is quoted in the message as it always was (whole, not cut at 40 characters): ids are short
         # and printable, so it needs no escaping
-        for r, p, own, theirs in zip(rows[elsewhere][:cap], current.to_numpy()[elsewhere],
-                                     cases["pdu"].to_numpy()[elsewhere], their_pdu[elsewhere]):
+        for r, p, own, theirs in zip(
+            rows[elsewhere][:cap],
+            current.to_numpy()[elsewhere],
+            cases["pdu"].to_numpy()[elsewhere],
+            their_pdu[elsewhere],
+        ):
             problems.append(
-                Problem(labels["cases"], f'"{p}" works in PDU "{theirs}" but the case is in PDU "{own}"; a case is held within its own PDU',
-                        row=int(r), column="current_practitioner_id", code="cross.practitioner_in_other_pdu")
+                Problem(
+                    labels["cases"],
+                    f'"{p}" works in PDU "{theirs}" but the case is in PDU "{own}"; a case is held within its own PDU',
+                    row=int(r),
+                    column="current_practitioner_id",
+                    code="cross.practitioner_in_other_pdu",
+                )
             )
         if elsewhere.sum() > cap:
-            problems.append(Problem(labels["cases"], f"and {int(elsewhere.sum()) - cap} more rows with the same problem",
-                                    column="current_practitioner_id", code="cross.practitioner_in_other_pdu"))
+            problems.append(
+                Problem(
+                    labels["cases"],
+                    f"and {int(elsewhere.sum()) - cap} more rows with the same problem",
+                    column="current_practitioner_id",
+                    code="cross.practitioner_in_other_pdu",
+                )
+            )
 
     case_pdus = set(cases["pdu"].dropna())
     can_hold = staff[staff["grade"] != "SPO"]
@@ -224,8 +281,12 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> lis
     for pdu in sorted(case_pdus - staff_pdus):
         n = int(counts[pdu])
         problems.append(
-            Problem(labels["cases"], f'PDU "{pdu}" has {n} cases but no practitioner who can hold cases (PO, PSO or PQiP) in {labels["practitioners"]}',
-                    column="pdu", code="cross.pdu_without_practitioners")
+            Problem(
+                labels["cases"],
+                f'PDU "{pdu}" has {n} cases but no practitioner who can hold cases (PO, PSO or PQiP) in {labels["practitioners"]}',
+                column="pdu",
+                code="cross.pdu_without_practitioners",
+            )
         )
     partners = frames.get("partners")
     if partners is not None and not partners.empty:
@@ -234,7 +295,12 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> lis
             strange = [p for p in served if p not in all_pdus]
             if strange:
                 problems.append(
-                    Problem(labels["partners"], f"serves PDU {', '.join(repr(s) for s in strange)}, which has no cases or practitioners; known PDUs are {', '.join(sorted(all_pdus)[:12])}",
-                            row=int(r), column="pdus", code="cross.unknown_pdu")
+                    Problem(
+                        labels["partners"],
+                        f"serves PDU {', '.join(repr(s) for s in strange)}, which has no cases or practitioners; known PDUs are {', '.join(sorted(all_pdus)[:12])}",
+                        row=int(r),
+                        column="pdus",
+                        code="cross.unknown_pdu",
+                    )
                 )
     return problems

@@ -81,7 +81,9 @@ _AMBIGUOUS_COMMA = r"[+-]?[1-9][0-9]{0,2},[0-9]{3}"
 """In a ';'-separated file, a number such as 6,601: a UK thousands separator (6601) or a decimal comma (6.601)."""
 
 
-def _separator_refusals(uniques: np.ndarray, rule: ColumnRule, convention: str) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+def _separator_refusals(
+    uniques: np.ndarray, rule: ColumnRule, convention: str
+) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     """Under a file's number convention (:data:`workload.load.readers.NUMBER_CONVENTIONS`): which values have a
     decimal comma to read as a point, which are refused for their separators, and why (by position, for
     number-like values; with both readings spelled out when the value has one separator)."""
@@ -235,7 +237,11 @@ def convert_list(uniques: np.ndarray, rule: ColumnRule, convention: str) -> Conv
                 reasons[i], codes[i], hidden[i] = item_conv.reasons[personal[0]], PERSONAL_VALUE_CODE, True
             elif reserved:
                 single = len(parts) == 1
-                reasons[i] = RESERVED_LABEL_MESSAGE if single else f"has {quote(items[reserved[0]])} in it, which {RESERVED_LABEL_MESSAGE}"
+                reasons[i] = (
+                    RESERVED_LABEL_MESSAGE
+                    if single
+                    else f"has {quote(items[reserved[0]])} in it, which {RESERVED_LABEL_MESSAGE}"
+                )
                 codes[i] = RESERVED_LABEL_CODE
             values[i] = tuple(dict.fromkeys(item_conv.values[j] for j in idx if not item_conv.bad[j]))
         else:

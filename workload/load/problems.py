@@ -77,8 +77,7 @@ def cell_problems(
     codes = np.broadcast_to(np.asarray(code, dtype=object), (n,))
     hide = np.broadcast_to(np.asarray(hidden, dtype=bool), (n,))
     out = [
-        Problem(label, str(why), row=int(r), column=column, code=str(c),
-                value=None if h else str(v), show_value=not h)
+        Problem(label, str(why), row=int(r), column=column, code=str(c), value=None if h else str(v), show_value=not h)
         for r, v, why, c, h in zip(rows[:cap], values[:cap], reasons[:cap], codes[:cap], hide[:cap])
     ]
     if n > cap:

@@ -99,28 +99,41 @@ def _ragged_problems(label: str, counts: np.ndarray, blank: np.ndarray, n_fields
     ragged[0] = False
     rows = np.flatnonzero(ragged)
     out = []
-    for i in rows[:limits.MAX_PROBLEMS_PER_COLUMN]:
+    for i in rows[: limits.MAX_PROBLEMS_PER_COLUMN]:
         more = "more" if counts[i] > n_fields else "fewer"
         hint = (
             "a stray separator, or a cell with a separator in it that is not in quotes?"
-            if more == "more" else "a missing cell or separator?"
+            if more == "more"
+            else "a missing cell or separator?"
         )
         message = f"has {counts[i]} cells but the header has {n_fields}: {more} cells than columns ({hint})"
         out.append(Problem(label, message, row=int(i) + first_row, code="csv.ragged"))
     if len(rows) > limits.MAX_PROBLEMS_PER_COLUMN:
         more_rows = len(rows) - limits.MAX_PROBLEMS_PER_COLUMN
-        out.append(Problem(label, f"and {more_rows} more rows whose number of cells differs from the header's", code="csv.ragged"))
+        out.append(
+            Problem(
+                label, f"and {more_rows} more rows whose number of cells differs from the header's", code="csv.ragged"
+            )
+        )
     return out
 
 
 def _decode(raw: bytes, label: str) -> str:
     """The text of a CSV file, or a ScenarioError saying what the bytes are and how to re-save them."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ScenarioError([Problem(label, f"is UTF-16 text (Excel's 'Unicode Text'); {RESAVE}", code="file.encoding")])
+        raise ScenarioError(
+            [Problem(label, f"is UTF-16 text (Excel's 'Unicode Text'); {RESAVE}", code="file.encoding")]
+        )
     if raw.startswith(b"PK\x03\x04"):
         raise ScenarioError(
-            [Problem(label, "is a zip file (an Excel workbook?), not a CSV; give it the extension .xlsx, or save it as "
-                     "'CSV UTF-8 (Comma delimited)'", code="file.not_csv")]
+            [
+                Problem(
+                    label,
+                    "is a zip file (an Excel workbook?), not a CSV; give it the extension .xlsx, or save it as "
+                    "'CSV UTF-8 (Comma delimited)'",
+                    code="file.not_csv",
+                )
+            ]
         )
     try:
         text = raw.decode("utf-8-sig")
@@ -139,7 +152,14 @@ def _decode(raw: bytes, label: str) -> str:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise ScenarioError(
-            [Problem(label, f"contains NUL bytes, so it is not a text CSV (UTF-16, or a binary file?); {RESAVE}", row=line, code="file.encoding")]
+            [
+                Problem(
+                    label,
+                    f"contains NUL bytes, so it is not a text CSV (UTF-16, or a binary file?); {RESAVE}",
+                    row=line,
+                    code="file.encoding",
+                )
+            ]
         )
     return text
 
@@ -148,7 +168,9 @@ def _read_csv(raw: bytes, label: str) -> pd.DataFrame:
     """Parse CSV bytes into text cells with the header as column names and spreadsheet rows as the index."""
     text = _decode(raw, label)
     if not text.strip():
-        raise ScenarioError([Problem(label, "is empty: it needs a header row and at least one data row", code="file.empty")])
+        raise ScenarioError(
+            [Problem(label, "is empty: it needs a header row and at least one data row", code="file.empty")]
+        )
     if "\r" in text and "\n" not in text:  # old Mac line endings
         text = text.replace("\r", "\n")
     # a header may follow blank lines; rows are still numbered from the file's first line
@@ -163,16 +185,33 @@ def _read_csv(raw: bytes, label: str) -> pd.DataFrame:
     counts, blank = _records(buf, delimiter, quoted, exact=False)
     try:
         frame = pd.read_csv(
-            io.BytesIO(buf), sep=delimiter, header=None, dtype=object, keep_default_na=False, na_filter=False,
-            quoting=csv.QUOTE_MINIMAL, skipinitialspace=False, skip_blank_lines=False, index_col=False,
-            engine="c", encoding="utf-8",
+            io.BytesIO(buf),
+            sep=delimiter,
+            header=None,
+            dtype=object,
+            keep_default_na=False,
+            na_filter=False,
+            quoting=csv.QUOTE_MINIMAL,
+            skipinitialspace=False,
+            skip_blank_lines=False,
+            index_col=False,
+            engine="c",
+            encoding="utf-8",
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         match = re.search(r"EOF inside string starting at row (\d+)", str(exc))
         if match:  # the parser counts records from 0
-            raise ScenarioError([Problem(label, "has a quote (\") that is never closed, so the rest of the file would be one cell; "
-                                         "close the quote or remove it", row=int(match.group(1)) + 1 + skipped,
-                                         code="csv.unclosed_quote")]) from None
+            raise ScenarioError(
+                [
+                    Problem(
+                        label,
+                        'has a quote (") that is never closed, so the rest of the file would be one cell; '
+                        "close the quote or remove it",
+                        row=int(match.group(1)) + 1 + skipped,
+                        code="csv.unclosed_quote",
+                    )
+                ]
+            ) from None
         counts, blank = _records_by_csv(text, delimiter) if quoted else _records(buf, delimiter, quoted)
         problems = _ragged_problems(label, counts, blank, int(counts[0]), 1 + skipped) if len(counts) else []
         if problems:
@@ -180,7 +219,9 @@ def _read_csv(raw: bytes, label: str) -> pd.DataFrame:
         match = re.search(r"(?:line|row) (\d+)", str(exc))
         row = int(match.group(1)) + skipped if match else None
         reason = str(exc).replace("Error tokenizing data. C error: ", "").strip()
-        raise ScenarioError([Problem(label, f"is not a well-formed CSV ({reason})", row=row, code="csv.malformed")]) from None
+        raise ScenarioError(
+            [Problem(label, f"is not a well-formed CSV ({reason})", row=row, code="csv.malformed")]
+        ) from None
     if quoted and len(counts) != len(frame):
         counts, blank = _records_by_csv(text, delimiter)
     n_fields = frame.shape[1]
@@ -205,7 +246,13 @@ def _read_csv(raw: bytes, label: str) -> pd.DataFrame:
 
 def _not_a_workbook(label: str, exc: Exception) -> ScenarioError:
     return ScenarioError(
-        [Problem(label, f"could not be read as an Excel workbook ({type(exc).__name__}: {exc}); is it really .xlsx?", code="xlsx.unreadable")]
+        [
+            Problem(
+                label,
+                f"could not be read as an Excel workbook ({type(exc).__name__}: {exc}); is it really .xlsx?",
+                code="xlsx.unreadable",
+            )
+        ]
     )
 
 
@@ -227,8 +274,10 @@ def _shared_strings_parts(archive: zipfile.ZipFile, label: str) -> set[str]:
     except KeyError:
         return parts
     if info.file_size > limits.MAX_XLSX_STYLES_BYTES:
-        message = (f"its part {_CONTENT_TYPES} would unzip to {size_text(info.file_size)}, more than any real workbook's "
-                   f"(limit {size_text(limits.MAX_XLSX_STYLES_BYTES)}); {_RESAVE_WORKBOOK}")
+        message = (
+            f"its part {_CONTENT_TYPES} would unzip to {size_text(info.file_size)}, more than any real workbook's "
+            f"(limit {size_text(limits.MAX_XLSX_STYLES_BYTES)}); {_RESAVE_WORKBOOK}"
+        )
         raise ScenarioError([Problem(label, message, code="xlsx.too_large")])
     try:
         with archive.open(info) as source:
@@ -416,8 +465,15 @@ def _sheet_rows(path: Path, label: str) -> tuple[list[tuple[Any, ...]], list[int
     numbers: list[int] = []
     try:
         if not book.worksheets:
-            raise ScenarioError([Problem(label, "has no worksheet: its first sheet needs a header row and at least one data row",
-                                         code="xlsx.no_sheet")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        label,
+                        "has no worksheet: its first sheet needs a header row and at least one data row",
+                        code="xlsx.no_sheet",
+                    )
+                ]
+            )
         sheet = book.worksheets[0]
         with zipfile.ZipFile(path) as archive:
             _scan_sheet(archive, sheet._worksheet_path, label)
@@ -426,7 +482,7 @@ def _sheet_rows(path: Path, label: str) -> tuple[list[tuple[Any, ...]], list[int
             if number > limits.EXCEL_MAX_ROWS:
                 raise _past_last_row(label)
             width = len(row)
-            if width > limits.MAX_COLUMNS and all(v is None for v in row[limits.MAX_COLUMNS:]):
+            if width > limits.MAX_COLUMNS and all(v is None for v in row[limits.MAX_COLUMNS :]):
                 width = limits.MAX_COLUMNS  # formatted but empty cells out to the right
             while width and row[width - 1] is None:
                 width -= 1
@@ -477,13 +533,25 @@ def _read_xlsx(path: Path, label: str) -> pd.DataFrame:
     _check_unzippedsize_text(path, label)
     rows, numbers = _sheet_rows(path, label)
     if not rows:
-        raise ScenarioError([Problem(label, "is empty: its first sheet needs a header row and at least one data row", code="file.empty")])
+        raise ScenarioError(
+            [
+                Problem(
+                    label, "is empty: its first sheet needs a header row and at least one data row", code="file.empty"
+                )
+            ]
+        )
     cells = _cells_as_text(rows)
     blank = np.ones(len(cells), dtype=bool)
     for j in range(cells.shape[1]):
         blank &= (pd.Series(cells[:, j], dtype=object).str.strip() == "").to_numpy(dtype=bool)
     if blank.all():
-        raise ScenarioError([Problem(label, "is empty: its first sheet needs a header row and at least one data row", code="file.empty")])
+        raise ScenarioError(
+            [
+                Problem(
+                    label, "is empty: its first sheet needs a header row and at least one data row", code="file.empty"
+                )
+            ]
+        )
     first = int(np.argmax(~blank))
     header = [str(c).strip() for c in cells[first]]
     keep = ~blank[first + 1 :]
@@ -517,15 +585,24 @@ def read_table(path: Path, label: str) -> pd.DataFrame:
         size = path.stat().st_size
         if size > limits.MAX_FILE_BYTES:
             raise ScenarioError(
-                [Problem(label, f"is {size_text(size)}, larger than any real caseload table (limit {size_text(limits.MAX_FILE_BYTES)})",
-                         code="file.too_large")]
+                [
+                    Problem(
+                        label,
+                        f"is {size_text(size)}, larger than any real caseload table (limit {size_text(limits.MAX_FILE_BYTES)})",
+                        code="file.too_large",
+                    )
+                ]
             )
         suffix = path.suffix.lower()
         if suffix in (".xlsx", ".xlsm"):
             return _read_xlsx(path, label)
         if suffix not in (".csv", ".txt"):
-            raise ScenarioError([Problem(label, f"has extension {path.suffix!r}; tables must be .csv or .xlsx", code="file.extension")])
+            raise ScenarioError(
+                [Problem(label, f"has extension {path.suffix!r}; tables must be .csv or .xlsx", code="file.extension")]
+            )
         raw = path.read_bytes()
     except OSError as exc:
-        raise ScenarioError([Problem(label, f"could not be read ({exc.strerror or type(exc).__name__})", code="file.unreadable")]) from None
+        raise ScenarioError(
+            [Problem(label, f"could not be read ({exc.strerror or type(exc).__name__})", code="file.unreadable")]
+        ) from None
     return _read_csv(raw, label)

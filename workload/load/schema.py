@@ -86,7 +86,9 @@ def normal_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def _rule_from(name: str, annotation: Any, metadata: list[Any], required: bool, default: Any, description: str) -> ColumnRule:
+def _rule_from(
+    name: str, annotation: Any, metadata: list[Any], required: bool, default: Any, description: str
+) -> ColumnRule:
     origin = typing.get_origin(annotation)
     # Optional[X] / X | None
     if origin in (typing.Union, types.UnionType):
@@ -100,7 +102,9 @@ def _rule_from(name: str, annotation: Any, metadata: list[Any], required: bool, 
         (item,) = typing.get_args(annotation)
         item_rule = _rule_from(name, item, [], True, None, "")
         kw = _bounds(metadata)
-        return ColumnRule(name, "list", required, default, item_rule=item_rule, min_len=kw.get("min_len"), description=description)
+        return ColumnRule(
+            name, "list", required, default, item_rule=item_rule, min_len=kw.get("min_len"), description=description
+        )
     kw = _bounds(metadata)
     if isinstance(annotation, type) and issubclass(annotation, IntEnum):
         return ColumnRule(name, "intenum", required, default, enum=annotation, description=description, **kw)
@@ -142,7 +146,9 @@ def column_rules(model: type[BaseModel]) -> list[ColumnRule]:
         default = None
         if not info.is_required():
             default = info.get_default(call_default_factory=True)
-        rules.append(_rule_from(name, info.annotation, list(info.metadata), info.is_required(), default, info.description or ""))
+        rules.append(
+            _rule_from(name, info.annotation, list(info.metadata), info.is_required(), default, info.description or "")
+        )
     return rules
 
 
@@ -157,7 +163,11 @@ class NotMoreThan:
 
 
 ROW_RULES: tuple[NotMoreThan, ...] = (
-    NotMoreThan(PractitionerRecord, "reduction_hours_per_week", "contracted_hours_per_week",
-                "reductions come out of contracted hours"),
+    NotMoreThan(
+        PractitionerRecord,
+        "reduction_hours_per_week",
+        "contracted_hours_per_week",
+        "reductions come out of contracted hours",
+    ),
 )
 """Rules across the columns of one row, checked where both cells are otherwise valid."""

@@ -158,8 +158,8 @@ def parse_range(text: str) -> Range:
     match = _RANGE.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(
-            f"range {text!r} is not an interval; write it as \"[low, high]\", with ( or ) for an end that is "
-            "not included and inf for no limit, e.g. \"[0, 1]\", \"[0, inf)\" or \"(0, inf)\""
+            f'range {text!r} is not an interval; write it as "[low, high]", with ( or ) for an end that is '
+            'not included and inf for no limit, e.g. "[0, 1]", "[0, inf)" or "(0, inf)"'
         )
     opening, low_text, high_text, closing = match.groups()
     low, high = float(low_text), float(high_text)
@@ -204,9 +204,7 @@ class ParameterLeaf(BaseModel):
         numbers = [k for k, v in entries.items() if _is_number(v)]
         texts = [k for k, v in entries.items() if isinstance(v, str)]
         if numbers and self.range is None:
-            raise ValueError(
-                "a number needs a 'range', the values it may take, e.g. range: \"[0, 1]\" or \"[0, inf)\""
-            )
+            raise ValueError('a number needs a \'range\', the values it may take, e.g. range: "[0, 1]" or "[0, inf)"')
         if self.range is not None and not numbers:
             raise ValueError("'range' is for numbers; give text its values in 'allowed'")
         if self.integer and not numbers:
@@ -265,12 +263,18 @@ class ParameterLeaf(BaseModel):
                     return "parameter.not_allowed", f"must be {self.allowed_text(key)}; found {value!r}"
                 return None
             if CONTROL_CHARACTERS.search(value):
-                return ("parameter.control_character",
-                        f"has a control character (a tab, line break or similar) in it; found {value!r}")
+                return (
+                    "parameter.control_character",
+                    f"has a control character (a tab, line break or similar) in it; found {value!r}",
+                )
             if len(value) > 1 and value.startswith(FORMULA_START):
-                return ("parameter.formula",
-                        (f"starts with {value[0]!r}, so a spreadsheet would run it as a formula when the results are "
-                         f"opened; found {value!r}"))
+                return (
+                    "parameter.formula",
+                    (
+                        f"starts with {value[0]!r}, so a spreadsheet would run it as a formula when the results are "
+                        f"opened; found {value!r}"
+                    ),
+                )
         return None
 
 
@@ -326,7 +330,9 @@ def _read_file(name: str) -> dict[str, ParameterLeaf]:
     text = ref.read_text(encoding="utf-8")
     data = yaml.load(text, Loader=_UniqueKeyLoader) or {}
     if not isinstance(data, Mapping):
-        raise ParameterError(Problem(f"{name}.yaml", "the top level must be a mapping of parameters", code="parameter.file"))
+        raise ParameterError(
+            Problem(f"{name}.yaml", "the top level must be a mapping of parameters", code="parameter.file")
+        )
     return dict(_walk(data, name, f"{name}.yaml"))
 
 
@@ -354,8 +360,9 @@ class Parameters:
         """A table-valued leaf as a dict (raises if the leaf is a scalar)."""
         value = self[path]
         if not isinstance(value, dict):
-            raise ParameterError(Problem("", f"parameter {path} is a single value, not a table", code="parameter.not_a_table",
-                                         key=path))
+            raise ParameterError(
+                Problem("", f"parameter {path} is a single value, not a table", code="parameter.not_a_table", key=path)
+            )
         return dict(value)
 
     def paths(self) -> list[str]:
@@ -417,8 +424,10 @@ class Parameters:
             return None
         finite = array[np.isfinite(array)]
         spread = f" (found {finite.min():.6g} to {finite.max():.6g})" if len(finite) else ""
-        return (f"{int(bad.sum())} of {len(array)} {what} of parameter {path} are not "
-                f"{'a whole number ' if leaf.integer else ''}{rng.describe()}, its range {rng.notation}{spread}")
+        return (
+            f"{int(bad.sum())} of {len(array)} {what} of parameter {path} are not "
+            f"{'a whole number ' if leaf.integer else ''}{rng.describe()}, its range {rng.notation}{spread}"
+        )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Parameters:
         """A copy with ``overrides`` (dotted path -> value) applied; all are checked before any is applied."""
@@ -470,8 +479,10 @@ def _flatten(overrides: Mapping[str, Any], prefix: str, out: dict[str, Any], pro
         if isinstance(value, Mapping):
             _flatten(value, f"{path}.", out, problems)
         elif path in out:
-            message = (f"parameter {path} is given twice, as {out[path]!r} and as {value!r} (a dotted key and a table "
-                       f"naming the same parameter?); give it once")
+            message = (
+                f"parameter {path} is given twice, as {out[path]!r} and as {value!r} (a dotted key and a table "
+                f"naming the same parameter?); give it once"
+            )
             problems.append(Problem("", message, code="parameter.duplicate", key=path))
         else:
             out[path] = value

@@ -33,17 +33,26 @@ def add_sweep_parser(subparsers: Any) -> argparse.ArgumentParser:
         "sweep",
         help="run many variants of a scenario (a grid and/or Monte Carlo draws); resumable",
         description="Run every (variant, PDU) of a sweep as an independent task on a process pool or a Dask "
-                    "cluster, then write results.csv (variant, pdu, metric, value), ranking.csv and sweep.html. "
-                    "Run the same command again to resume a sweep that was stopped.",
+        "cluster, then write results.csv (variant, pdu, metric, value), ranking.csv and sweep.html. "
+        "Run the same command again to resume a sweep that was stopped.",
     )
     p.add_argument("scenario", help="scenario.toml or the folder holding it")
-    p.add_argument("--grid", required=True, metavar="SWEEP.toml", help="sweep file: [grid], [draws], [objective] (docs/sweep.md)")
-    p.add_argument("--draws", type=positive_int, metavar="N", help="Monte Carlo draws per grid point, from the file's [draws]")
+    p.add_argument(
+        "--grid", required=True, metavar="SWEEP.toml", help="sweep file: [grid], [draws], [objective] (docs/sweep.md)"
+    )
+    p.add_argument(
+        "--draws", type=positive_int, metavar="N", help="Monte Carlo draws per grid point, from the file's [draws]"
+    )
     p.add_argument("--out", help="sweep folder (default sweeps/<scenario folder>-<sweep file name>)")
     p.add_argument("--workers", type=positive_int, help="worker processes, at least 1 (default: the machine's cores)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on Dask: a scheduler address (tcp://host:port) or 'local' for a LocalCluster on this machine")
-    p.add_argument("--objective", metavar="METRIC", help="rank grid points by this metric (default: the file's [objective])")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on Dask: a scheduler address (tcp://host:port) or 'local' for a LocalCluster on this machine",
+    )
+    p.add_argument(
+        "--objective", metavar="METRIC", help="rank grid points by this metric (default: the file's [objective])"
+    )
     p.add_argument("--direction", choices=("max", "min"), help="whether the objective is better high or low")
     p.add_argument("--force", action="store_true", help="delete an --out folder holding another sweep and start again")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
@@ -60,8 +69,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("sweeps") / f"{folder.resolve().name}-{Path(args.grid).stem}"
     try:
         result = run_sweep(
-            args.scenario, args.grid, out, draws=args.draws, workers=args.workers, scheduler=args.scheduler,
-            force=args.force, objective=(args.objective, args.direction), progress=False if args.no_progress else None,
+            args.scenario,
+            args.grid,
+            out,
+            draws=args.draws,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            force=args.force,
+            objective=(args.objective, args.direction),
+            progress=False if args.no_progress else None,
             on_note=lambda note: print(f"note: {note}", file=stream),
         )
     except ScenarioError as exc:
@@ -71,8 +87,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(render(exc.problems), file=stream)
         return 2
     except SweepTaskError as exc:
-        print(f"workload sweep: {exc} Finished tasks are kept in {out}/tasks; run the same command again to retry the rest.",
-              file=stream)
+        print(
+            f"workload sweep: {exc} Finished tasks are kept in {out}/tasks; run the same command again to retry the rest.",
+            file=stream,
+        )
         return 1
     except KeyboardInterrupt:
         print(f"interrupted; finished tasks are kept in {out}/tasks: run the same command again to resume", file=stream)

@@ -45,8 +45,16 @@ def open_executor(workers: int | None = None, scheduler: str | None = None) -> I
         import dask
         from distributed import Client, LocalCluster
     except ImportError:
-        raise SweepError([SweepProblem("--scheduler", "needs Dask distributed: pip install 'workload[dask]'",
-                                       code="sweep.option", joiner=" ")]) from None
+        raise SweepError(
+            [
+                SweepProblem(
+                    "--scheduler",
+                    "needs Dask distributed: pip install 'workload[dask]'",
+                    code="sweep.option",
+                    joiner=" ",
+                )
+            ]
+        ) from None
     cluster = None
     if scheduler == "local":
         # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536: None removes it from the config, so
@@ -58,8 +66,13 @@ def open_executor(workers: int | None = None, scheduler: str | None = None) -> I
         os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
         try:
             with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=40,
+                )
                 client = Client(cluster)
         finally:
             _restore_environ(saved)
@@ -67,8 +80,16 @@ def open_executor(workers: int | None = None, scheduler: str | None = None) -> I
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError, ValueError) as exc:
-            raise SweepError([SweepProblem("--scheduler", f"{scheduler}: cannot reach a Dask scheduler there ({exc})",
-                                           code="sweep.option", joiner=" ")]) from None
+            raise SweepError(
+                [
+                    SweepProblem(
+                        "--scheduler",
+                        f"{scheduler}: cannot reach a Dask scheduler there ({exc})",
+                        code="sweep.option",
+                        joiner=" ",
+                    )
+                ]
+            ) from None
     try:
         settings = client.run(_worker_malloc_trim)
         if not settings:
@@ -94,8 +115,16 @@ class Progress:
     Quiet (writes nothing) when the stream is not a terminal, so logs and pipes stay clean.
     """
 
-    def __init__(self, total_tasks: int, total_variants: int, stream: TextIO | None = None, enabled: bool | None = None,
-                 already_tasks: int = 0, already_variants: int = 0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        total_tasks: int,
+        total_variants: int,
+        stream: TextIO | None = None,
+        enabled: bool | None = None,
+        already_tasks: int = 0,
+        already_variants: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.stream = stream if stream is not None else sys.stderr
         isatty = getattr(self.stream, "isatty", lambda: False)
         self.enabled = bool(isatty()) if enabled is None else enabled
@@ -119,8 +148,10 @@ class Progress:
             eta = f"done in {int(elapsed // 60)}m{int(elapsed % 60):02d}s"
         else:
             eta = "estimating time left"
-        return (f"sweep {self.variants}/{self.total_variants} variants [{'#' * filled}{'-' * (width - filled)}] "
-                f"{self.tasks}/{self.total_tasks} tasks  {eta}")
+        return (
+            f"sweep {self.variants}/{self.total_variants} variants [{'#' * filled}{'-' * (width - filled)}] "
+            f"{self.tasks}/{self.total_tasks} tasks  {eta}"
+        )
 
     def update(self, tasks: int, variants: int) -> None:
         """Record progress and redraw (at most ten times a second, and always at the end)."""

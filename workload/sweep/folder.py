@@ -67,8 +67,10 @@ def sweep_folder_is_ours(out: Path) -> bool:
     try:
         for entry in os.scandir(out):
             if entry.name == "tasks" and entry.is_dir(follow_symlinks=False):
-                if not all(t.is_file(follow_symlinks=False) and (t.name.endswith(".csv") or TMP_MARK in t.name)
-                           for t in os.scandir(entry.path)):
+                if not all(
+                    t.is_file(follow_symlinks=False) and (t.name.endswith(".csv") or TMP_MARK in t.name)
+                    for t in os.scandir(entry.path)
+                ):
                     return False
             elif not (entry.is_file(follow_symlinks=False) and (entry.name in SWEEP_FILES or TMP_MARK in entry.name)):
                 return False
@@ -105,16 +107,24 @@ def _tasks_problem(out: Path) -> SweepProblem | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return SweepProblem(str(tasks), f"cannot be used ({exc.strerror or type(exc).__name__}); nothing was changed",
-                            code="sweep.folder")
+        return SweepProblem(
+            str(tasks),
+            f"cannot be used ({exc.strerror or type(exc).__name__}); nothing was changed",
+            code="sweep.folder",
+        )
     if stat.S_ISLNK(mode):
         what = "is a symbolic link"
     elif not stat.S_ISDIR(mode):
         what = "is not a folder"
     else:
         return None
-    return SweepProblem(str(tasks), f"{what}; a sweep writes its task files only in a real tasks folder of its own. "
-                        "Nothing was changed; choose another --out", code="sweep.folder", joiner=" ")
+    return SweepProblem(
+        str(tasks),
+        f"{what}; a sweep writes its task files only in a real tasks folder of its own. "
+        "Nothing was changed; choose another --out",
+        code="sweep.folder",
+        joiner=" ",
+    )
 
 
 def _missing_folders(out: Path) -> list[Path]:
@@ -149,20 +159,42 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
         raise SweepFolderError([SweepProblem.of_line(text, subject, "sweep.folder")]) from None
     if out.exists() and not _is_empty(out):
         if regular_file_problem(manifest_path) is not None:
-            raise SweepFolderError([SweepProblem(str(out), "exists, is not empty and holds no sweep (no sweep.json); choose "
-                                                 "another --out", code="sweep.folder", joiner=" ")])
+            raise SweepFolderError(
+                [
+                    SweepProblem(
+                        str(out),
+                        "exists, is not empty and holds no sweep (no sweep.json); choose another --out",
+                        code="sweep.folder",
+                        joiner=" ",
+                    )
+                ]
+            )
         if force and not sweep_folder_is_ours(out):
-            raise SweepFolderError([SweepProblem(
-                "--force", f"deletes only a sweep folder holding nothing but what workload sweep wrote; {out} has other "
-                "files in it. Nothing was changed; choose another --out", code="sweep.folder", joiner=" ",
-            )])
+            raise SweepFolderError(
+                [
+                    SweepProblem(
+                        "--force",
+                        f"deletes only a sweep folder holding nothing but what workload sweep wrote; {out} has other "
+                        "files in it. Nothing was changed; choose another --out",
+                        code="sweep.folder",
+                        joiner=" ",
+                    )
+                ]
+            )
         old = _read_manifest(manifest_path)
         if old is None and not force:
-            raise SweepFolderError([SweepProblem(
-                str(out), "holds a sweep whose sweep.json cannot be read (it is not whole: cut short, garbled or not a "
-                "JSON object); choose another --out, or add --force to delete the folder and start again (only when "
-                "it holds nothing but the sweep's own files). Nothing was changed", code="sweep.folder", joiner=" ",
-            )])
+            raise SweepFolderError(
+                [
+                    SweepProblem(
+                        str(out),
+                        "holds a sweep whose sweep.json cannot be read (it is not whole: cut short, garbled or not a "
+                        "JSON object); choose another --out, or add --force to delete the folder and start again (only when "
+                        "it holds nothing but the sweep's own files). Nothing was changed",
+                        code="sweep.folder",
+                        joiner=" ",
+                    )
+                ]
+            )
         if old is None or old.get("fingerprint") != plan.fingerprint:
             if force:
                 shutil.rmtree(out)
@@ -175,10 +207,17 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
                     what.append(f"a different sweep ({old.get('sweep_file')}, its grid, draws, --draws or seed)")
                 if old.get("version") != __version__:
                     what.append(f"another version of workload ({old.get('version')})")
-                raise SweepFolderError([SweepProblem(
-                    str(out), f"holds a sweep of {' and '.join(what) or 'other inputs'}; choose another --out, "
-                    "or add --force to delete it and start again", code="sweep.folder", joiner=" ",
-                )])
+                raise SweepFolderError(
+                    [
+                        SweepProblem(
+                            str(out),
+                            f"holds a sweep of {' and '.join(what) or 'other inputs'}; choose another --out, "
+                            "or add --force to delete it and start again",
+                            code="sweep.folder",
+                            joiner=" ",
+                        )
+                    ]
+                )
         elif force:
             shutil.rmtree(out)
         else:
@@ -196,7 +235,9 @@ def prepare_folder(out: Path, plan: SweepPlan, force: bool = False) -> None:
         remove_stale_temporaries(out / "sweep.json", files=True)
         remove_stale_temporaries(out / "tasks" / "task.csv", files=True)
         if new_sweep:
-            write_atomic(manifest_path, json.dumps(sweep_manifest(plan, plan.spec.path), indent=2, sort_keys=True) + "\n")
+            write_atomic(
+                manifest_path, json.dumps(sweep_manifest(plan, plan.spec.path), indent=2, sort_keys=True) + "\n"
+            )
             shutil.copyfile(plan.spec.path, out / "sweep.toml")
         write_atomic(out / "variants.csv", csv_text(plan.variants_table()))
     except BaseException:

@@ -37,7 +37,9 @@ def _value_problem(label: str, section: str, key: str, value: Any, scenario: Sce
             Policy.model_validate({**scenario.spec.policy.model_dump(), rest: value})
         except ValidationError as exc:
             messages = "; ".join(e["msg"] for e in exc.errors())
-            return SweepProblem(label, f"{where}: value {value!r} is not allowed: {messages}", code="sweep.value", key=key)
+            return SweepProblem(
+                label, f"{where}: value {value!r} is not allowed: {messages}", code="sweep.value", key=key
+            )
         return None
     try:
         scenario.params.with_overrides({rest: value})
@@ -58,8 +60,13 @@ def _draws_problem(label: str, key: str, draw: Draw, values: Sequence[Any], scen
         return _value_problem(label, "draws", key, values[0], scenario)
     found = scenario.params.values_problem(rest, values, what="draws")
     if found:
-        return SweepProblem(label, f"{where}: {found}; choose a {draw.distribution} distribution whose draws stay "
-                                   "inside it (or a choice of allowed values)", code="sweep.value", key=key)
+        return SweepProblem(
+            label,
+            f"{where}: {found}; choose a {draw.distribution} distribution whose draws stay "
+            "inside it (or a choice of allowed values)",
+            code="sweep.value",
+            key=key,
+        )
     return None
 
 
@@ -104,7 +111,11 @@ def draw_values(draws: Mapping[str, Draw], n_draws: int, seed: int) -> pd.DataFr
         if draw.distribution == "uniform":
             values: Any = rng.uniform(a["low"], a["high"], size=n_draws)
         elif draw.distribution == "triangular":
-            values = rng.triangular(a["low"], a["mode"], a["high"], size=n_draws) if a["low"] < a["high"] else np.full(n_draws, float(a["mode"]))
+            values = (
+                rng.triangular(a["low"], a["mode"], a["high"], size=n_draws)
+                if a["low"] < a["high"]
+                else np.full(n_draws, float(a["mode"]))
+            )
         elif draw.distribution == "normal":
             values = rng.normal(a["mean"], a["sd"], size=n_draws)
         elif draw.distribution == "lognormal":
@@ -151,7 +162,9 @@ class SweepPlan:
     @property
     def fingerprint(self) -> str:
         """One hash of the scenario files, the sweep plan and the package version."""
-        return hashlib.sha256(f"{self.scenario_fingerprint}|{self.sweep_fingerprint}|{__version__}".encode()).hexdigest()
+        return hashlib.sha256(
+            f"{self.scenario_fingerprint}|{self.sweep_fingerprint}|{__version__}".encode()
+        ).hexdigest()
 
     @property
     def tasks(self) -> list[Task]:
@@ -161,7 +174,9 @@ class SweepPlan:
 
     def variants_table(self) -> pd.DataFrame:
         """``variants.csv``: one row per variant with its grid point, draw number and every swept value."""
-        frame = pd.DataFrame([v.settings for v in self.variants], index=pd.Index([v.id for v in self.variants], name="variant"))
+        frame = pd.DataFrame(
+            [v.settings for v in self.variants], index=pd.Index([v.id for v in self.variants], name="variant")
+        )
         frame.insert(0, "draw", pd.array([v.draw for v in self.variants], dtype="Int64"))
         frame.insert(0, "grid_point", [v.grid_point for v in self.variants])
         return frame
@@ -176,8 +191,11 @@ def scenario_fingerprint(scenario: Scenario) -> str:
         relative = getattr(scenario.spec.tables, key)
         if relative is not None:
             paths.append((key, resolve_table_path(scenario.folder, relative, scenario.path.name)))
-    if bad := [SweepProblem(str(path), problem, code="sweep.scenario")
-               for _, path in paths if (problem := regular_file_problem(path))]:
+    if bad := [
+        SweepProblem(str(path), problem, code="sweep.scenario")
+        for _, path in paths
+        if (problem := regular_file_problem(path))
+    ]:
         raise SweepError(bad)
     digest = hashlib.sha256(scenario.path.read_bytes())
     for key, table in paths[1:]:
@@ -210,13 +228,27 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec, n_draws: int | None = None) 
     label = spec.path.name
     problems: list[SweepProblem] = []
     if n_draws is not None and n_draws < 1:
-        problems.append(SweepProblem("--draws", f"must be 1 or more (found {n_draws})", code="sweep.option", joiner=" "))
+        problems.append(
+            SweepProblem("--draws", f"must be 1 or more (found {n_draws})", code="sweep.option", joiner=" ")
+        )
     if spec.draws and n_draws is None:
-        problems.append(SweepProblem(label, f"has a [draws] table ({', '.join(spec.draws)}); give --draws N, the number of "
-                                            "draws per grid point", code="sweep.option", joiner=" "))
+        problems.append(
+            SweepProblem(
+                label,
+                f"has a [draws] table ({', '.join(spec.draws)}); give --draws N, the number of draws per grid point",
+                code="sweep.option",
+                joiner=" ",
+            )
+        )
     if n_draws is not None and not spec.draws:
-        problems.append(SweepProblem("--draws", f"{n_draws} was given but {label} has no [draws] table to draw from",
-                                     code="sweep.option", joiner=" "))
+        problems.append(
+            SweepProblem(
+                "--draws",
+                f"{n_draws} was given but {label} has no [draws] table to draw from",
+                code="sweep.option",
+                joiner=" ",
+            )
+        )
     if problems:
         raise SweepError(problems)
     seed = spec.seed if spec.seed is not None else int(scenario.spec.seed)
@@ -232,14 +264,21 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec, n_draws: int | None = None) 
     points = grid_points({k: v for k, v in spec.grid.items()})
     n_variants = len(points) * max(n, 1)
     if n_variants > MAX_VARIANTS:
-        problems.append(SweepProblem(label, f"the sweep makes {n_variants:,} variants, more than {MAX_VARIANTS:,}; split it "
-                                            "into smaller sweeps", code="sweep.grid"))
+        problems.append(
+            SweepProblem(
+                label,
+                f"the sweep makes {n_variants:,} variants, more than {MAX_VARIANTS:,}; split it into smaller sweeps",
+                code="sweep.grid",
+            )
+        )
     if problems:
         raise SweepError(problems)
 
     drawn = draw_values(spec.draws, n, seed) if n else pd.DataFrame()
     checked: set[tuple[str, str]] = set()
-    for section, key, values in [("grid", k, v) for k, v in spec.grid.items()] + [("draws", k, drawn[k].tolist()) for k in drawn.columns]:
+    for section, key, values in [("grid", k, v) for k, v in spec.grid.items()] + [
+        ("draws", k, drawn[k].tolist()) for k in drawn.columns
+    ]:
         if section == "draws" and split_key(key)[0] == "parameters" and spec.draws[key].distribution != "choice":
             problem = _draws_problem(label, key, spec.draws[key], values, scenario)
             if problem:
@@ -263,8 +302,9 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec, n_draws: int | None = None) 
                 Policy.model_validate({**scenario.spec.policy.model_dump(), **settings})
             except ValidationError as exc:
                 messages = "; ".join(e["msg"] for e in exc.errors())
-                problems.append(SweepProblem(label, f"[grid] the policy {settings} is not allowed: {messages}",
-                                             code="sweep.value"))
+                problems.append(
+                    SweepProblem(label, f"[grid] the policy {settings} is not allowed: {messages}", code="sweep.value")
+                )
     if problems:
         raise SweepError(problems)
 
@@ -283,20 +323,34 @@ def plan_sweep(scenario: Scenario, spec: SweepSpec, n_draws: int | None = None) 
     policy = scenario.spec.policy
     modes = set(spec.grid.get("policy.scoring_mode", [policy.scoring_mode]))
     if "budget-neutral" in modes and len(scenario.pdus) > 1:
-        notes.append("budget-neutral scoring is made neutral within each PDU in a sweep (each PDU is its own task), "
-                     "so its figures differ slightly from `workload run`, which scales over all PDUs together")
+        notes.append(
+            "budget-neutral scoring is made neutral within each PDU in a sweep (each PDU is its own task), "
+            "so its figures differ slightly from `workload run`, which scales over all PDUs together"
+        )
     caps = spec.grid.get("policy.budget_cap_gbp", [policy.budget_cap_gbp])
     if any(c is not None for c in caps) or "policy.budget_cap_gbp" in spec.draws:
-        notes.append("a budget cap is split between PDUs in proportion to needs-scored required hours; the WMT-scored "
-                     "LP cell uses the same split (`workload run` splits it by WMT hours for that cell)")
-    return SweepPlan(scenario=scenario, spec=spec, n_draws=n, seed=seed, variants=variants, pdus=list(scenario.pdus),
-                     scenario_fingerprint=scenario_fingerprint(scenario), sweep_fingerprint=_sweep_fingerprint(spec, n, seed),
-                     notes=notes)
+        notes.append(
+            "a budget cap is split between PDUs in proportion to needs-scored required hours; the WMT-scored "
+            "LP cell uses the same split (`workload run` splits it by WMT hours for that cell)"
+        )
+    return SweepPlan(
+        scenario=scenario,
+        spec=spec,
+        n_draws=n,
+        seed=seed,
+        variants=variants,
+        pdus=list(scenario.pdus),
+        scenario_fingerprint=scenario_fingerprint(scenario),
+        sweep_fingerprint=_sweep_fingerprint(spec, n, seed),
+        notes=notes,
+    )
 
 
 def apply_variant(scenario: Scenario, policy: Mapping[str, Any], parameters: Mapping[str, Any]) -> Scenario:
     """The scenario with a variant's policy settings and parameter overrides (on top of the scenario's own)."""
-    new_policy = Policy.model_validate({**scenario.spec.policy.model_dump(), **policy}) if policy else scenario.spec.policy
+    new_policy = (
+        Policy.model_validate({**scenario.spec.policy.model_dump(), **policy}) if policy else scenario.spec.policy
+    )
     params = scenario.params.with_overrides(dict(parameters)) if parameters else scenario.params
     spec_parameters = {**flatten_overrides(scenario.spec.parameters), **parameters}
     spec = scenario.spec.model_copy(update={"policy": new_policy, "parameters": spec_parameters})

@@ -45,7 +45,7 @@ class SweepProblem(Problem):
         the line starts with it."""
         for joiner in (": ", " "):
             if text.startswith(subject + joiner):
-                return cls(subject, text[len(subject) + len(joiner):], code=code, joiner=joiner)
+                return cls(subject, text[len(subject) + len(joiner) :], code=code, joiner=joiner)
         return cls(text, "", code=code, joiner="")
 
 
@@ -63,8 +63,10 @@ class SweepTaskError(RuntimeError):
         more = f" (and {len(self.failures) - 3} more)" if len(self.failures) > 3 else ""
         hint = ""
         if any(e.startswith("BrokenProcessPool") for _, _, e in self.failures):
-            hint = (" A worker process died: out of memory, killed, or a Python script calling run_sweep without "
-                    "the `if __name__ == \"__main__\":` guard that spawned workers need.")
+            hint = (
+                " A worker process died: out of memory, killed, or a Python script calling run_sweep without "
+                'the `if __name__ == "__main__":` guard that spawned workers need.'
+            )
         super().__init__(f"{len(self.failures)} task(s) failed: {first}{more}.{hint}")
 
 

@@ -183,8 +183,15 @@ TEMPLATE = """<!DOCTYPE html>
 """
 
 
-def sweep_report_html(plan: Any, results: pd.DataFrame, variants: pd.DataFrame, ranking: pd.DataFrame, metric: str,
-                      direction: str, notes: Sequence[str]) -> str:
+def sweep_report_html(
+    plan: Any,
+    results: pd.DataFrame,
+    variants: pd.DataFrame,
+    ranking: pd.DataFrame,
+    metric: str,
+    direction: str,
+    notes: Sequence[str],
+) -> str:
     """sweep.html's text: the ranking, interval or fan charts of the headline outcomes, the objective by PDU."""
     draws = plan.n_draws
     grid_keys = list(plan.spec.grid)
@@ -193,13 +200,18 @@ def sweep_report_html(plan: Any, results: pd.DataFrame, variants: pd.DataFrame, 
     order = [str(p) for p in shown.index]
 
     header = ["rank", "grid point"] + [k.split(".", 1)[1] for k in grid_keys]
-    header += ([f"mean {metric}", "5%", "95%", "share best"] if draws else [metric])
+    header += [f"mean {metric}", "5%", "95%", "share best"] if draws else [metric]
     rows = []
     for point, row in shown.iterrows():
         cells = [str(int(row["rank"])), str(point)] + [str(row[k]) for k in grid_keys]
         if draws:
             best = "–" if pd.isna(row["share_best"]) else f"{row['share_best'] * 100:.0f}%"
-            cells += [format_value(row["mean"], metric), format_value(row["p05"], metric), format_value(row["p95"], metric), best]
+            cells += [
+                format_value(row["mean"], metric),
+                format_value(row["p05"], metric),
+                format_value(row["p95"], metric),
+                best,
+            ]
         else:
             cells += [format_value(row["mean"], metric)]
         rows.append(cells)

@@ -39,8 +39,10 @@ def small_cell_rule(counts: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame,
     present = values > 0
     if threshold <= 0:
         none = np.zeros_like(present)
-        return (pd.DataFrame(present, index=counts.index, columns=counts.columns),
-                pd.DataFrame(none, index=counts.index, columns=counts.columns))
+        return (
+            pd.DataFrame(present, index=counts.index, columns=counts.columns),
+            pd.DataFrame(none, index=counts.index, columns=counts.columns),
+        )
     small = present & (values < threshold)
     shown = present & ~small
     pooled = np.where(small, values, 0.0).sum(axis=1)
@@ -49,8 +51,10 @@ def small_cell_rule(counts: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame,
     absorbs = np.zeros_like(shown)
     rows = np.flatnonzero(merge)
     absorbs[rows, largest[rows]] = True
-    return (pd.DataFrame(shown, index=counts.index, columns=counts.columns),
-            pd.DataFrame(absorbs, index=counts.index, columns=counts.columns))
+    return (
+        pd.DataFrame(shown, index=counts.index, columns=counts.columns),
+        pd.DataFrame(absorbs, index=counts.index, columns=counts.columns),
+    )
 
 
 def _coverage(given: pd.Series | np.ndarray, required: pd.Series | np.ndarray) -> np.ndarray:
@@ -96,7 +100,7 @@ def _suppress_few_contributors(out: pd.DataFrame, wide: pd.DataFrame, threshold:
     out = out.copy()
     # each variant's PDU rows add up to its (all) row: blanked with their secondary suppression
     variants = wide.index.get_level_values("variant").to_numpy(dtype=object)
-    totals = (wide.index.get_level_values("pdu") == ALL_PDUS)
+    totals = wide.index.get_level_values("pdu") == ALL_PDUS
     for cell in CELLS:
         for figure, complements in CONTRIBUTORS.items():
             column = f"{cell}.{CONTRIBUTOR_PREFIX}{figure}"
@@ -110,16 +114,20 @@ def _suppress_few_contributors(out: pd.DataFrame, wide: pd.DataFrame, threshold:
     if shortfall is not None:
         hidden = hidden_rows(shortfall.to_numpy(dtype=float), threshold, variants, totals)
         out.loc[hidden, "statutory_shortfall_hours"] = np.nan
-    costs = [f"{cell}.{name}" for cell in (BASELINE, REFORM) for name in ("partner_cost", "children_cost", "whole_life_cost")]
+    costs = [
+        f"{cell}.{name}" for cell in (BASELINE, REFORM) for name in ("partner_cost", "children_cost", "whole_life_cost")
+    ]
     out.loc[out[costs].isna().any(axis=1), "net_whole_life_cost_reform_vs_baseline"] = np.nan
     return out
 
 
-def _group_figures(wide: pd.DataFrame, dimension: str, names: list[str], figure: str,
-                   cell: str | None = None) -> pd.DataFrame:
+def _group_figures(
+    wide: pd.DataFrame, dimension: str, names: list[str], figure: str, cell: str | None = None
+) -> pd.DataFrame:
     """One figure of every group of ``dimension`` (columns ``names``), row by row of ``wide``; 0 where absent."""
-    return pd.DataFrame({g: wide.get(group_metric(dimension, g, figure, cell), 0.0) for g in names},
-                        index=wide.index).fillna(0.0)
+    return pd.DataFrame(
+        {g: wide.get(group_metric(dimension, g, figure, cell), 0.0) for g in names}, index=wide.index
+    ).fillna(0.0)
 
 
 def tidy_results(raw: pd.DataFrame, threshold: int) -> pd.DataFrame:
@@ -141,14 +149,18 @@ def tidy_results(raw: pd.DataFrame, threshold: int) -> pd.DataFrame:
     for cell in CELLS:
         for figure in CELL_FIGURES:
             out[f"{cell}.{figure}"] = wide.get(f"{cell}.{figure}", np.nan)
-        out[f"{cell}.coverage"] = _coverage(wide[f"{cell}.afforded_hours"] + wide[f"{cell}.partner_hours"], wide[f"{cell}.required_hours"])
+        out[f"{cell}.coverage"] = _coverage(
+            wide[f"{cell}.afforded_hours"] + wide[f"{cell}.partner_hours"], wide[f"{cell}.required_hours"]
+        )
     for metric in SCALAR_METRICS:
         out[metric] = wide.get(metric, np.nan)
     for dimension in GROUP_DIMENSIONS:
         names = sorted({c.split("/")[2] for c in wide.columns if c.startswith(f"_group/{dimension}/")})
         if not names:
             continue
-        counts = pd.DataFrame({g: wide.get(group_metric(dimension, g, "cases"), 0.0) for g in names}, index=wide.index).fillna(0.0)
+        counts = pd.DataFrame(
+            {g: wide.get(group_metric(dimension, g, "cases"), 0.0) for g in names}, index=wide.index
+        ).fillna(0.0)
         shown, absorbs = small_cell_rule(counts, threshold)
         small = (counts > 0) & (counts < threshold) if threshold > 0 else counts < 0
         required = _group_figures(wide, dimension, names, "required_hours")
@@ -162,8 +174,9 @@ def tidy_results(raw: pd.DataFrame, threshold: int) -> pd.DataFrame:
                     continue
                 given = _group_figures(wide, dimension, names, "given_hours", cell)
                 extra = absorbs[group].astype(float)
-                value = _coverage(given[group] + extra * given.where(small, 0.0).sum(axis=1),
-                                  required[group] + extra * small_required)
+                value = _coverage(
+                    given[group] + extra * given.where(small, 0.0).sum(axis=1), required[group] + extra * small_required
+                )
                 out[f"{cell}.coverage_{name}"] = pd.Series(value, index=wide.index).where(shown[group])
     for cell in CELLS:
         for name in GROUPS:
@@ -192,7 +205,9 @@ def rank_grid_points(results: pd.DataFrame, variants: pd.DataFrame, metric: str,
         variants="size",
     )
     if frame["draw"].notna().any():
-        by_draw = frame.pivot_table(index="draw", columns="grid_point", values="objective", aggfunc="first", dropna=False)
+        by_draw = frame.pivot_table(
+            index="draw", columns="grid_point", values="objective", aggfunc="first", dropna=False
+        )
         best = by_draw.max(axis=1) if direction == "max" else by_draw.min(axis=1)
         gap = (by_draw.sub(best, axis=0)).abs()
         is_best = gap.le(1e-9 * best.abs().clip(lower=1.0), axis=0)  # ties count as best for each tied point

@@ -92,13 +92,23 @@ def run_sweep(
     metric = objective[0] or spec.objective[0]
     direction = objective[1] or (spec.objective[1] if metric == spec.objective[0] else None)
     if direction is None:
-        raise SweepError([SweepProblem("--objective", f"{metric} differs from the sweep file's objective ({spec.objective[0]}); "
-                                       "say whether higher or lower is better with --direction max or --direction min",
-                                       code="sweep.option", joiner=" ")])
+        raise SweepError(
+            [
+                SweepProblem(
+                    "--objective",
+                    f"{metric} differs from the sweep file's objective ({spec.objective[0]}); "
+                    "say whether higher or lower is better with --direction max or --direction min",
+                    code="sweep.option",
+                    joiner=" ",
+                )
+            ]
+        )
     if problems := objective_problems("--objective", metric, direction):
         raise SweepError(problems)
     if workers is not None and workers < 1:
-        raise SweepError([SweepProblem("--workers", f"must be 1 or more (found {workers})", code="sweep.option", joiner=" ")])
+        raise SweepError(
+            [SweepProblem("--workers", f"must be 1 or more (found {workers})", code="sweep.option", joiner=" ")]
+        )
     plan = plan_sweep(loaded, spec, draws)
     out = Path(out)
     prepare_folder(out, plan, force=force)
@@ -110,19 +120,30 @@ def run_sweep(
         per_variant[t.variant] -= 1
     for t in todo:
         per_variant[t.variant] += 1
-    bar = Progress(len(tasks), len(plan.variants), stream=progress_stream, enabled=progress,
-                   already_tasks=len(tasks) - len(todo), already_variants=sum(1 for n in per_variant.values() if n == 0))
+    bar = Progress(
+        len(tasks),
+        len(plan.variants),
+        stream=progress_stream,
+        enabled=progress,
+        already_tasks=len(tasks) - len(todo),
+        already_variants=sum(1 for n in per_variant.values() if n == 0),
+    )
     notes = list(plan.notes)
     if redo:
-        notes.append(f"{len(redo)} task file(s) in {out / 'tasks'} were not whole (empty, cut short, changed since "
-                     "they were written, or not a regular file) and are run again")
+        notes.append(
+            f"{len(redo)} task file(s) in {out / 'tasks'} were not whole (empty, cut short, changed since "
+            "they were written, or not a regular file) and are run again"
+        )
     for note in notes:
         if on_note is not None:
             on_note(note)
     failures: list[tuple[str, str, str]] = []
     if todo:
         bar.update(bar.tasks, bar.variants)
-        with open_executor(workers=min(workers or os.cpu_count() or 1, len(todo)), scheduler=scheduler) as (executor, executor_notes):
+        with open_executor(workers=min(workers or os.cpu_count() or 1, len(todo)), scheduler=scheduler) as (
+            executor,
+            executor_notes,
+        ):
             notes += executor_notes
             for note in executor_notes:
                 if on_note is not None:
@@ -157,9 +178,19 @@ def run_sweep(
     write_atomic(out / "ranking.csv", csv_text(ranking))
     from workload.sweep.report import sweep_report_html
 
-    html = sweep_report_html(plan, results, variants, ranking, metric, direction, plan.notes)  # not the executor's: same bytes anywhere
+    html = sweep_report_html(
+        plan, results, variants, ranking, metric, direction, plan.notes
+    )  # not the executor's: same bytes anywhere
     write_atomic(out / "sweep.html", html)
     write_atomic(out / "results.csv", csv_text(results, index=False))
     seconds = time.perf_counter() - started
-    return SweepResult(out=out, plan=plan, results=results, ranking=ranking, ran=len(todo), skipped=len(tasks) - len(todo),
-                       seconds=seconds, notes=notes)
+    return SweepResult(
+        out=out,
+        plan=plan,
+        results=results,
+        ranking=ranking,
+        ran=len(todo),
+        skipped=len(tasks) - len(todo),
+        seconds=seconds,
+        notes=notes,
+    )

@@ -101,7 +101,11 @@ def _check_draw(label: str, key: str, spec: Any) -> tuple[Draw | None, list[Swee
 
     allowed = ", ".join(DISTRIBUTIONS)
     if not isinstance(spec, Mapping):
-        return None, [draw_problem(f"{where} must be a table such as {{ distribution = \"uniform\", low = 0.05, high = 0.3 }} (found {spec!r})")]
+        return None, [
+            draw_problem(
+                f'{where} must be a table such as {{ distribution = "uniform", low = 0.05, high = 0.3 }} (found {spec!r})'
+            )
+        ]
     name = spec.get("distribution")
     if name not in DISTRIBUTIONS:
         near = _nearest(str(name), list(DISTRIBUTIONS))
@@ -111,31 +115,55 @@ def _check_draw(label: str, key: str, spec: Any) -> tuple[Draw | None, list[Swee
     args = {k: v for k, v in spec.items() if k != "distribution"}
     problems: list[SweepProblem] = []
     for extra in [k for k in args if k not in required + optional]:
-        problems.append(draw_problem(f"{where}: {extra!r} is not an argument of a {name} distribution; it takes {', '.join(required + optional)}"))
+        problems.append(
+            draw_problem(
+                f"{where}: {extra!r} is not an argument of a {name} distribution; it takes {', '.join(required + optional)}"
+            )
+        )
     for missing in [k for k in required if k not in args]:
-        problems.append(draw_problem(f"{where}: a {name} distribution needs {', '.join(required)}; {missing!r} is missing"))
+        problems.append(
+            draw_problem(f"{where}: a {name} distribution needs {', '.join(required)}; {missing!r} is missing")
+        )
     if problems:
         return None, problems
     if name == "choice":
         values = args["values"]
         if not isinstance(values, list) or not values:
-            return None, [draw_problem(f"{where}: values must be a non-empty list, e.g. values = [\"off\", \"soft\"]")]
+            return None, [draw_problem(f'{where}: values must be a non-empty list, e.g. values = ["off", "soft"]')]
         weights = args.get("weights")
-        if weights is not None and (not isinstance(weights, list) or len(weights) != len(values)
-                                    or not all(is_number(w) and w >= 0 for w in weights) or sum(weights) <= 0):
-            return None, [draw_problem(f"{where}: weights must be a list of {len(values)} numbers, 0 or more, not all 0")]
+        if weights is not None and (
+            not isinstance(weights, list)
+            or len(weights) != len(values)
+            or not all(is_number(w) and w >= 0 for w in weights)
+            or sum(weights) <= 0
+        ):
+            return None, [
+                draw_problem(f"{where}: weights must be a list of {len(values)} numbers, 0 or more, not all 0")
+            ]
         return Draw(key, name, dict(args)), []
     bad = [k for k in required if not is_number(args[k])]
     if bad:
-        return None, [draw_problem(f"{where}: {', '.join(bad)} must be finite numbers (found {', '.join(repr(args[k]) for k in bad)})")]
+        return None, [
+            draw_problem(
+                f"{where}: {', '.join(bad)} must be finite numbers (found {', '.join(repr(args[k]) for k in bad)})"
+            )
+        ]
     if name == "uniform" and not args["low"] < args["high"]:
-        problems.append(draw_problem(f"{where}: low must be below high (found low = {args['low']}, high = {args['high']})"))
+        problems.append(
+            draw_problem(f"{where}: low must be below high (found low = {args['low']}, high = {args['high']})")
+        )
     if name == "triangular" and not (args["low"] <= args["mode"] <= args["high"] and args["low"] < args["high"]):
-        problems.append(draw_problem(f"{where}: needs low <= mode <= high with low < high (found {args['low']}, {args['mode']}, {args['high']})"))
+        problems.append(
+            draw_problem(
+                f"{where}: needs low <= mode <= high with low < high (found {args['low']}, {args['mode']}, {args['high']})"
+            )
+        )
     if name == "normal" and not args["sd"] > 0:
         problems.append(draw_problem(f"{where}: sd must be above 0 (found {args['sd']})"))
     if name == "lognormal" and not (args["median"] > 0 and args["sigma"] > 0):
-        problems.append(draw_problem(f"{where}: median and sigma must be above 0 (found {args['median']}, {args['sigma']})"))
+        problems.append(
+            draw_problem(f"{where}: median and sigma must be above 0 (found {args['median']}, {args['sigma']})")
+        )
     return (None, problems) if problems else (Draw(key, name, dict(args)), [])
 
 
@@ -166,8 +194,14 @@ def read_sweep_file(path: str | Path, scenario: Scenario | None = None) -> Sweep
     for key in [k for k in data if k not in SWEEP_KEYS]:
         near = _nearest(key, SWEEP_KEYS)
         hint = f"; did you mean {near}?" if near else ""
-        problems.append(SweepProblem(label, f"{key!r} is not a sweep setting{hint} Allowed: {', '.join(SWEEP_KEYS)}",
-                                     code="sweep.setting", key=key))
+        problems.append(
+            SweepProblem(
+                label,
+                f"{key!r} is not a sweep setting{hint} Allowed: {', '.join(SWEEP_KEYS)}",
+                code="sweep.setting",
+                key=key,
+            )
+        )
 
     grid_table = data.get("grid", {})
     if not isinstance(grid_table, Mapping):
@@ -195,7 +229,11 @@ def read_sweep_file(path: str | Path, scenario: Scenario | None = None) -> Sweep
 
     draws_table = data.get("draws", {})
     if not isinstance(draws_table, Mapping):
-        problems.append(SweepProblem(label, "draws must be a table ([draws]) of key = { distribution = ..., ... }", code="sweep.draws"))
+        problems.append(
+            SweepProblem(
+                label, "draws must be a table ([draws]) of key = { distribution = ..., ... }", code="sweep.draws"
+            )
+        )
         draws_table = {}
     draws: dict[str, Draw] = {}
     flat_draws = _flatten_draws(draws_table)
@@ -208,48 +246,91 @@ def read_sweep_file(path: str | Path, scenario: Scenario | None = None) -> Sweep
         if draw is not None:
             draws[key] = draw
     for key in [k for k in draws if k in grid]:
-        problems.append(SweepProblem(label, f'"{key}" is in both [grid] and [draws]; a key is either listed or drawn',
-                                     code="sweep.draws", key=key))
+        problems.append(
+            SweepProblem(
+                label,
+                f'"{key}" is in both [grid] and [draws]; a key is either listed or drawn',
+                code="sweep.draws",
+                key=key,
+            )
+        )
 
     objective_table = data.get("objective", {})
     metric, direction = DEFAULT_OBJECTIVE
     if not isinstance(objective_table, Mapping):
-        problems.append(SweepProblem(label, 'objective must be a table: [objective] metric = "...", direction = "max" or "min"',
-                                     code="sweep.objective"))
+        problems.append(
+            SweepProblem(
+                label,
+                'objective must be a table: [objective] metric = "...", direction = "max" or "min"',
+                code="sweep.objective",
+            )
+        )
     else:
         for key in [k for k in objective_table if k not in ("metric", "direction")]:
-            problems.append(SweepProblem(label, f"[objective] {key!r} is not a setting; allowed: metric, direction",
-                                         code="sweep.objective", key=key))
+            problems.append(
+                SweepProblem(
+                    label,
+                    f"[objective] {key!r} is not a setting; allowed: metric, direction",
+                    code="sweep.objective",
+                    key=key,
+                )
+            )
         metric = objective_table.get("metric", metric)
         direction = objective_table.get("direction", direction)
         problems += objective_problems(label, metric, direction)
 
     seed = data.get("seed")
     if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
-        problems.append(SweepProblem(label, f"seed must be a whole number, 0 or more (found {seed!r})", code="sweep.setting",
-                                     key="seed"))
+        problems.append(
+            SweepProblem(
+                label, f"seed must be a whole number, 0 or more (found {seed!r})", code="sweep.setting", key="seed"
+            )
+        )
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name:
         problems.append(SweepProblem(label, "name must be text", code="sweep.setting", key="name"))
         name = path.stem
-    elif (found := _hidden_character(name, CONTROL_CHARACTERS)) is not None:
-        problems.append(SweepProblem(
-            label, f"name has a control or invisible formatting character ({found}) "
-            "in it (a tab, line break, escape, direction mark or similar); write it on one line of plain text",
-            code="sweep.setting", key="name"))
+    elif (hidden := _hidden_character(name, CONTROL_CHARACTERS)) is not None:
+        problems.append(
+            SweepProblem(
+                label,
+                f"name has a control or invisible formatting character ({hidden}) "
+                "in it (a tab, line break, escape, direction mark or similar); write it on one line of plain text",
+                code="sweep.setting",
+                key="name",
+            )
+        )
     description = str(data.get("description", ""))
-    found = _hidden_character(description, CONTROL_CHARACTERS_BUT_LAYOUT)
-    if found is not None:
-        problems.append(SweepProblem(
-            label, f"description has a control or invisible formatting character ({found}) in it (an escape, "
-            "direction mark or similar; line breaks and tabs are fine); remove it", code="sweep.setting", key="description"))
+    hidden = _hidden_character(description, CONTROL_CHARACTERS_BUT_LAYOUT)
+    if hidden is not None:
+        problems.append(
+            SweepProblem(
+                label,
+                f"description has a control or invisible formatting character ({hidden}) in it (an escape, "
+                "direction mark or similar; line breaks and tabs are fine); remove it",
+                code="sweep.setting",
+                key="description",
+            )
+        )
     if not grid and not draws and not problems:
-        problems.append(SweepProblem(label, "nothing to sweep: give a [grid] of key = [values] and/or [draws] of key = "
-                                            "{ distribution = ... }", code="sweep.file"))
+        problems.append(
+            SweepProblem(
+                label,
+                "nothing to sweep: give a [grid] of key = [values] and/or [draws] of key = { distribution = ... }",
+                code="sweep.file",
+            )
+        )
     if problems:
         raise SweepError(problems)
-    return SweepSpec(path=path.resolve(), name=name, description=description, grid=grid,
-                     draws=draws, objective=(metric, direction), seed=seed)
+    return SweepSpec(
+        path=path.resolve(),
+        name=name,
+        description=description,
+        grid=grid,
+        draws=draws,
+        objective=(metric, direction),
+        seed=seed,
+    )
 
 
 def _hidden_character(text: str, control: Any) -> str | None:
@@ -267,15 +348,25 @@ def objective_problems(label: str, metric: Any, direction: Any) -> list[SweepPro
     if metric not in METRICS:
         near = _nearest(str(metric), METRICS, cutoff=0.4)
         hint = f"; did you mean {near}?" if near else ""
-        problems.append(SweepProblem(
-            label,
-            f"[objective] metric {metric!r} is not a sweep metric{hint} "
-            f"Metrics are <cell>.<figure> (cells {', '.join(CELLS)}; figures {', '.join(CELL_FIGURES)}, "
-            f"coverage_women, coverage_men, coverage_low_risk_complex) or {', '.join(SCALAR_METRICS)}",
-            code="sweep.objective", key="metric"))
+        problems.append(
+            SweepProblem(
+                label,
+                f"[objective] metric {metric!r} is not a sweep metric{hint} "
+                f"Metrics are <cell>.<figure> (cells {', '.join(CELLS)}; figures {', '.join(CELL_FIGURES)}, "
+                f"coverage_women, coverage_men, coverage_low_risk_complex) or {', '.join(SCALAR_METRICS)}",
+                code="sweep.objective",
+                key="metric",
+            )
+        )
     if direction not in ("max", "min"):
-        problems.append(SweepProblem(label, f'[objective] direction must be "max" or "min" (found {direction!r})',
-                                     code="sweep.objective", key="direction"))
+        problems.append(
+            SweepProblem(
+                label,
+                f'[objective] direction must be "max" or "min" (found {direction!r})',
+                code="sweep.objective",
+                key="direction",
+            )
+        )
     return problems
 
 
@@ -311,4 +402,6 @@ def key_problem(label: str, section: str, key: str, scenario: Scenario) -> Sweep
         return bad(f'{where}: keys start with "policy." or "parameters."; did you mean parameters.{key}?')
     if key in Policy.model_fields:
         return bad(f'{where}: keys start with "policy." or "parameters."; did you mean policy.{key}?')
-    return bad(f'{where}: keys start with "policy." (a policy setting) or "parameters." (a parameter path, docs/parameters.md)')
+    return bad(
+        f'{where}: keys start with "policy." (a policy setting) or "parameters." (a parameter path, docs/parameters.md)'
+    )

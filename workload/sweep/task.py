@@ -71,10 +71,12 @@ def pdu_scenario(scenario: Scenario, pdu: str, shares: Mapping[str, tuple[pd.Ser
     policy = scenario.spec.policy
     if policy.budget_cap_gbp is not None:
         policy = policy.model_copy(update={"budget_cap_gbp": budget})
-    spec = scenario.spec.model_copy(update={
-        "policy": policy.model_copy(update={"workers": 1}),
-        "output": scenario.spec.output.model_copy(update={"suppression_threshold": 0}),
-    })
+    spec = scenario.spec.model_copy(
+        update={
+            "policy": policy.model_copy(update={"workers": 1}),
+            "output": scenario.spec.output.model_copy(update={"suppression_threshold": 0}),
+        }
+    )
     return replace(scenario, spec=spec, cases=cases, practitioners=staff, partners=partners, warnings=[])
 
 
@@ -88,8 +90,12 @@ def result_metrics(result: Any) -> dict[str, float]:
             out[f"{cell}.{figure}"] = float(figures[figure])
     for key, value in summary["fte"].items():
         out[f"fte.{key}"] = float(value)
-    for key in ("net_whole_life_cost_reform_vs_baseline", "practitioners_red_baseline", "practitioners_red_reform",
-                "statutory_shortfall_hours"):
+    for key in (
+        "net_whole_life_cost_reform_vs_baseline",
+        "practitioners_red_baseline",
+        "practitioners_red_reform",
+        "statutory_shortfall_hours",
+    ):
         out[key] = float(summary[key])
     for key in CONTRIBUTOR_METRICS:
         out[key] = float(result.contributors[key])
@@ -99,7 +105,9 @@ def result_metrics(result: Any) -> dict[str, float]:
         for group, row in part.iterrows():
             out[group_metric(dimension, str(group), "cases")] = float(row["cases"])
             out[group_metric(dimension, str(group), "required_hours")] = float(row["required_hours"])
-            out[group_metric(dimension, str(group), "given_hours", cell)] = float(row["afforded_hours"]) + float(row["partner_hours"])
+            out[group_metric(dimension, str(group), "given_hours", cell)] = float(row["afforded_hours"]) + float(
+                row["partner_hours"]
+            )
     return out
 
 
@@ -119,8 +127,10 @@ def _scenario(path: str, fingerprint: str) -> Scenario:
     if (path, fingerprint) not in _SCENARIOS:
         scenario = load_scenario(path)
         if scenario_fingerprint(scenario) != fingerprint:
-            raise RuntimeError(f"the scenario files at {path} differ from the ones the sweep was planned with "
-                               "(changed during the sweep, or another copy on this worker)")
+            raise RuntimeError(
+                f"the scenario files at {path} differ from the ones the sweep was planned with "
+                "(changed during the sweep, or another copy on this worker)"
+            )
         _SCENARIOS.clear()
         _SCENARIOS[(path, fingerprint)] = scenario
     return _SCENARIOS[(path, fingerprint)]
@@ -137,7 +147,9 @@ def run_task(task: Task) -> list[tuple[str, float]]:
 
     scenario = apply_variant(_scenario(task.scenario_path, task.scenario_fingerprint), task.policy, task.parameters)
     shared_policy = {k: getattr(scenario.spec.policy, k) for k in SHARE_POLICY_FIELDS}
-    key = json.dumps([task.scenario_path, task.scenario_fingerprint, shared_policy, task.parameters], sort_keys=True, default=str)
+    key = json.dumps(
+        [task.scenario_path, task.scenario_fingerprint, shared_policy, task.parameters], sort_keys=True, default=str
+    )
     if key not in _SHARES:
         _SHARES[key] = pdu_shares(scenario)
         while len(_SHARES) > 8:
@@ -146,7 +158,9 @@ def run_task(task: Task) -> list[tuple[str, float]]:
     rows = sorted(result_metrics(result).items())
     infinite = [m for m, v in rows if math.isinf(v)]
     if infinite:  # a task file holds finite numbers (or nan for a blank figure), nothing else
-        raise ValueError(f"the run gave an infinite {infinite[0]}{f' (and {len(infinite) - 1} more)' if len(infinite) > 1 else ''}")
+        raise ValueError(
+            f"the run gave an infinite {infinite[0]}{f' (and {len(infinite) - 1} more)' if len(infinite) > 1 else ''}"
+        )
     return rows
 
 
@@ -285,8 +299,16 @@ def finished_tasks(folder: Path, tasks: Sequence[Task]) -> tuple[list[Task], lis
             path.unlink()
         except OSError as exc:
             why = exc.strerror or type(exc).__name__
-            raise SweepFolderError([SweepProblem(str(path), f"is not a whole task file and cannot be removed ({why}); remove it "
-                                                 "and run again", code="sweep.folder", joiner=" ")]) from None
+            raise SweepFolderError(
+                [
+                    SweepProblem(
+                        str(path),
+                        f"is not a whole task file and cannot be removed ({why}); remove it and run again",
+                        code="sweep.folder",
+                        joiner=" ",
+                    )
+                ]
+            ) from None
         todo.append(task)
         redo.append(task)
     return done, todo, redo
@@ -315,5 +337,4 @@ def read_task_files(folder: Path, tasks: Sequence[Task]) -> pd.DataFrame:
         values += [v for _, v in rows]
     if bad:
         raise SweepTaskError(bad)
-    return pd.DataFrame({"variant": variants, "pdu": pdus, "metric": metrics,
-                         "value": np.asarray(values, dtype=float)})
+    return pd.DataFrame({"variant": variants, "pdu": pdus, "metric": metrics, "value": np.asarray(values, dtype=float)})
