@@ -14,6 +14,7 @@ from pathlib import Path
 
 from workload import __version__
 from workload.output import OutputError, is_output_os_error, output_problem
+from workload.sweep.cli import positive_int
 
 EXIT_BAD_INPUT = 2
 
@@ -209,17 +210,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (argparse turns the ValueError into exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (found {text!r})") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (found {value})")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workload",
@@ -287,12 +277,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
     except OutputError as exc:
-        print(f"workload {args.command}: {exc}", file=sys.stderr)
+        _print_problems([f"workload {args.command}: {exc}"])  # errors are rendered one way
         return EXIT_BAD_INPUT
     except OSError as exc:
         if not is_output_os_error(exc):
             return _internal_error(args, exc)
-        print(f"workload {args.command}: {output_problem(exc)}", file=sys.stderr)
+        _print_problems([f"workload {args.command}: {output_problem(exc)}"])
         return EXIT_BAD_INPUT
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one paragraph, no traceback
         return _internal_error(args, exc)

@@ -191,6 +191,24 @@ SUM_COLUMNS = (
 )
 
 
+CELL_FIGURES: tuple[str, ...] = (
+    "cases",
+    "required_hours",
+    "afforded_hours",
+    "partner_hours",
+    "unmet_hours",
+    "excess_hours",
+    "coverage",
+    "moved",
+    "staff_cost",
+    "partner_cost",
+    "reoffending_cost",
+    "children_cost",
+    "whole_life_cost",
+)
+"""The headline figures of each cell, as summary.json's ``cells`` and a sweep's task files hold them."""
+
+
 def _add_ratios(table: pd.DataFrame) -> pd.DataFrame:
     """Coverage (share of assessed need met) and hours per case, from a table's summed columns."""
     given = table["afforded_hours"] + table["partner_hours"]

@@ -302,22 +302,7 @@ def published_count(n: int, threshold: int) -> int | None:
 
 
 def _cell_figures(row: pd.Series) -> dict[str, Any]:
-    keys = (
-        "cases",
-        "required_hours",
-        "afforded_hours",
-        "partner_hours",
-        "unmet_hours",
-        "excess_hours",
-        "coverage",
-        "moved",
-        "staff_cost",
-        "partner_cost",
-        "reoffending_cost",
-        "children_cost",
-        "whole_life_cost",
-    )
-    return {k: float(row[k]) for k in keys}
+    return {k: float(row[k]) for k in outcomes.CELL_FIGURES}
 
 
 def headline_summary(

@@ -309,7 +309,8 @@ def load_scenario(path: str | Path) -> Scenario:
         and not frames["cases"].empty
         and not frames["practitioners"].empty
     ):
-        problems += cross_checks(frames, labels)
+        share = params.table("allocation.capacity.grade_share")
+        problems += cross_checks(frames, labels, tuple(grade for grade, value in share.items() if float(value) > 0))
     if problems:
         raise ScenarioError(problems)
 

@@ -9,6 +9,7 @@ Every check is vectorised over rows: a column is factorised and converted once p
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -217,9 +218,12 @@ def _duplicate_problems(frame: pd.DataFrame, key: str, label: str) -> list[Probl
     return out
 
 
-def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> list[Problem]:
+def cross_checks(
+    frames: dict[str, pd.DataFrame], labels: dict[str, str], holding_grades: Sequence[str] = ("PO", "PSO", "PQiP")
+) -> list[Problem]:
     """Checks across tables: duplicate ids, current practitioners that do not exist or sit in another PDU,
-    PDUs with cases but nobody to hold them, partners serving PDUs that do not exist."""
+    PDUs with cases but nobody to hold them (``holding_grades``: the grades whose
+    ``allocation.capacity.grade_share`` is above 0), partners serving PDUs that do not exist."""
     problems: list[Problem] = []
     cases, staff = frames["cases"], frames["practitioners"]
     cap = limits.MAX_PROBLEMS_PER_COLUMN
@@ -275,7 +279,13 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> lis
             )
 
     case_pdus = set(cases["pdu"].dropna())
-    can_hold = staff[staff["grade"] != "SPO"]
+    can_hold = staff[staff["grade"].astype(str).isin(list(holding_grades))]
+    grades = list(holding_grades)
+    who = (
+        f"{', '.join(grades[:-1])} or {grades[-1]}"
+        if len(grades) > 1
+        else "".join(grades) or "none: no grade holds cases"
+    )
     staff_pdus = set(can_hold["pdu"])
     counts = cases["pdu"].value_counts()
     for pdu in sorted(case_pdus - staff_pdus):
@@ -283,7 +293,7 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str]) -> lis
         problems.append(
             Problem(
                 labels["cases"],
-                f'PDU "{pdu}" has {n} cases but no practitioner who can hold cases (PO, PSO or PQiP) in {labels["practitioners"]}',
+                f'PDU "{pdu}" has {n} cases but no practitioner who can hold cases ({who}) in {labels["practitioners"]}',
                 column="pdu",
                 code="cross.pdu_without_practitioners",
             )

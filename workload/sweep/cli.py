@@ -16,8 +16,8 @@ from workload.sweep.run import run_sweep
 def positive_int(text: str) -> int:
     """An argparse type: a whole number of at least 1 (argparse turns the error into exit 2).
 
-    The same as :func:`workload.cli.positive_int`, defined here so that this module does not import
-    ``workload.cli``, which imports it (the package's modules import each other one way only)."""
+    Defined here and used by ``workload.cli`` too, so that this module does not import ``workload.cli``
+    (the package's modules import each other one way only)."""
     try:
         value = int(text)
     except ValueError:

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
+from workload import outcomes
 from workload.disclosure import CONTRIBUTOR_PREFIX, CONTRIBUTORS
 from workload.outcomes import CELLS, REFORM
 from workload.scenario import ALL_PDUS_LABEL
 
-CELL_FIGURES: tuple[str, ...] = (
-    "cases",
-    "required_hours",
-    "afforded_hours",
-    "partner_hours",
-    "unmet_hours",
-    "excess_hours",
-    "coverage",
-    "moved",
-    "staff_cost",
-    "partner_cost",
-    "reoffending_cost",
-    "children_cost",
-    "whole_life_cost",
-)
+CELL_FIGURES: tuple[str, ...] = outcomes.CELL_FIGURES
 """Figures of each cell of the comparison, as in ``summary.json``'s ``cells``; all add up over PDUs but coverage."""
 
 GROUPS: dict[str, tuple[str, str]] = {
