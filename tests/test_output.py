@@ -47,3 +47,27 @@ def test_write_csv_keeps_duplicate_column_names(tmp_path: Path) -> None:
     assert (tmp_path / "dup.csv").read_text(encoding="utf-8") == frame.to_csv(
         index=False, float_format=FLOAT_FORMAT, lineterminator="\n"
     )
+
+
+def test_text_that_would_run_as_a_formula_is_quoted_in_every_csv(tmp_path) -> None:
+    import pandas as pd
+
+    from workload.output import write_csv
+    from workload.safety import escape_formulas
+
+    frame = pd.DataFrame(
+        {
+            "text": ["=HYPERLINK(1)", "+x", "plain", None, "@a", "-b"],
+            "number": [-1.5, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "mixed": [("=t",), 3, True, "=y", None, "z"],
+        },
+        index=pd.Index(["-id", "c2", "c3", "c4", "c5", "c6"], name="case_id"),
+    )
+    out = escape_formulas(frame)
+    assert out["text"].tolist() == ["'=HYPERLINK(1)", "'+x", "plain", None, "'@a", "'-b"]
+    assert out["mixed"].tolist() == [("=t",), 3, True, "'=y", None, "z"]  # only text cells change
+    assert out["number"].tolist() == frame["number"].tolist() and out.index[0] == "'-id"
+    assert frame["text"].iloc[0] == "=HYPERLINK(1)"  # the caller's frame is not changed
+    write_csv(frame, tmp_path / "t.csv")
+    text = (tmp_path / "t.csv").read_text()
+    assert "'=HYPERLINK(1)" in text and ",-1.5," in text

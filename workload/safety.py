@@ -14,7 +14,6 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -62,18 +61,18 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     for name, dtype in frame.dtypes.items():
         if dtype.kind != "O":
             continue
-        values = frame[name].to_numpy(dtype=object)
-        text = np.array([isinstance(v, str) for v in values.tolist()], dtype=bool)
-        if not text.any():
+        # vectorised: non-text cells give NaN, which counts as "does not start like a formula"
+        column = frame[name]
+        try:
+            starts = column.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
+        except AttributeError:  # no text in the column at all (e.g. tuples or booleans)
             continue
-        starts = pd.Series(values[text]).str.startswith(FORMULA_STARTS).to_numpy(dtype=bool)
         if not starts.any():
             continue
         if out is frame:
             out = frame.copy(deep=False)
-        fixed = values.copy()
-        idx = np.flatnonzero(text)[starts]
-        fixed[idx] = ["'" + v for v in values[idx].tolist()]
+        fixed = column.to_numpy(dtype=object).copy()
+        fixed[starts] = ["'" + v for v in fixed[starts].tolist()]
         out[name] = fixed
     if any(isinstance(c, str) and c.startswith(FORMULA_STARTS) for c in frame.columns):
         out = out if out is not frame else frame.copy(deep=False)
