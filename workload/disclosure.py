@@ -182,7 +182,9 @@ def count_in_words(n: int, threshold: int) -> str:
 
 
 _CASES = re.compile(r"(?<![\w.])(\d[\d,]*) (case\(s\)|cases?)\b")
-_HOURS_ACROSS = re.compile(r"(\d[\d,]*(?:\.\d+)?) (floor hours short|hours) across (\d[\d,]*) case\(s\)")
+_HOURS_ACROSS = re.compile(
+    r"(\d[\d,]*(?:\.\d+)?) (floor hours short|minimum hours short|hours) across (\d[\d,]*) case\(s\)"
+)
 
 
 def redact_warning(text: str, threshold: int) -> str:

@@ -381,10 +381,40 @@ class Policy(BaseModel):
     caseload_cap: int | None = Field(
         default=None, ge=1, description="Most cases one practitioner may hold (per whole-time equivalent)."
     )
+    continuity: Literal["keep", "rebalance", "free"] = Field(
+        default="keep",
+        description=(
+            "keep: every case stays with its current practitioner when that practitioner is in its PDU and has case "
+            "hours; only cases without one are placed. rebalance: moves allowed up to max_moves / max_moves_share per "
+            "PDU, never for cases in their relationship-building window or with an abuse or trauma history unless "
+            "move_protected; a move restarts the case's relationship-building hours. free: any case may move, at "
+            "continuity_penalty each (for comparison)."
+        ),
+    )
+    max_moves: int | None = Field(
+        default=None,
+        ge=0,
+        description="rebalance: most cases moved per PDU (a count); the smaller of this and max_moves_share applies.",
+    )
+    max_moves_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="rebalance: most cases moved per PDU, as a share of the cases its practitioners hold today.",
+    )
+    move_protected: bool = Field(
+        default=False,
+        description=(
+            "rebalance: also let cases in their relationship-building window or with an abuse or trauma history move."
+        ),
+    )
     continuity_penalty: float = Field(
         default=20.0,
         ge=0,
-        description="Objective penalty for moving a case away from its current practitioner (in weighted hours).",
+        description=(
+            "rebalance and free: objective price of moving a case away from its current practitioner (weighted "
+            "hours), on top of the relationship-building hours the move restarts."
+        ),
     )
     budget_cap_gbp: float | None = Field(
         default=None, ge=0, description="Most that staff plus partner hours may cost in a year, GBP."

@@ -59,9 +59,11 @@ def assert_allocation_valid(
         _as_tuple,
         capacity_hours,
         caseload_limit,
-        eligible_pairs,
+        continuity_pairs,
+        current_positions,
+        move_budget,
+        protection_minimum,
         staff_cost_per_hour,
-        statutory_floor,
     )
 
     params = params or load_parameters()
@@ -89,10 +91,10 @@ def assert_allocation_valid(
         "hours not conserved (afforded + partner + unmet != required)",
         ids[np.abs(afforded + partner_hours + unmet - required) > tol * (1 + required)],
     )
-    floor = statutory_floor(cases, params).to_numpy()
+    floor = protection_minimum(cases, params).to_numpy()
     _fail(
         problems,
-        "floor_hours differ from the statutory floor",
+        "floor_hours differ from the public-protection minimum",
         ids[np.abs(out["floor_hours"].to_numpy(dtype=float) - floor) > tol],
     )
     _fail(
@@ -115,8 +117,28 @@ def assert_allocation_valid(
     prac["capacity_hours"] = capacity
     for pdu, group in cases.groupby("pdu", sort=True):
         staff = prac[prac["pdu"] == pdu]
-        eligible = eligible_pairs(group, staff, params, policy) if len(staff) else np.zeros((len(group), 0), dtype=bool)
+        if "move_protected" not in group.columns:
+            group = group.assign(move_protected=False)
+        eligible, kept = (
+            continuity_pairs(group, staff, params, policy)
+            if len(staff)
+            else (np.zeros((len(group), 0), dtype=bool), np.zeros(len(group), dtype=bool))
+        )
         rows = cases.index.get_indexer(group.index)
+        # continuity: kept cases stay; under rebalance, no more moves than the budget
+        who_now = chosen[rows]
+        current_now = group["current_practitioner_id"].to_numpy(dtype=object)
+        _fail(
+            problems, "case moved although the continuity rule keeps it", group.index[kept & (who_now != current_now)]
+        )
+        if len(staff):
+            position = current_positions(group, staff)
+            could_keep = position >= 0
+            could_keep[could_keep] = staff["capacity_hours"].to_numpy(dtype=float)[position[could_keep]] > 0
+            moved_here = could_keep & (who_now != current_now)
+            budget = move_budget(int(could_keep.sum()), policy)
+            if budget is not None and int(moved_here.sum()) > budget:
+                problems.append(f"PDU {pdu}: {int(moved_here.sum())} cases moved, above the move budget {budget:g}")
         who = chosen[rows]
         col = staff.index.get_indexer(pd.Series(who).where(pd.notna(who), None))
         here = pd.notna(who)
@@ -125,7 +147,9 @@ def assert_allocation_valid(
         bad = np.zeros(len(group), dtype=bool)
         bad[ok_rows] = ~eligible[np.flatnonzero(ok_rows), col[ok_rows]]
         _fail(
-            problems, "practitioner not eligible (capacity, grade for the tier, or hard women's pool)", group.index[bad]
+            problems,
+            "practitioner not eligible (capacity, grade for the tier, hard women's pool, or continuity)",
+            group.index[bad],
         )
         none_but_eligible = ~here & eligible.any(axis=1)
         _fail(problems, "no practitioner although one may hold the case", group.index[none_but_eligible])
@@ -285,6 +309,9 @@ def random_allocation_inputs(
             "pregnant": (rng.random(n) < 0.02).astype(np.int64),
             "required_hours": required,
             "wmt_hours": wmt_hours,
+            "hours_risk": wmt_hours * rng.uniform(0.5, 0.8, n),
+            "restart_hours": rng.uniform(0.0, 8.0, n),
+            "move_protected": rng.random(n) < 0.4,
         },
         index=pd.Index(case_ids, name="case_id"),
     )

@@ -25,8 +25,21 @@ NEED_AREAS: tuple[str, ...] = tuple(a.value for a in NeedArea)
 NEED_COLUMNS: tuple[str, ...] = tuple(f"hours_need_{a}" for a in NEED_AREAS)
 """Cases columns with the hours of each need component (``hours_need_<area>``)."""
 
-CASE_COLUMNS: tuple[str, ...] = ("pdu", "sex", "tier", "current_practitioner_id", "required_hours", "wmt_hours")
+CASE_COLUMNS: tuple[str, ...] = (
+    "pdu",
+    "sex",
+    "tier",
+    "current_practitioner_id",
+    "required_hours",
+    "wmt_hours",
+    "hours_risk",
+)
 """Cases columns the allocator always reads (plus :data:`NEED_COLUMNS` when partners are used)."""
+
+CONTINUITY_COLUMNS: tuple[str, ...] = ("restart_hours", "move_protected")
+"""Cases columns the continuity rules read when present: the relationship-building hours a move restarts
+(:func:`workload.scoring.needs.restart_hours`) and whether a rebalance may move the case
+(:func:`workload.scoring.needs.move_protected`). Absent, a move restarts nothing and no case is protected."""
 
 PRACTITIONER_COLUMNS: tuple[str, ...] = (
     "pdu",
@@ -94,15 +107,54 @@ def caseload_limit(practitioners: pd.DataFrame, params: Parameters, policy: Poli
     return (float(policy.caseload_cap) * fte).rename("caseload_limit")
 
 
-def statutory_floor(cases: pd.DataFrame, params: Parameters) -> pd.Series:
-    """Fewest practitioner hours each case may be given: its statutory floor.
+def protection_minimum(cases: pd.DataFrame, params: Parameters) -> pd.Series:
+    """Fewest practitioner hours each case may be given: its public-protection minimum.
 
-    ``floor_hours[c] = min(allocation.floor.share_of_tier_hours * wmt_hours[c], required_hours[c])``: a share
-    (0.7 by default) of the 2021 tiering timing of the case's tier and type, never more than the case needs.
+    ``floor_hours[c] = min(share[level(c)] * hours_risk[c], required_hours[c])`` with ``share`` from
+    ``allocation.protection.minimum_share_of_risk_hours`` by protect level (the tier's letter; ``untiered`` for
+    untiered cases): the risk-management time of an A or B case (high or very high risk of serious harm, or
+    MAPPA level 2 or 3), 0 for C and D by default, never more than the case needs. Everything above it is
+    shared by need (docs/model.md, "Public-protection minimums").
     """
-    share = float(params["allocation.floor.share_of_tier_hours"])
-    floor = np.minimum(share * cases["wmt_hours"].to_numpy(dtype=float), cases["required_hours"].to_numpy(dtype=float))
+    path = "allocation.protection.minimum_share_of_risk_hours"
+    table = params.table(path)
+    tier = cases["tier"].astype(str)
+    letter = pd.Series(np.where(tier == "untiered", "untiered", tier.str[0]), index=cases.index)
+    share = letter.map(table)
+    if share.isna().any():
+        first = share.index[share.isna().to_numpy()][0]
+        raise ParameterError(
+            f"{path} has no entry for protect level {letter[first]!r} (case {first!r}); entries are {', '.join(table)}"
+        )
+    risk = cases["hours_risk"].to_numpy(dtype=float)
+    floor = np.minimum(share.to_numpy(dtype=float) * risk, cases["required_hours"].to_numpy(dtype=float))
     return pd.Series(np.maximum(floor, 0.0), index=cases.index, name="floor_hours")
+
+
+def rationing_bands(params: Parameters) -> tuple[np.ndarray, np.ndarray]:
+    """The need bands' tops (shares of required hours, rising to 1) and weights (falling), from
+    ``allocation.rationing``; refused with a ParameterError unless the bands make a convex cost."""
+    tops = params.table("allocation.rationing.band_top")
+    weights = params.table("allocation.rationing.band_weight")
+    if set(tops) != set(weights):
+        raise ParameterError(
+            "allocation.rationing.band_top and band_weight must name the same bands; "
+            f"found {', '.join(tops)} and {', '.join(weights)}"
+        )
+    names = sorted(tops, key=lambda k: float(tops[k]))
+    top = np.array([float(tops[k]) for k in names])
+    weight = np.array([float(weights[k]) for k in names])
+    if not (np.all(np.diff(top) > 0) and top[0] > 0 and abs(top[-1] - 1.0) < 1e-12):
+        raise ParameterError(
+            "allocation.rationing.band_top must be distinct shares above 0 with the highest exactly 1; "
+            f"found {', '.join(f'{k} = {tops[k]}' for k in names)}"
+        )
+    if not np.all(np.diff(weight) < 0):
+        raise ParameterError(
+            "allocation.rationing.band_weight must fall as the band's top rises (a lower-covered hour weighs more); "
+            f"found {', '.join(f'{k} = {weights[k]}' for k in names)}"
+        )
+    return top, weight
 
 
 def staff_cost_per_hour(practitioners: pd.DataFrame, params: Parameters) -> pd.Series:
@@ -200,9 +252,17 @@ class PduArrays:
     contract: np.ndarray
     price: np.ndarray
     budget: float | None
-    continuity_penalty: float
-    coverage_target: float
-    below_target_multiplier: float
+    move_price: np.ndarray
+    """Objective price of moving each case from its current practitioner, counted whole (0 for a case with no
+    current pair): ``continuity_penalty + w_c * restart_hours_c``."""
+    move_budget: float | None
+    """Most cases the PDU may move (``rebalance``), None for no limit (``free``; ``keep`` moves none)."""
+    restart: np.ndarray
+    """Relationship-building hours a move restarts, per case."""
+    kept: np.ndarray
+    """Cases the continuity rule keeps with their current practitioner (their only pair)."""
+    band_top: np.ndarray
+    band_weight: np.ndarray
     shortfall_penalty: float
     overflow_penalty: float
     overflow_limit: np.ndarray
@@ -233,9 +293,15 @@ class PduArrays:
 
     @property
     def moved_anyway(self) -> int:
-        """Cases whose current practitioner cannot keep them (not eligible, or not in the PDU)."""
+        """Cases whose current practitioner cannot keep them (not in the PDU, no case hours, or not eligible)."""
         has_current = pd.notna(self.current_id)
         return int((has_current & (self.current_pair < 0)).sum())
+
+    @property
+    def movable(self) -> np.ndarray:
+        """Cases the allocator may move: held by a practitioner who could keep them, with another pair."""
+        pairs = np.diff(self.pair_start)
+        return (self.current_pair >= 0) & (pairs > 1)
 
 
 def eligible_pairs(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters, policy: Policy) -> np.ndarray:
@@ -261,14 +327,68 @@ def _specialist(practitioners: pd.DataFrame) -> np.ndarray:
     return np.array([WOMEN_SPECIALISM in _as_tuple(s) for s in practitioners["specialisms"]], dtype=bool)
 
 
+def current_positions(cases: pd.DataFrame, practitioners: pd.DataFrame) -> np.ndarray:
+    """Each case's current practitioner as a row of ``practitioners`` (-1: none, or not in this PDU)."""
+    current = cases["current_practitioner_id"]
+    return pd.Index(practitioners.index).get_indexer(current.where(current.notna(), None))
+
+
+def continuity_pairs(
+    cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters, policy: Policy
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs the continuity rule allows (cases x practitioners) and the cases it keeps where they are.
+
+    A case's current practitioner *can keep it* when they are in its PDU with case hours
+    (``capacity_hours > 0``). Under ``policy.continuity``:
+
+    - ``keep``: every case whose current practitioner can keep it stays (its only pair), even where today's
+      grade rule would not give it to them (that is the service's decision, not the allocator's); the other
+      cases may go to any eligible practitioner (:func:`eligible_pairs`);
+    - ``rebalance``: cases in their relationship-building window or with an abuse or trauma history
+      (``move_protected``) stay unless ``policy.move_protected``; the rest may stay or go to any eligible
+      practitioner, within the move budget (:func:`move_budget`);
+    - ``free``: any case may go to any eligible practitioner.
+    """
+    eligible = eligible_pairs(cases, practitioners, params, policy)
+    rows = np.arange(len(cases))
+    current = current_positions(cases, practitioners)
+    can_keep = current >= 0
+    can_keep[can_keep] = practitioners["capacity_hours"].to_numpy(dtype=float)[current[can_keep]] > 0
+    if policy.continuity == "free":
+        return eligible, np.zeros(len(cases), dtype=bool)
+    if policy.continuity == "keep":
+        kept = can_keep
+    else:
+        protected = cases["move_protected"].to_numpy(dtype=bool) & (not policy.move_protected)
+        kept = can_keep & protected
+        eligible[rows[can_keep], current[can_keep]] = True
+    eligible[kept] = False
+    eligible[rows[kept], current[kept]] = True
+    return eligible, kept
+
+
+def move_budget(held: int, policy: Policy) -> float | None:
+    """Most cases a PDU may move: ``min(max_moves, floor(max_moves_share x held))`` under ``rebalance``
+    (``held``: cases whose current practitioner could keep them), 0 under ``keep``, None (no limit) under
+    ``free``."""
+    if policy.continuity == "free":
+        return None
+    if policy.continuity == "keep":
+        return 0.0
+    budget = float(np.floor(policy.max_moves_share * held + 1e-9))
+    if policy.max_moves is not None:
+        budget = min(budget, float(policy.max_moves))
+    return budget
+
+
 def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
     """The arrays of one PDU: eligible pairs and links, bounds' data, and the objective's weights."""
     cases, practs, partners = inp.cases, inp.practitioners, inp.partners
-    eligible = eligible_pairs(cases, practs, params, policy)
+    eligible, kept = continuity_pairs(cases, practs, params, policy)
     placeable = eligible.any(axis=1)
     unplaced = cases.index.to_numpy(dtype=object)[~placeable]
     cases = cases.loc[placeable]
-    eligible = eligible[placeable]
+    eligible, kept = eligible[placeable], kept[placeable]
     deliverable = inp.deliverable[placeable] if inp.deliverable.size else np.zeros((len(cases), len(partners)))
 
     pair_case, pair_prac = np.nonzero(eligible)  # row-major: sorted by case, then practitioner
@@ -277,7 +397,7 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
 
     practitioner_ids = practs.index.to_numpy(dtype=object)
     current_id = cases["current_practitioner_id"].to_numpy(dtype=object)
-    current_pos = pd.Index(practitioner_ids).get_indexer(pd.Series(current_id).where(pd.notna(current_id), None))
+    current_pos = current_positions(cases, practs)
     current_pair = np.full(n_cases, -1, dtype=np.int64)
     has = current_pos >= 0
     if has.any():
@@ -299,6 +419,10 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
 
     capacity = practs["capacity_hours"].to_numpy(dtype=float)
     limit = practs["caseload_limit"].to_numpy(dtype=float) if policy.caseload_cap is not None else None
+    weight = cases["unmet_need_weight"].to_numpy(dtype=float)
+    restart = cases["restart_hours"].to_numpy(dtype=float)
+    move_price = np.where(current_pair >= 0, float(policy.continuity_penalty) + weight * restart, 0.0)
+    band_top, band_weight = rationing_bands(params)
     return PduArrays(
         pdu=inp.pdu,
         case_ids=cases.index.to_numpy(dtype=object),
@@ -307,7 +431,7 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
         unplaced=unplaced,
         required=cases["required_hours"].to_numpy(dtype=float),
         floor=cases["floor_hours"].to_numpy(dtype=float),
-        weight=cases["unmet_need_weight"].to_numpy(dtype=float),
+        weight=weight,
         current_id=current_id,
         current_pair=current_pair,
         capacity=capacity,
@@ -323,9 +447,12 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
         contract=partners["contract_hours_pdu"].to_numpy(dtype=float) if len(partners) else np.zeros(0),
         price=partners["price_per_hour"].to_numpy(dtype=float) if len(partners) else np.zeros(0),
         budget=inp.budget_gbp,
-        continuity_penalty=float(policy.continuity_penalty),
-        coverage_target=float(params["allocation.priority.coverage_target_share"]),
-        below_target_multiplier=float(params["allocation.priority.below_target_multiplier"]),
+        move_price=move_price,
+        move_budget=move_budget(int((current_pair >= 0).sum()), policy),
+        restart=restart,
+        kept=kept,
+        band_top=band_top,
+        band_weight=band_weight,
         shortfall_penalty=float(params["allocation.penalties.floor_shortfall_per_hour"]),
         overflow_penalty=float(params["allocation.penalties.overflow_per_hour"]),
         overflow_limit=float(params["allocation.capacity.overflow_limit_share"]) * capacity,
@@ -363,7 +490,11 @@ def pdu_inputs(
     case_frame["required_hours"] = case_frame["required_hours"].astype(float)
     case_frame["wmt_hours"] = case_frame["wmt_hours"].astype(float)
     case_frame["unmet_need_weight"] = unmet_need_weight(cases, params)
-    case_frame["floor_hours"] = statutory_floor(cases, params)
+    case_frame["floor_hours"] = protection_minimum(cases, params)
+    case_frame["restart_hours"] = (
+        cases["restart_hours"].astype(float) if "restart_hours" in cases.columns else pd.Series(0.0, index=cases.index)
+    )
+    case_frame["move_protected"] = cases["move_protected"].astype(bool) if "move_protected" in cases.columns else False
     prac_frame = practitioners[list(PRACTITIONER_COLUMNS)].copy()
     prac_frame["capacity_hours"] = capacity_hours(practitioners, params)
     prac_frame["staff_cost_per_hour"] = staff_cost_per_hour(practitioners, params)
@@ -435,12 +566,12 @@ def check_columns(
     if missing:
         raise ValueError(
             f"cases frame lacks column(s) {', '.join(missing)}: the allocator needs the needs model's "
-            "required_hours and hours_need_<area> columns and the WMT baseline's wmt_hours"
+            "required_hours, hours_risk and hours_need_<area> columns and the WMT baseline's wmt_hours"
         )
     missing = [c for c in PRACTITIONER_COLUMNS if c not in practitioners.columns]
     if missing:
         raise ValueError(f"practitioners frame lacks column(s) {', '.join(missing)}")
-    for column in ("required_hours", "wmt_hours", *[c for c in NEED_COLUMNS if c in needed]):
+    for column in ("required_hours", "wmt_hours", "hours_risk", *[c for c in NEED_COLUMNS if c in needed]):
         values = cases[column].to_numpy(dtype=float)
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():

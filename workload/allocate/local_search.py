@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +11,7 @@ from workload.allocate.arrays import HOURS_TOL, PduArrays
 from workload.allocate.grouped import first_per_group
 from workload.allocate.objective import (
     UnmetBands,
-    above_target_cap,
+    band_caps,
     hour_segments,
     pair_hour_cost,
     segment_worth,
@@ -52,8 +53,8 @@ class CostTables:
     floor: np.ndarray
     weights: UnmetBands
     """:func:`~workload.allocate.objective.unmet_weights`."""
-    above_cap: np.ndarray
-    """:func:`~workload.allocate.objective.above_target_cap`."""
+    caps: np.ndarray
+    """:func:`~workload.allocate.objective.band_caps` (K x cases)."""
     start: np.ndarray
     length: np.ndarray
     """:func:`~workload.allocate.objective.hour_segments` of every case."""
@@ -72,7 +73,7 @@ def cost_tables(a: PduArrays, partner_hours: np.ndarray) -> CostTables:
         partner_hours,
         a.floor,
         weights,
-        above_target_cap(a.required, a.floor, a.coverage_target),
+        band_caps(a.required, a.floor, a.band_top),
         start,
         length,
         segment_worth(weights),
@@ -100,11 +101,12 @@ def caseload_costs(
     unit = t.unit[member_pair]
     value = (t.base[:, members] - unit).ravel()
     amount = np.where(value > 0, t.length[:, members].ravel(), 0.0)
-    items = np.tile(group, 3)
+    S = t.length.shape[0]
+    items = np.tile(group, S)
     # within a caseload: most valuable first, ties to the earlier segment (as grouped.take's stable order)
-    order = np.lexsort((np.arange(3 * n), -value, items))
+    order = np.lexsort((np.arange(S * n), -value, items))
     g = items[order]
-    first_item = np.maximum.accumulate(np.where(np.r_[True, g[1:] != g[:-1]], np.arange(3 * n), 0))
+    first_item = np.maximum.accumulate(np.where(np.r_[True, g[1:] != g[:-1]], np.arange(S * n), 0))
 
     def fill(amt: np.ndarray, budget: np.ndarray) -> np.ndarray:
         before = np.cumsum(amt) - amt
@@ -114,10 +116,10 @@ def caseload_costs(
     amt = amount[order]
     first = fill(amt, capacity)
     second = fill(np.where(value[order] > a.overflow_penalty, amt - first, 0.0), a.overflow_limit[owner])
-    filled = np.empty(3 * n)
+    filled = np.empty(S * n)
     filled[order] = first + second
-    hours = filled.reshape(3, n).sum(axis=0)
-    bands = unmet_bands(t.R[members], t.floor[members], t.above_cap[members], hours, t.z[members])
+    hours = filled.reshape(S, n).sum(axis=0)
+    bands = unmet_bands(t.R[members], t.floor[members], t.caps[:, members], hours, t.z[members])
     cost = unmet_cost(t.weights.take(members), bands) + unit * hours
     load = np.bincount(group, weights=hours, minlength=G)
     return np.bincount(group, weights=cost, minlength=G) + a.overflow_penalty * np.maximum(load - capacity, 0.0), hours
@@ -145,22 +147,25 @@ class _Holdings:
         return owner, self.by_holder[np.repeat(self.start[p], sizes) + offset]
 
 
-_SUBSETS = np.array([[(k >> i) & 1 for i in range(3)] for k in range(1, 8)], dtype=float)
-"""The seven non-empty subsets of a case's three hour segments, as rows of 0/1."""
+@functools.cache
+def _subsets(n: int) -> np.ndarray:
+    """The non-empty subsets of a case's ``n`` hour segments, as rows of 0/1."""
+    return np.array([[(k >> i) & 1 for i in range(n)] for k in range(1, 2**n)], dtype=float)
 
 
 def gain_threshold(length: np.ndarray, value: np.ndarray, need: np.ndarray) -> np.ndarray:
     """Per case, the price T_c below which its hours could be worth more than ``need_c``.
 
-    ``Gamma_c(theta) = sum_k length_kc max(value_kc - theta, 0)`` is what case c's three segments are worth
+    ``Gamma_c(theta) = sum_k length_kc max(value_kc - theta, 0)`` is what case c's segments are worth
     at a price theta an hour. It is the largest of the partial sums ``sum_(k in S) length_kc (value_kc -
     theta)`` over subsets S, each a line falling in theta, so ``Gamma_c(theta) > need_c`` exactly when theta
     is below one of their roots: T_c is the largest root (+inf when need_c < 0, -inf when the case has no
-    hours to give). ``length`` and ``value`` are 3 x C.
+    hours to give). ``length`` and ``value`` are S x C (S = K + 1 segments).
     """
-    lengths = _SUBSETS @ length
+    subsets = _subsets(length.shape[0])
+    lengths = subsets @ length
     with np.errstate(divide="ignore", invalid="ignore"):
-        roots = np.where(lengths > 0, (_SUBSETS @ (length * value) - need) / lengths, -np.inf)
+        roots = np.where(lengths > 0, (subsets @ (length * value) - need) / lengths, -np.inf)
     return np.where(need < 0, np.inf, roots.max(axis=0))
 
 
@@ -178,7 +183,7 @@ class LocalSearch:
     Each round gathers candidates and prices them all exactly in one pass (:func:`caseload_costs`: both
     practitioners' hours re-optimised, the continuity penalty counted whole):
 
-    - **back to the current practitioner** (:meth:`moves_back`): the LP prices a move at pi / R_c an hour,
+    - **back to the current practitioner** (:meth:`moves_back`): the LP prices a move at pi_c / R_c an hour,
       so it undercharges moving a case it cannot fully meet; each case away from an eligible current
       practitioner is tried back with them, alone or in exchange for one of their cases of similar hours
       (the three closest);
@@ -212,7 +217,7 @@ class LocalSearch:
         self.a = a
         self.pair, self.prac, self.hours, self.count, self.limit = pair, prac, hours, count, limit
         self.P = P = a.n_practitioners
-        self.pi = a.continuity_penalty
+        self.pi = a.move_price
         self.t = cost_tables(a, partner_hours)
         self.key = a.pair_case * P + a.pair_prac  # ascending: pairs are sorted by case, then practitioner
         self.cost = caseload_costs(a, self.t, np.arange(P), prac, np.arange(a.n_cases), pair)[0]
@@ -241,7 +246,7 @@ class LocalSearch:
         theirs closest in hours that may go the other way."""
         a, pair, prac, hours = self.a, self.pair, self.prac, self.hours
         none = np.zeros(0, dtype=np.int64)
-        if self.pi <= 0:
+        if not (self.pi > 0).any():
             return none, none, none, none
         away = np.flatnonzero((a.current_pair >= 0) & (pair != a.current_pair))
         home = a.current_pair[away]
@@ -306,7 +311,7 @@ class LocalSearch:
         gain = (within * np.maximum(value, 0.0) + (t.length[:, c] - within) * np.maximum(value - marginal[q], 0.0)).sum(
             axis=0
         )
-        continuity = pi * ((pair[c] == a.current_pair[c]).astype(float) - (e == a.current_pair[c]).astype(float))
+        continuity = pi[c] * ((pair[c] == a.current_pair[c]).astype(float) - (e == a.current_pair[c]).astype(float))
         estimate[e] = np.where(p != q, freed_all[c] + gain - have[c] - continuity, -np.inf)
         hope = (spare > HOURS_TOL) | (marginal < best_open.max() - HOURS_TOL)
         e = np.flatnonzero(estimate > HOURS_TOL)
@@ -336,7 +341,7 @@ class LocalSearch:
             shift = hours[cs][:, None] - hours[ds][None, :]
             stay_c = (pair[cs] == a.current_pair[cs]).astype(float) - (cq == a.current_pair[cs]).astype(float)
             stay_d = (pair[ds] == a.current_pair[ds]).astype(float) - (dp == a.current_pair[ds]).astype(float)
-            promise = np.clip(shift, 0.0, None) * edge[p, q] - pi * (stay_c[:, None] + stay_d[None, :])
+            promise = np.clip(shift, 0.0, None) * edge[p, q] - (pi[cs] * stay_c)[:, None] - (pi[ds] * stay_d)[None, :]
             for k in np.argsort(-promise, axis=None, kind="stable")[:EXCHANGES_PER_PAIR].tolist():
                 i, j = divmod(k, len(ds))
                 if promise[i, j] <= HOURS_TOL:
@@ -378,12 +383,11 @@ class LocalSearch:
         after, new_hours = caseload_costs(a, self.t, owner, group, members, member_pair)
         swap = d >= 0
         dd = np.maximum(d, 0)
-        continuity = pi * (
-            (pair[c] == a.current_pair[c]).astype(float)
-            - (e == a.current_pair[c]).astype(float)
-            + np.where(
-                swap, (pair[dd] == a.current_pair[dd]).astype(float) - (f == a.current_pair[dd]).astype(float), 0.0
-            )
+        continuity = pi[c] * ((pair[c] == a.current_pair[c]).astype(float) - (e == a.current_pair[c]).astype(float))
+        continuity += np.where(
+            swap,
+            pi[dd] * ((pair[dd] == a.current_pair[dd]).astype(float) - (f == a.current_pair[dd]).astype(float)),
+            0.0,
         )
         delta = after[:G] + after[G:] - cost[p] - cost[q] + continuity
         better = np.flatnonzero(delta < -HOURS_TOL)

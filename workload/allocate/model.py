@@ -8,19 +8,20 @@ and (on demand) names. Both hand-offs in :mod:`workload.allocate.solvers` (array
 PuLP to CBC, HiGHS or a licensed solver) and the .lp/.mps export read this one definition.
 
 Notation (per PDU): cases c, practitioners p, partners k; E the eligible (case, practitioner) pairs, Q the
-eligible (case, partner) links. R_c required hours, F_c statutory floor, w_c unmet-need weight, K_p capacity
+eligible (case, partner) links. R_c required hours, F_c public-protection minimum, w_c unmet-need weight, K_p capacity
 hours, L_p caseload limit, g_p staff cost per hour, D_ck hours of case c's need components partner k
 delivers, H_k partner k's contract hours for this PDU, h_k its price per hour, B the PDU's budget.
 
 Variables: y[c,p] practitioner hours (pair), z[c,k] partner hours (link); a case's unmet hours in three
-pieces, u1_c above its coverage target, u2_c between its floor and the target, and s_c inside its statutory
-floor (the floor shortfall); o_p hours over capacity, q_p cases over the caseload cap; and, in the explicit
+bands, u1_c ... uK_c by coverage (u1 the lowest: the need bands, allocation.rationing), and s_c inside its
+public-protection minimum (the minimum's shortfall); o_p hours over capacity, q_p cases over the caseload cap; and, in the explicit
 form, x[c,p] responsibility and v[c,k] referral (binary in the exact MIP).
 
 The LP relaxation without a caseload cap uses the *projected* form, which leaves x and v out: with
 x[c,p] >= y[c,p] / R_c and sum_p x[c,p] = 1, the cheapest x puts all the mass not forced elsewhere on the
-current practitioner, so the continuity penalty pi (1 - x[c, current]) becomes pi / R_c per hour a
-non-current practitioner gives; likewise the referral rows become sum_k z[c,k] / D_ck <= 1. The optimum
+current practitioner, so the move price pi_c (1 - x[c, current]) becomes pi_c / R_c per hour a
+non-current practitioner gives, and the move budget sum_c (1 - x[c, current]) <= M becomes
+sum_c sum_(p != current) y[c,p] / R_c <= M; likewise the referral rows become sum_k z[c,k] / D_ck <= 1. The optimum
 is the same with half the columns and a tenth of the rows (docs/model.md, "The LP allocator"; a test holds the two
 forms to the same optimum).
 """
@@ -49,11 +50,11 @@ from workload.allocate.arrays import (
     partner_deliverable_hours,
     pdu_arrays,
     pdu_inputs,
+    protection_minimum,
     staff_cost_per_hour,
-    statutory_floor,
 )
 from workload.allocate.objective import (
-    above_target_cap,
+    band_caps,
     pair_hour_cost,
     partner_hour_cost,
     unmet_bands,
@@ -89,6 +90,7 @@ __all__ = [
     "define_caseload_cap",
     "define_floors",
     "define_hours",
+    "define_move_budget",
     "define_partner_choice",
     "define_partner_contracts",
     "define_variables",
@@ -96,8 +98,8 @@ __all__ = [
     "partner_deliverable_hours",
     "pdu_arrays",
     "pdu_inputs",
+    "protection_minimum",
     "staff_cost_per_hour",
-    "statutory_floor",
 ]
 
 
@@ -183,16 +185,17 @@ def define_variables(
 
     Objective (minimised, in weighted hours)::
 
-        sum_c w_c (u1_c + m u2_c + m s_c)                           unmet need (m below the coverage target)
+        sum_c sum_k mu_k w_c uk_c + sum_c mu_1 w_c s_c             unmet need, in convex bands by coverage
       + lambda (sum_(c,p) g_p y[c,p] + sum_(c,k) h_k z[c,k])         staff and partner cost
       + pi_pool sum_(c,p): c a woman, p not a specialist  y[c,p]     soft women's specialist pool
-      + pi * (number of cases moved)                                 continuity
-      + pi_s sum_c s_c + pi_o sum_p o_p + pi_q sum_p q_p             floor shortfall, overflow, cap excess
+      + sum_(c moved) pi_c                                           continuity: each move priced whole
+      + pi_s sum_c s_c + pi_o sum_p o_p + pi_q sum_p q_p             minimum shortfall, overflow, cap excess
 
-    Moves: explicit form ``pi * sum_c (1 - x[c, current_c])``; projected form ``pi / R_c`` per hour a
-    non-current practitioner gives. Cases whose current practitioner cannot hold them count as moved in
-    the constant. Bounds: 0 <= y[c,p] <= R_c; 0 <= z[c,k] <= min(D_ck, R_c - F_c) (partners never give
-    the floor); 0 <= u1_c <= R_c - max(F_c, theta R_c); 0 <= u2_c <= max(theta R_c - F_c, 0);
+    pi_c = continuity_penalty + w_c r_c, with r_c the relationship-building hours the move restarts. Moves:
+    explicit form ``sum_c pi_c (1 - x[c, current_c])``; projected form ``pi_c / R_c`` per hour a
+    non-current practitioner gives. Cases whose current practitioner cannot keep them are placed at no
+    price (their move is not the allocator's choice). Bounds: 0 <= y[c,p] <= R_c; 0 <= z[c,k] <= min(D_ck,
+    R_c - F_c) (partners never give the minimum); 0 <= uk_c <= max(t_k R_c - max(F_c, t_(k-1) R_c), 0);
     0 <= s_c <= F_c; 0 <= o_p <= rho K_p; q_p >= 0; x, v in [0, 1] (binary when
     integral). x is present when ``explicit``; v when ``explicit_partner``, and then only for cases with
     two or more partner links (a case with one link needs no choice).
@@ -202,23 +205,20 @@ def define_variables(
     """
     C, P, E, Q = a.n_cases, a.n_practitioners, a.n_pairs, a.n_links
     R = a.required
-    pi = a.continuity_penalty
+    pi = a.move_price
     has_current = a.current_pair >= 0
 
     y_cost = pair_hour_cost(a)
-    constant = pi * a.moved_anyway
-    if not explicit and pi > 0:
-        not_current = has_current[a.pair_case] & (np.arange(E) != a.current_pair[a.pair_case])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_hour = np.where(R[a.pair_case] > 0, pi / R[a.pair_case], 0.0)
-        y_cost = y_cost + np.where(not_current, per_hour, 0.0)
+    constant = 0.0
+    if not explicit:
+        y_cost = y_cost + projected_move_price(a)
     pair_labels = [a.case_ids[a.pair_case], a.practitioner_ids[a.pair_prac]]
     link_labels = [a.case_ids[a.link_case], a.partner_ids[a.link_partner]]
     blocks = [ColumnBlock("y", np.zeros(E), R[a.pair_case].copy(), y_cost, False, pair_labels)]
     if explicit:
         x_cost = np.zeros(E)
-        x_cost[a.current_pair[has_current]] = -pi
-        constant += pi * int(has_current.sum())
+        x_cost[a.current_pair[has_current]] = -pi[has_current]
+        constant += float(pi[has_current].sum())
         blocks.append(ColumnBlock("x", np.zeros(E), np.ones(E), x_cost, integral, pair_labels))
     z_upper = np.minimum(a.link_hours, R[a.link_case] - a.floor[a.link_case])
     blocks.append(ColumnBlock("z", np.zeros(Q), z_upper, partner_hour_cost(a)[a.link_partner], False, link_labels))
@@ -237,8 +237,10 @@ def define_variables(
         )
     caps, weights = unmet_caps(a), unmet_weights(a)
     blocks += [
-        ColumnBlock("u1", np.zeros(C), caps.above, weights.above.copy(), False, [a.case_ids]),
-        ColumnBlock("u2", np.zeros(C), caps.below, weights.below, False, [a.case_ids]),
+        ColumnBlock(name, np.zeros(C), caps.need[k].copy(), weights.need[k].copy(), False, [a.case_ids])
+        for k, name in enumerate(band_names(a))
+    ]
+    blocks += [
         ColumnBlock("s", np.zeros(C), caps.floor.copy(), weights.floor, False, [a.case_ids]),
         ColumnBlock(
             "o", np.zeros(P), a.overflow_limit.copy(), np.full(P, a.overflow_penalty), False, [a.practitioner_ids]
@@ -253,20 +255,36 @@ def define_variables(
     return blocks, float(constant)
 
 
+def band_names(a: PduArrays) -> list[str]:
+    """The need bands' variable blocks, lowest coverage first: ``u1`` ... ``uK``."""
+    return [f"u{k + 1}" for k in range(len(a.band_top))]
+
+
+def projected_move_price(a: PduArrays) -> np.ndarray:
+    """The projected form's move price per pair: ``pi_c / R_c`` per hour a practitioner other than case c's
+    current one gives (0 on current pairs and for cases without one)."""
+    has_current = a.current_pair >= 0
+    not_current = has_current[a.pair_case] & (np.arange(a.n_pairs) != a.current_pair[a.pair_case])
+    R = a.required[a.pair_case]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_hour = np.where(R > 0, a.move_price[a.pair_case] / R, 0.0)
+    return np.where(not_current, per_hour, 0.0)
+
+
 def define_hours(a: PduArrays, lay: Layout) -> RowBlock:
     """Hours are conserved: what a case gets plus what it lacks is what it needs.
 
-    ``sum_p y[c,p] + sum_k z[c,k] + u1_c + u2_c + s_c = R_c`` for every case c.
+    ``sum_p y[c,p] + sum_k z[c,k] + sum_k u_k,c + s_c = R_c`` for every case c.
     """
     C = a.n_cases
     cases = np.arange(C)
-    row = np.concatenate([a.pair_case, a.link_case, cases, cases, cases])
+    bands = band_names(a)
+    row = np.concatenate([a.pair_case, a.link_case, *([cases] * len(bands)), cases])
     col = np.concatenate(
         [
             lay.cols("y", np.arange(a.n_pairs)),
             lay.cols("z", np.arange(a.n_links)),
-            lay.cols("u1", cases),
-            lay.cols("u2", cases),
+            *[lay.cols(name, cases) for name in bands],
             lay.cols("s", cases),
         ]
     )
@@ -274,19 +292,20 @@ def define_hours(a: PduArrays, lay: Layout) -> RowBlock:
 
 
 def define_floors(a: PduArrays, lay: Layout) -> RowBlock:
-    """The statutory floor: practitioner hours reach the floor, or the shortfall s_c is counted.
+    """The public-protection minimum: practitioner hours reach it, or the shortfall s_c is counted.
 
-    The floor is ``sum_p y[c,p] + s_c >= F_c``. With the hours row, it is the same as
-    ``sum_k z[c,k] + u1_c + u2_c <= R_c - F_c``; for a case without partner links the bounds of u1 and u2
+    The minimum is ``sum_p y[c,p] + s_c >= F_c``. With the hours row, it is the same as
+    ``sum_k z[c,k] + sum_k u_k,c <= R_c - F_c``; for a case without partner links the bounds of the u_k
     (which add up to R_c - F_c) already say so, so rows are needed only for cases with a partner link,
-    and they hold no y: the floor costs no entries in the practitioner columns.
+    and they hold no y: the minimum costs no entries in the practitioner columns.
     """
     cases = np.unique(a.link_case)
     n = len(cases)
     position = np.full(a.n_cases, -1, dtype=np.int64)
     position[cases] = np.arange(n)
-    row = np.concatenate([position[a.link_case], np.arange(n), np.arange(n)])
-    col = np.concatenate([lay.cols("z", np.arange(a.n_links)), lay.cols("u1", cases), lay.cols("u2", cases)])
+    bands = band_names(a)
+    row = np.concatenate([position[a.link_case], *([np.arange(n)] * len(bands))])
+    col = np.concatenate([lay.cols("z", np.arange(a.n_links)), *[lay.cols(name, cases) for name in bands]])
     upper = a.required[cases] - a.floor[cases]
     return _csr("floor", n, row, col, np.ones(len(row)), np.full(n, -np.inf), upper, [a.case_ids[cases]])
 
@@ -406,6 +425,38 @@ def define_caseload_cap(a: PduArrays, lay: Layout) -> RowBlock:
     col = np.concatenate([lay.cols("x", np.arange(a.n_pairs)), lay.cols("q", practs)])
     val = np.concatenate([np.ones(a.n_pairs), -np.ones(P)])
     return _csr("caseload", P, row, col, val, np.full(P, -np.inf), a.limit, [a.practitioner_ids])
+
+
+def define_move_budget(a: PduArrays, lay: Layout, explicit: bool) -> RowBlock:
+    """The move budget (``rebalance``): at most M cases leave their current practitioner.
+
+    Explicit form: ``sum_(c movable) (1 - x[c, current_c]) <= M``, i.e. ``-sum x[c, current_c] <= M - n``.
+    Projected form: ``sum_(c movable) sum_(p != current_c) y[c,p] / R_c <= M`` (a case's moved share is at
+    least its hours away from home over R_c, as for the move price; rounding then keeps the count within M).
+    """
+    assert a.move_budget is not None
+    movable = np.flatnonzero(a.movable)
+    if explicit:
+        col = lay.cols("x", a.current_pair[movable])
+        val = -np.ones(len(movable))
+        upper = a.move_budget - len(movable)
+    else:
+        away = a.movable[a.pair_case] & (np.arange(a.n_pairs) != a.current_pair[a.pair_case])
+        away &= a.required[a.pair_case] > 0
+        pairs = np.flatnonzero(away)
+        col = lay.cols("y", pairs)
+        val = 1.0 / a.required[a.pair_case[pairs]]
+        upper = a.move_budget
+    return _csr(
+        "move_budget",
+        1,
+        np.zeros(len(col), dtype=np.int64),
+        col,
+        val,
+        np.array([-np.inf]),
+        np.array([float(upper)]),
+        [np.array([a.pdu], dtype=object)],
+    )
 
 
 def define_budget(a: PduArrays, lay: Layout) -> RowBlock:
@@ -532,8 +583,8 @@ class Model:
         """The column vector of a one-practitioner allocation, to price it and check it against the rows.
 
         ``pair[c]`` is the chosen pair of case c, ``hours[c]`` its practitioner hours, ``link[c]`` its partner
-        link (-1 for none) and ``partner_hours[c]`` the partner's hours. s takes the floor shortfall and the
-        rest of the unmet hours fill u1, then u2; o and q take the hours over capacity and cases over the
+        link (-1 for none) and ``partner_hours[c]`` the partner's hours. s takes the minimum's shortfall and
+        the rest of the unmet hours fill the need bands from the top; o and q take the hours over capacity and cases over the
         cap (so o or q can break their bounds when the allocation breaks a rule, which :meth:`violations`
         then names).
         """
@@ -551,11 +602,9 @@ class Model:
             chosen = link[has_link]
             chosen = chosen[choice[chosen]]
             values[lay.cols("v", v_position[chosen])] = 1.0
-        bands = unmet_bands(
-            a.required, a.floor, above_target_cap(a.required, a.floor, a.coverage_target), hours, partner_hours
-        )
-        values[lay.slice("u1")] = bands.above
-        values[lay.slice("u2")] = bands.below
+        bands = unmet_bands(a.required, a.floor, band_caps(a.required, a.floor, a.band_top), hours, partner_hours)
+        for k, name in enumerate(band_names(a)):
+            values[lay.slice(name)] = bands.need[k]
         values[lay.slice("s")] = bands.floor
         load = np.bincount(a.pair_prac[pair], weights=hours, minlength=a.n_practitioners)
         values[lay.slice("o")] = np.maximum(load - a.capacity, 0.0)
@@ -567,8 +616,8 @@ class Model:
     def integral_objective(self, values: np.ndarray, pair: np.ndarray) -> float:
         """Objective of a one-practitioner allocation (from :meth:`solution_vector`), moves counted whole.
 
-        In the projected form the continuity penalty sits on y per hour; for a whole allocation it is
-        replaced by pi for each case not with its current practitioner.
+        In the projected form the move price sits on y per hour; for a whole allocation it is replaced by
+        pi_c for each case not with its current practitioner.
         """
         if self.explicit:
             return self.objective(values)
@@ -579,7 +628,7 @@ class Model:
         total = float(self.cost @ values) - float(self.cost[y_sl] @ y) + float(cost_without @ y)
         has_current = a.current_pair >= 0
         moved = has_current & (pair != a.current_pair)
-        return total + self.offset + a.continuity_penalty * int(moved.sum())
+        return total + self.offset + float(a.move_price[moved].sum())
 
     def _y_cost_without_continuity(self) -> np.ndarray:
         return pair_hour_cost(self.arrays)
@@ -621,6 +670,8 @@ def build_model(
         rows.append(define_caseload_cap(a, lay))
     if a.budget is not None:
         rows.append(define_budget(a, lay))
+    if a.move_budget is not None and a.movable.any():
+        rows.append(define_move_budget(a, lay, explicit))
 
     starts = [np.zeros(1, dtype=np.int64)]
     nnz = 0

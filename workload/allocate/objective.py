@@ -3,12 +3,16 @@
 The LP (:func:`workload.allocate.model.define_variables`), the rounding, the local search and the polishing
 all price an allocation with these functions, so they optimise one objective::
 
-    sum_c [ w_c u1_c + m w_c u2_c + (m w_c + pi_s) s_c ] + sum_(c,p) (lambda g_p + pi_pool[c,p]) y[c,p]
+    sum_c [ sum_k mu_k w_c u_(k+1),c + (mu_0 w_c + pi_s) s_c ] + sum_(c,p) (lambda g_p + pi_pool[c,p]) y[c,p]
       + lambda sum_(c,k) h_k z[c,k] + (continuity, overflow and cap-excess terms)
 
-where a case's unmet hours ``R_c - y_c - z_c`` fall first inside its statutory floor (s_c, up to F_c), then
-between the floor and the coverage target (u2_c, up to max(theta R_c - F_c, 0)), then above the target
-(u1_c, up to R_c - max(F_c, theta R_c)).
+where a case's unmet hours ``R_c - y_c - z_c`` fall first inside its public-protection minimum (s_c, up to
+F_c), then in K need bands by coverage: band k holds the unmet hours between coverage t_(k-1) and t_k of
+R_c (``allocation.rationing.band_top``), weighted mu_k (``allocation.rationing.band_weight``), with
+mu_0 > mu_1 > ... > mu_(K-1). The weights rise as coverage falls, so the cost is convex and piecewise linear
+in a case's hours: the LP shares scarce hours out by coverage (the lowest-covered case's next hour is worth
+most), scaled by each case's priority weight w_c, rather than all-or-nothing (docs/model.md, "Rationing
+by need").
 """
 
 from __future__ import annotations
@@ -45,61 +49,66 @@ def partner_hour_cost(a: PduArrays) -> np.ndarray:
 
 @dataclass(frozen=True)
 class UnmetBands:
-    """One number per case for each band of unmet hours: hours, caps or weights.
+    """Hours, caps or weights of each band of unmet hours: ``floor`` (one per case) and ``need`` (K x cases).
 
-    ``above`` is u1 (above the coverage target), ``below`` u2 (from the floor to the target) and ``floor``
-    s (inside the statutory floor: the floor shortfall).
+    ``floor`` is s (inside the public-protection minimum: the minimum's shortfall); ``need[k]`` is u_(k+1),
+    the unmet hours whose coverage lies in band k, ``(t_(k-1) R_c, t_k R_c]`` (band 0 the lowest coverage).
     """
 
-    above: np.ndarray
-    below: np.ndarray
     floor: np.ndarray
+    need: np.ndarray
 
     def take(self, cases: np.ndarray) -> UnmetBands:
         """The bands of these cases."""
-        return UnmetBands(self.above[cases], self.below[cases], self.floor[cases])
+        return UnmetBands(self.floor[cases], self.need[:, cases])
+
+    def total(self) -> np.ndarray:
+        """Every band added up, per case."""
+        return self.floor + self.need.sum(axis=0)
 
 
 def unmet_weights(a: PduArrays) -> UnmetBands:
-    """The objective's weight of an unmet hour in each band: ``w_c`` above the target, ``m w_c`` below it,
-    ``m w_c + pi_s`` inside the floor."""
-    mw = a.below_target_multiplier * a.weight
-    return UnmetBands(a.weight, mw, mw + a.shortfall_penalty)
+    """The objective's weight of an unmet hour in each band: ``mu_k w_c`` in need band k, ``mu_0 w_c + pi_s``
+    inside the minimum (mu_0 the lowest band's multiplier)."""
+    need = a.band_weight[:, None] * a.weight[None, :]
+    return UnmetBands(need[0] + a.shortfall_penalty, need)
 
 
-def above_target_cap(required: np.ndarray, floor: np.ndarray, coverage_target: float) -> np.ndarray:
-    """``R_c - max(F_c, theta R_c)``: the most unmet hours that fall above the coverage target (u1's bound)."""
-    return required - np.maximum(floor, coverage_target * required)
+def band_caps(required: np.ndarray, floor: np.ndarray, band_top: np.ndarray) -> np.ndarray:
+    """Each need band's size, K x cases: ``max(t_k R_c - max(F_c, t_(k-1) R_c), 0)`` (t_(-1) = 0, t_(K-1) = 1).
+
+    The bands above the minimum add up to ``R_c - F_c``: a minimum's hours are in s, not in a need band.
+    """
+    tops = band_top[:, None] * required[None, :]
+    bottoms = np.vstack([np.zeros((1, len(required))), tops[:-1]])
+    return np.maximum(tops - np.maximum(floor[None, :], bottoms), 0.0)
 
 
 def unmet_caps(a: PduArrays) -> UnmetBands:
-    """Each band's size: ``R_c - max(F_c, theta R_c)`` above the target, ``max(theta R_c - F_c, 0)`` below
-    it, ``F_c`` inside the floor (the bounds of u1, u2 and s)."""
-    R = a.required
-    return UnmetBands(
-        above_target_cap(R, a.floor, a.coverage_target), np.maximum(a.coverage_target * R - a.floor, 0.0), a.floor
-    )
+    """Each band's size: ``F_c`` inside the minimum, :func:`band_caps` above it (the bounds of s and u)."""
+    return UnmetBands(a.floor, band_caps(a.required, a.floor, a.band_top))
 
 
 def unmet_bands(
-    required: np.ndarray, floor: np.ndarray, above_cap: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray
+    required: np.ndarray, floor: np.ndarray, caps: np.ndarray, hours: np.ndarray, partner_hours: np.ndarray
 ) -> UnmetBands:
-    """Split each case's unmet hours ``max(R_c - y_c - z_c, 0)`` into the bands.
+    """Split each case's unmet hours ``max(R_c - y_c - z_c, 0)`` into the bands (``caps``: :func:`band_caps`).
 
-    ``s_c = min(max(F_c - y_c, 0), unmet_c)`` (floor hours practitioners do not give: partners never give
-    the floor), then ``u1_c = min(unmet_c - s_c, above_cap_c)`` and ``u2_c`` the rest: an allocation's unmet
-    hours fill the cheapest band first, as the LP's do.
+    ``s_c = min(max(F_c - y_c, 0), unmet_c)`` (minimum hours practitioners do not give: partners never give
+    the minimum); the rest fills the need bands from the top (highest coverage, the cheapest) down: an
+    allocation's unmet hours fill the cheapest band first, as the LP's do.
     """
     unmet = np.maximum(required - hours - partner_hours, 0.0)
     short = np.minimum(np.maximum(floor - hours, 0.0), unmet)
     rest = unmet - short
-    u1 = np.minimum(rest, above_cap)
-    return UnmetBands(u1, rest - u1, short)
+    above = np.cumsum(caps[::-1], axis=0)[::-1] - caps  # caps of the bands above band k
+    need = np.clip(rest[None, :] - above, 0.0, caps)
+    return UnmetBands(short, need)
 
 
 def unmet_cost(weights: UnmetBands, bands: UnmetBands) -> np.ndarray:
-    """Each case's cost of unmet need: ``w_c u1_c + m w_c u2_c + (m w_c + pi_s) s_c``."""
-    return weights.above * bands.above + weights.below * bands.below + weights.floor * bands.floor
+    """Each case's cost of unmet need: ``sum_k mu_k w_c u_k + (mu_0 w_c + pi_s) s_c``."""
+    return weights.floor * bands.floor + (weights.need * bands.need).sum(axis=0)
 
 
 def case_costs(
@@ -109,34 +118,38 @@ def case_costs(
     (:func:`unmet_cost` plus ``(lambda g_p + pi_pool) y_c``; partner cost and continuity not included)."""
     R = a.required[cases]
     floor = a.floor[cases]
-    bands = unmet_bands(R, floor, above_target_cap(R, floor, a.coverage_target), hours, partner_hours)
+    bands = unmet_bands(R, floor, band_caps(R, floor, a.band_top), hours, partner_hours)
     return unmet_cost(unmet_weights(a).take(cases), bands) + pair_hour_cost(a, pair) * hours
 
 
 def hour_segments(a: PduArrays, cases: np.ndarray, partner_hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A case's practitioner hours as three segments, in the order they meet need: (start, length), each 3 x n.
+    """A case's practitioner hours as K + 1 segments, in the order they meet need: (start, length), each
+    (K + 1) x n.
 
-    For case c with partner hours z_c: hours in [0, F_c) meet the floor; hours in [F_c, max(F_c, theta R_c -
-    z_c)) meet need below the coverage target; hours above it, up to R_c - z_c, need above the target (F_c
-    here is min(F_c, R_c - z_c)).
+    For case c with partner hours z_c (which count towards coverage first): hours in [0, F_c) meet the
+    minimum; then segment k + 1 holds the hours that take coverage through need band k, from
+    ``clip(t_(k-1) R_c - z_c, F_c, R_c - z_c)`` to ``clip(t_k R_c - z_c, F_c, R_c - z_c)`` (F_c here is
+    min(F_c, R_c - z_c)).
     """
     R = a.required[cases]
     F = np.minimum(a.floor[cases], R - partner_hours)
     top = np.maximum(R - partner_hours, F)
-    target = np.clip(a.coverage_target * R - partner_hours, F, top)
-    start = np.vstack([np.zeros(len(cases)), F, target])
-    return start, np.maximum(np.vstack([F, target, top]) - start, 0.0)
+    edges = np.clip(a.band_top[:, None] * R[None, :] - partner_hours[None, :], F[None, :], top[None, :])
+    ends = np.vstack([F[None, :], edges])
+    start = np.vstack([np.zeros((1, len(cases))), ends[:-1]])
+    return start, np.maximum(ends - start, 0.0)
 
 
 def segment_worth(weights: UnmetBands) -> np.ndarray:
-    """What an hour in each segment of :func:`hour_segments` saves: ``m w_c + pi_s``, ``m w_c``, ``w_c`` (3 x n)."""
-    return np.vstack([weights.floor, weights.below, weights.above])
+    """What an hour in each segment of :func:`hour_segments` saves: ``mu_0 w_c + pi_s``, then ``mu_k w_c``
+    ((K + 1) x n)."""
+    return np.vstack([weights.floor[None, :], weights.need])
 
 
 def segments(
     a: PduArrays, cases: np.ndarray, pair: np.ndarray, partner_hours: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A case's practitioner hours as three segments (:func:`hour_segments`), each with its value per hour.
+    """A case's practitioner hours as K + 1 segments (:func:`hour_segments`), each with its value per hour.
 
     An hour's value is what it saves (:func:`segment_worth`) net of its cost at that practitioner
     (:func:`pair_hour_cost`). Returns (start, length, value), each of shape (3, len(cases)); values fall along

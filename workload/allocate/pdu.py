@@ -9,7 +9,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, pdu_arrays
+from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, current_positions, eligible_pairs, pdu_arrays
 from workload.allocate.model import Model, build_model
 from workload.allocate.rounding import round_allocation
 from workload.allocate.solvers import (
@@ -75,9 +75,58 @@ def empty_case_frame(index: pd.Index) -> pd.DataFrame:
             "floor_hours": 0.0,
             "floor_shortfall_hours": 0.0,
             "moved": False,
+            "previous_practitioner_id": pd.Series([None] * len(index), index=index, dtype=object),
+            "move_reason": pd.Series([None] * len(index), index=index, dtype=object),
+            "restart_hours": 0.0,
         },
         index=index,
     )
+
+
+MOVE_REASONS: dict[str, str] = {
+    "left": "the current practitioner is not in this PDU's staff list (left, or moved elsewhere)",
+    "no_hours": "the current practitioner has no case hours (capacity 0)",
+    "grade": "the current practitioner's grade may not hold the case's tier (no A or B tier for PSOs)",
+    "pool": "the current practitioner is not in the hard women's specialist pool",
+    "rebalance": "moved to share hours by need (continuity = rebalance, within the PDU's move budget)",
+    "free": "moved to share hours by need (continuity = free)",
+    "unplaced": "no practitioner may hold the case (see the warnings)",
+}
+"""Why a case left its current practitioner, in words a team manager can read (allocations.csv move_reason)."""
+
+
+def move_reasons(
+    inp: PduInput, practitioner: np.ndarray, params: Parameters, policy: Policy
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the PDU's cases moved (had a current practitioner and now have another, or none) and why."""
+    cases, practs = inp.cases, inp.practitioners
+    current_id = cases["current_practitioner_id"].to_numpy(dtype=object)
+    has_current = pd.notna(current_id)
+    moved = has_current & (practitioner != current_id)
+    reason = np.full(len(cases), None, dtype=object)
+    if not moved.any():
+        return moved, reason
+    position = current_positions(cases, practs)
+    rows = np.arange(len(cases))
+    grade_ok = np.zeros(len(cases), dtype=bool)
+    pool_ok = np.ones(len(cases), dtype=bool)
+    here = position >= 0
+    if here.any():
+        ok_grade = eligible_pairs(cases, practs, params, policy.model_copy(update={"women_specialist_pool": "off"}))
+        ok_all = eligible_pairs(cases, practs, params, policy)
+        grade_ok[here] = ok_grade[rows[here], position[here]]
+        pool_ok[here] = ok_all[rows[here], position[here]] | ~grade_ok[here]
+    capacity = practs["capacity_hours"].to_numpy(dtype=float)
+    hours_ok = here & (capacity[np.maximum(position, 0)] > 0)
+    choice = MOVE_REASONS["free"] if policy.continuity == "free" else MOVE_REASONS["rebalance"]
+    conditions = [~has_current, pd.isna(practitioner), ~here, ~hours_ok, ~grade_ok, ~pool_ok]
+    texts = [None, MOVE_REASONS["unplaced"], MOVE_REASONS["left"], MOVE_REASONS["no_hours"]]
+    texts += [MOVE_REASONS["grade"], MOVE_REASONS["pool"]]
+    reason = np.full(len(cases), choice, dtype=object)
+    for condition, text in zip(conditions[::-1], texts[::-1]):
+        reason[condition] = text  # the first condition that holds wins: set in reverse
+    reason[~moved] = None
+    return moved, reason
 
 
 def _unplaced_reason(inp: PduInput, cases: pd.DataFrame, policy: Policy) -> str:
@@ -105,7 +154,7 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
     cases_out["unmet_hours"] = inp.cases["required_hours"].to_numpy(dtype=float)
     cases_out["floor_shortfall_hours"] = cases_out["floor_hours"]
     current = inp.cases["current_practitioner_id"]
-    cases_out["moved"] = current.notna().to_numpy()
+    cases_out["previous_practitioner_id"] = current.where(current.notna(), None).astype(object)
 
     if len(a.unplaced):
         unplaced = inp.cases.loc[a.unplaced]
@@ -150,8 +199,6 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         cases_out.loc[ids, "partner_hours"] = rounded.partner_hours
         cases_out.loc[ids, "unmet_hours"] = np.maximum(a.required - rounded.hours - rounded.partner_hours, 0.0)
         cases_out.loc[ids, "floor_shortfall_hours"] = np.maximum(a.floor - rounded.hours, 0.0)
-        has_current = pd.notna(a.current_id)
-        cases_out.loc[ids, "moved"] = has_current & (practitioner != a.current_id)
 
         load = np.bincount(a.pair_prac[rounded.pair], weights=rounded.hours, minlength=a.n_practitioners)
         count = np.bincount(a.pair_prac[rounded.pair], minlength=a.n_practitioners)
@@ -164,6 +211,18 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         if a.limit is not None:
             over_cap = [str(p) for p in a.practitioner_ids[count > np.floor(a.limit + 1e-9)]]
 
+    moved, reason = move_reasons(inp, cases_out["practitioner_id"].to_numpy(dtype=object), params, policy)
+    cases_out["moved"] = moved
+    cases_out["move_reason"] = pd.Series(reason, index=cases_out.index, dtype=object)
+    cases_out["restart_hours"] = np.where(moved, inp.cases["restart_hours"].to_numpy(dtype=float), 0.0)
+    if a.n_cases and a.kept.any() and policy.continuity == "keep":
+        off_grade = _kept_against_rules(inp, a, params, policy)
+        if off_grade:
+            warnings.append(
+                f"PDU {inp.pdu}: continuity = keep leaves {off_grade} case(s) with a current practitioner "
+                "today's rules would not give them (a PSO holding a tier A or B case, or a woman outside a hard "
+                "specialist pool); moving them is the service's decision."
+            )
     cases_out["floor_shortfall_hours"] = np.where(
         cases_out["floor_shortfall_hours"] > HOURS_TOL, cases_out["floor_shortfall_hours"], 0.0
     )
@@ -172,18 +231,19 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
     overflow_total = float(prac_out["overflow_hours"].sum())
     if short_placed > HOURS_TOL or overflow_total > HOURS_TOL:
         n_short = int((cases_out.loc[a.case_ids, "floor_shortfall_hours"] > 0).sum()) if a.n_cases else 0
-        over_text = (
-            "; practitioners over capacity: "
-            + ", ".join(
-                f"{p} (+{h:,.1f} h)" for p, h in zip(over_capacity, prac_out.loc[over_capacity, "overflow_hours"])
-            )
-            if over_capacity
-            else ""
-        )
         limit_text = " within the budget cap" if policy.budget_cap_gbp is not None else ""
+        parts = []
+        if short_placed > HOURS_TOL:
+            parts.append(f"{short_placed:,.1f} minimum hours short across {n_short} case(s)")
+        if over_capacity:
+            parts.append(
+                f"{len(over_capacity)} practitioner(s) are planned above capacity to meet minimums "
+                f"({overflow_total:,.1f} h in all, at most {float(prac_out['overflow_hours'].max()):,.1f} h each; "
+                "the practitioners table names them)"
+            )
         warnings.append(
-            f"PDU {inp.pdu}: statutory floors need more hours than the practitioners who may hold the cases "
-            f"can give{limit_text}: {short_placed:,.1f} floor hours short across {n_short} case(s){over_text}."
+            f"PDU {inp.pdu}: public-protection minimums need more hours than the practitioners who may hold the "
+            f"cases can give{limit_text}: " + "; ".join(parts) + "."
         )
     if over_cap:
         warnings.append(
@@ -218,6 +278,13 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         row,
         tuple(warnings),
     )
+
+
+def _kept_against_rules(inp: PduInput, a: PduArrays, params: Parameters, policy: Policy) -> int:
+    """Cases kept with a current practitioner that the grade rule or a hard pool would not give them."""
+    rules = eligible_pairs(inp.cases.loc[a.case_ids], inp.practitioners, params, policy)
+    kept = np.flatnonzero(a.kept)
+    return int((~rules[kept, a.pair_prac[a.current_pair[kept]]]).sum())
 
 
 def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:

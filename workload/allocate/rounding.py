@@ -91,13 +91,14 @@ def best_hours(a: PduArrays, cases: np.ndarray, pair: np.ndarray, partner_hours:
         return np.zeros(0)
     _, length, value = segments(a, cases, pair, partner_hours)
     prac = a.pair_prac[pair]
-    group = np.tile(prac, 3)
+    S = length.shape[0]
+    group = np.tile(prac, S)
     amount = np.where(value > 0, length, 0.0).ravel()
     priority = -value.ravel()
     first = take(group, amount, priority, a.capacity)
     rest = np.where(value.ravel() > a.overflow_penalty, amount - first, 0.0)
     second = take(group, rest, priority, a.overflow_limit)
-    return (first + second).reshape(3, n).sum(axis=0)
+    return (first + second).reshape(S, n).sum(axis=0)
 
 
 def round_allocation(model: Model, values: np.ndarray | None, improve: bool = True, polish: bool = True) -> Rounded:
@@ -113,11 +114,12 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     3. **Caseload cap**: cases over a practitioner's cap move (smallest first, current holders last) to an
        eligible practitioner under their cap, if there is one.
     4. **Hours**: with every case's practitioner fixed, each practitioner's hours go where they are worth
-       most (:func:`best_hours`: floors, then need below the coverage target, then above it; overflow up
-       to rho K_p only for floors). This is the LP's own answer for a fixed assignment, so capacity is
+       most (:func:`best_hours`: minimums, then need band by band from the lowest coverage; overflow up
+       to rho K_p only for minimums). This is the LP's own answer for a fixed assignment, so capacity is
        repaired by trimming the least valuable hours, never by guesswork.
     5. **Improve**: moves and exchanges of cases while they lower the objective (:class:`~workload.allocate.local_search.LocalSearch`); this
-       also moves cases whose floors cannot be met where they are.
+       also moves cases whose minimums cannot be met where they are. Under ``rebalance``, moves beyond the
+       PDU's move budget then go back, least sure first (:func:`keep_move_budget`).
     6. **Partners and budget**: partners' spare contract hours go to cases with need left in areas the
        partner delivers and, with a budget, hours are trimmed by least value per pound until the PDU's
        share of the cap holds. When there are partners or a budget, and a solver's answer is being
@@ -206,6 +208,11 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     if improve and not (model.integral and values is not None):
         moves += LocalSearch(a, pair, prac, hours, partner_hours, count, limit).run()
 
+    # 5b. the move budget: the moves the LP was least sure of go back, and the hours are re-optimised
+    if a.move_budget is not None:
+        pair, prac, hours, undone = keep_move_budget(a, pair, prac, hours, score, partner_hours)
+        moves += undone
+
     # 6. partners' spare contract hours by rule, then the budget; and, with a solver's answer to round,
     # hours and partner hours solved exactly for the assignment, if that is better (without partners or
     # a budget, step 4's hours already are the exact answer)
@@ -242,6 +249,26 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     )
 
 
+def keep_move_budget(
+    a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray, score: np.ndarray, partner_hours: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Send moved cases back to their current practitioner until at most ``a.move_budget`` are moved.
+
+    The moves kept are those the LP was surest of (the least LP share left on the current pair; ties to the
+    case with the higher move price, then the lower position), the rest go back; the hours are then the best
+    for the new assignment (:func:`best_hours`). Returns (pair, prac, hours, cases sent back).
+    """
+    moved = np.flatnonzero((a.current_pair >= 0) & (pair != a.current_pair))
+    extra = len(moved) - int(a.move_budget or 0)
+    if extra <= 0:
+        return pair, prac, hours, 0
+    back = moved[np.lexsort((moved, -a.move_price[moved], -score[a.current_pair[moved]]))[:extra]]
+    pair = pair.copy()
+    pair[back] = a.current_pair[back]
+    prac = a.pair_prac[pair]
+    return pair, prac, best_hours(a, np.arange(a.n_cases), pair, partner_hours), extra
+
+
 def partner_refill(
     a: PduArrays, hours: np.ndarray, link: np.ndarray, partner_hours: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -249,7 +276,7 @@ def partner_refill(
 
     A referred case can get more from its partner (up to D_ck and R_c - F_c); a case not referred can be
     referred to the partner that could deliver most for it. Within each partner, hours go to the highest
-    marginal weight (below the coverage target first).
+    marginal weight (the lowest-covered need band first).
     """
     C = a.n_cases
     used = np.bincount(a.link_partner[link[link >= 0]], weights=partner_hours[link >= 0], minlength=len(a.partner_ids))
@@ -262,16 +289,17 @@ def partner_refill(
     ceiling = np.minimum(a.link_hours[np.maximum(candidate, 0)], a.required - a.floor)
     amount = np.where(has, np.clip(np.minimum(gap, ceiling - partner_hours), 0.0, None), 0.0)
     covered = hours + partner_hours
-    target = a.coverage_target * a.required
-    below = np.clip(np.minimum(covered + amount, target) - covered, 0.0, None)
-    above = amount - below
-    group = np.concatenate([a.link_partner[np.maximum(candidate, 0)]] * 2)
-    w = unmet_weights(a)
-    weights = np.concatenate([w.below, w.above])
-    unit = np.tile(partner_hour_cost(a)[group[:C]], 2)
-    worth = np.concatenate([below, above]) * (weights > unit)
+    K = len(a.band_top)
+    tops = a.band_top[:, None] * a.required[None, :]
+    bottoms = np.vstack([np.zeros((1, C)), tops[:-1]])
+    # the hours added in each need band: coverage rises from `covered` to `covered + amount`
+    in_band = np.clip(np.minimum((covered + amount)[None, :], tops) - np.maximum(covered[None, :], bottoms), 0.0, None)
+    group = np.tile(a.link_partner[np.maximum(candidate, 0)], K)
+    weights = unmet_weights(a).need.ravel()
+    unit = np.tile(partner_hour_cost(a)[group[:C]], K)
+    worth = in_band.ravel() * (weights > unit)
     add = take(group, worth, -(weights - unit), spare)
-    extra = add[:C] + add[C:]
+    extra = add.reshape(K, C).sum(axis=0)
     got = extra > HOURS_TOL
     link = np.where(got & (link < 0), candidate, link)
     return link, partner_hours + np.where(got, extra, 0.0)
@@ -291,17 +319,20 @@ def keep_budget(
         return hours, link, partner_hours
     start, length, value = segments(a, np.arange(C), pair, partner_hours)
     filled = np.clip(hours[None, :] - start, 0.0, length)
-    w = unmet_weights(a)
-    partner_value = np.where(hours + partner_hours <= a.coverage_target * a.required, w.below, w.above)
-    amounts = np.concatenate([filled.ravel() * np.tile(unit, 3), partner_hours * price])
-    per_pound = np.concatenate([np.tile(unit, 3), price])
+    S = length.shape[0]
+    w = unmet_weights(a).need
+    # a partner hour cut lowers coverage in the band the case's coverage is in
+    band = (a.band_top[:, None] * a.required[None, :] < (hours + partner_hours)[None, :] - HOURS_TOL).sum(axis=0)
+    partner_value = w[np.minimum(band, w.shape[0] - 1), np.arange(C)]
+    amounts = np.concatenate([filled.ravel() * np.tile(unit, S), partner_hours * price])
+    per_pound = np.concatenate([np.tile(unit, S), price])
     worth = np.concatenate([value.ravel(), partner_value])
     priority = np.divide(worth, per_pound, out=np.full(len(worth), np.inf), where=per_pound > 0)
     taken = take(
         np.zeros(len(amounts), dtype=np.int64), np.where(per_pound > 0, amounts, 0.0), priority, np.array([over])
     )
     cut = np.divide(taken, per_pound, out=np.zeros(len(taken)), where=per_pound > 0)
-    hours = hours - cut[: 3 * C].reshape(3, C).sum(axis=0)
-    partner_hours = partner_hours - cut[3 * C :]
+    hours = hours - cut[: S * C].reshape(S, C).sum(axis=0)
+    partner_hours = partner_hours - cut[S * C :]
     link = np.where(partner_hours > HOURS_TOL, link, -1)
     return np.clip(hours, 0.0, None), link, np.clip(partner_hours, 0.0, None)

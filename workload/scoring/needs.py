@@ -425,6 +425,38 @@ def hours_relationship(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     return pd.Series(_relationship(c, w), index=c.index, name="hours_relationship")
 
 
+def restart_hours(cases: pd.DataFrame, params: Parameters) -> pd.Series:
+    """Relationship-building hours a change of practitioner costs: the work a new practitioner must redo.
+
+    ::
+
+        restart_hours = over_window x min(months_on_order, front_load_months) / front_load_months x factor
+
+    (``over_window`` and ``factor`` as in :func:`hours_relationship`.) A case moved after its window has
+    closed restarts the whole window's relationship work; a case moved inside it redoes the part already
+    done. These are hours on top of the year's required hours, so a move is priced with them
+    (docs/model.md, "Continuity").
+    """
+    c, w = _prepare(cases, params)
+    over_window = w.engagement_hours * (c.areas_present > 0) + c.units @ w.trust_hours
+    done = np.minimum(c.months, w.front_load_months) / w.front_load_months
+    return pd.Series(over_window * done * _needs_factor(c, w), index=c.index, name="restart_hours")
+
+
+def move_protected(cases: pd.DataFrame, params: Parameters) -> pd.Series:
+    """Cases a rebalance may not move: inside their relationship-building window, or with an abuse or trauma
+    history.
+
+    A case is protected when ``months_on_order < needs.relationship.front_load_months`` or when any need area
+    with trust hours (``needs.relationship.trust_hours``: domestic abuse, sexual violence, care experience, sex
+    work) is present: the research's reasons a change of practitioner costs most (docs/sources.md#gomm-2015-part-1,
+    docs/sources.md#tibbetts-2009).
+    """
+    c, w = _prepare(cases, params)
+    history = (c.units * (w.trust_hours > 0)[None, :]).sum(axis=1) > 0
+    return pd.Series((c.months < w.front_load_months) | history, index=c.index, name="move_protected")
+
+
 def responsive_share(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     """Share of planned time added for crisis work: the responsive uplift before it is applied.
 
