@@ -216,7 +216,20 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
 
     reform = allocations["needs"]
     allocations_csv = reform.cases.loc[
-        :, ["practitioner_id", "afforded_hours", "partner_id", "partner_hours", "unmet_hours", "moved"]
+        :,
+        [
+            "practitioner_id",
+            "previous_practitioner_id",
+            "afforded_hours",
+            "partner_id",
+            "partner_hours",
+            "unmet_hours",
+            "floor_hours",
+            "floor_shortfall_hours",
+            "moved",
+            "move_reason",
+            "restart_hours",
+        ],
     ].copy()
     allocations_csv["moved"] = allocations_csv["moved"].astype(int)
     allocations_csv.index.name = "case_id"

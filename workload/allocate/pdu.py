@@ -116,8 +116,8 @@ def move_reasons(
         ok_all = eligible_pairs(cases, practs, params, policy)
         grade_ok[here] = ok_grade[rows[here], position[here]]
         pool_ok[here] = ok_all[rows[here], position[here]] | ~grade_ok[here]
-    capacity = practs["capacity_hours"].to_numpy(dtype=float)
-    hours_ok = here & (capacity[np.maximum(position, 0)] > 0)
+    capacity = np.r_[practs["capacity_hours"].to_numpy(dtype=float), 0.0]  # position -1 reads the 0 at the end
+    hours_ok = here & (capacity[position] > 0)
     choice = MOVE_REASONS["free"] if policy.continuity == "free" else MOVE_REASONS["rebalance"]
     conditions = [~has_current, pd.isna(practitioner), ~here, ~hours_ok, ~grade_ok, ~pool_ok]
     texts = [None, MOVE_REASONS["unplaced"], MOVE_REASONS["left"], MOVE_REASONS["no_hours"]]
