@@ -383,7 +383,8 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     short = summary["short"]
     every = summary["all"]
     passes = "; ".join(
-        f"{i}. {key}: {short[key]['pass']}/{short[key]['checked']} short, {every[key]['pass']}/{every[key]['checked']} all"
+        f"{i}. {key}: {short[key]['pass']}/{short[key]['checked']} short, "
+        f"{every[key]['pass']}/{every[key]['checked']} all"
         for i, key in enumerate(CHECKS, start=1)
     )
     legend = "\n".join(f"{i}. **{key}**: {text}" for i, (key, text) in enumerate(CHECKS.items(), start=1))
@@ -395,8 +396,8 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"{UNALLOCATED_SHARE:.0%} new); pipeline workers {meta['workers']}"
     )
     headline = (
-        f"**Summary** (passes / scenarios checked; short = the grid's capacity ratio below 1, {summary['short_scenarios']} "
-        f"scenarios): {passes}."
+        "**Summary** (passes / scenarios checked; short = the grid's capacity ratio below 1, "
+        f"{summary['short_scenarios']} scenarios): {passes}."
     )
     columns = (
         "Columns: **cap** realised capacity ratio (capacity hours / assessed need); **new** cases with no current "
