@@ -47,12 +47,22 @@ def test_output_contracts(run: Path) -> None:
     assert list(allocations.columns) == [
         "case_id",
         "practitioner_id",
+        "previous_practitioner_id",
         "afforded_hours",
         "partner_id",
         "partner_hours",
         "unmet_hours",
+        "floor_hours",
+        "floor_shortfall_hours",
         "moved",
+        "move_reason",
+        "restart_hours",
     ]
+    held = allocations["previous_practitioner_id"].notna()
+    moved = allocations["moved"] == 1
+    assert held.any() and not (moved & ~held).any()  # only a held case can move
+    assert (allocations.loc[moved, "move_reason"].notna()).all() and allocations.loc[~moved, "move_reason"].isna().all()
+    assert (allocations.loc[~moved, "restart_hours"] == 0).all()
     staff = read(run, "practitioners.csv")
     for column in (
         "practitioner_id",

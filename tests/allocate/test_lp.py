@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.conftest import FIXTURES
 from workload.allocate import local_search, objective, parallel, pdu, rounding, solvers
 from workload.allocate import lp as lp_module
+from workload.allocate.arrays import rationing_bands
 from workload.allocate.lp import (
     Allocation,
     allocate_lp,
@@ -32,7 +33,6 @@ from workload.allocate.model import (
     pdu_inputs,
     protection_minimum,
 )
-from workload.allocate.arrays import rationing_bands
 from workload.allocate.pdu import MOVE_REASONS
 from workload.allocate.priority import unmet_need_weight
 from workload.load import load_scenario

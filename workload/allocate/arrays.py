@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from workload.allocate.baseline import highest_protect_level, protect_level
+from workload.allocate.continuity import continuity_pairs, current_positions, move_budget
 from workload.allocate.priority import unmet_need_weight
 from workload.params import ParameterError, Parameters
 from workload.scenario import NeedArea, Policy
@@ -325,60 +326,6 @@ def eligible_pairs(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Par
 
 def _specialist(practitioners: pd.DataFrame) -> np.ndarray:
     return np.array([WOMEN_SPECIALISM in _as_tuple(s) for s in practitioners["specialisms"]], dtype=bool)
-
-
-def current_positions(cases: pd.DataFrame, practitioners: pd.DataFrame) -> np.ndarray:
-    """Each case's current practitioner as a row of ``practitioners`` (-1: none, or not in this PDU)."""
-    current = cases["current_practitioner_id"]
-    return pd.Index(practitioners.index).get_indexer(current.where(current.notna(), None))
-
-
-def continuity_pairs(
-    cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters, policy: Policy
-) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs the continuity rule allows (cases x practitioners) and the cases it keeps where they are.
-
-    A case's current practitioner *can keep it* when they are in its PDU with case hours
-    (``capacity_hours > 0``). Under ``policy.continuity``:
-
-    - ``keep``: every case whose current practitioner can keep it stays (its only pair), even where today's
-      grade rule would not give it to them (that is the service's decision, not the allocator's); the other
-      cases may go to any eligible practitioner (:func:`eligible_pairs`);
-    - ``rebalance``: cases in their relationship-building window or with an abuse or trauma history
-      (``move_protected``) stay unless ``policy.move_protected``; the rest may stay or go to any eligible
-      practitioner, within the move budget (:func:`move_budget`);
-    - ``free``: any case may go to any eligible practitioner.
-    """
-    eligible = eligible_pairs(cases, practitioners, params, policy)
-    rows = np.arange(len(cases))
-    current = current_positions(cases, practitioners)
-    can_keep = current >= 0
-    can_keep[can_keep] = practitioners["capacity_hours"].to_numpy(dtype=float)[current[can_keep]] > 0
-    if policy.continuity == "free":
-        return eligible, np.zeros(len(cases), dtype=bool)
-    if policy.continuity == "keep":
-        kept = can_keep
-    else:
-        protected = cases["move_protected"].to_numpy(dtype=bool) & (not policy.move_protected)
-        kept = can_keep & protected
-        eligible[rows[can_keep], current[can_keep]] = True
-    eligible[kept] = False
-    eligible[rows[kept], current[kept]] = True
-    return eligible, kept
-
-
-def move_budget(held: int, policy: Policy) -> float | None:
-    """Most cases a PDU may move: ``min(max_moves, floor(max_moves_share x held))`` under ``rebalance``
-    (``held``: cases whose current practitioner could keep them), 0 under ``keep``, None (no limit) under
-    ``free``."""
-    if policy.continuity == "free":
-        return None
-    if policy.continuity == "keep":
-        return 0.0
-    budget = float(np.floor(policy.max_moves_share * held + 1e-9))
-    if policy.max_moves is not None:
-        budget = min(budget, float(policy.max_moves))
-    return budget
 
 
 def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:

@@ -53,8 +53,11 @@ from workload.allocate.arrays import (
     protection_minimum,
     staff_cost_per_hour,
 )
+from workload.allocate.blocks import ColumnBlock, Layout, RowBlock, _csr
+from workload.allocate.continuity import define_move_budget, projected_move_price
 from workload.allocate.objective import (
     band_caps,
+    band_names,
     pair_hour_cost,
     partner_hour_cost,
     unmet_bands,
@@ -105,77 +108,6 @@ __all__ = [
 
 # ----------------------------------------------------------------------------------------------------------
 # variables and constraint families
-
-
-@dataclass(frozen=True)
-class ColumnBlock:
-    """One family of variables: its bounds, objective cost, integrality and the ids that label it."""
-
-    name: str
-    lower: np.ndarray
-    upper: np.ndarray
-    cost: np.ndarray
-    integer: bool
-    labels: list[np.ndarray]
-
-    @property
-    def size(self) -> int:
-        return len(self.lower)
-
-
-@dataclass(frozen=True)
-class RowBlock:
-    """One constraint family as CSR rows over the model's columns, with row bounds and labels."""
-
-    name: str
-    start: np.ndarray
-    index: np.ndarray
-    value: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    labels: list[np.ndarray]
-
-    @property
-    def size(self) -> int:
-        return len(self.lower)
-
-
-def _csr(
-    name: str,
-    n_rows: int,
-    row: np.ndarray,
-    col: np.ndarray,
-    val: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    labels: list[np.ndarray],
-) -> RowBlock:
-    """A RowBlock from coordinate entries (row, col, val); entries are ordered by row, stably."""
-    order = np.argsort(row, kind="stable")
-    start = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n_rows))]).astype(np.int64)
-    return RowBlock(
-        name,
-        start,
-        col[order].astype(np.int32),
-        val[order].astype(float),
-        np.asarray(lower, dtype=float),
-        np.asarray(upper, dtype=float),
-        labels,
-    )
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each variable block starts in the column vector."""
-
-    offsets: dict[str, int]
-    sizes: dict[str, int]
-
-    def slice(self, name: str) -> slice:
-        return slice(self.offsets[name], self.offsets[name] + self.sizes[name])
-
-    def cols(self, name: str, positions: np.ndarray) -> np.ndarray:
-        return self.offsets[name] + np.asarray(positions, dtype=np.int64)
 
 
 def define_variables(
@@ -253,22 +185,6 @@ def define_variables(
             )
         )
     return blocks, float(constant)
-
-
-def band_names(a: PduArrays) -> list[str]:
-    """The need bands' variable blocks, lowest coverage first: ``u1`` ... ``uK``."""
-    return [f"u{k + 1}" for k in range(len(a.band_top))]
-
-
-def projected_move_price(a: PduArrays) -> np.ndarray:
-    """The projected form's move price per pair: ``pi_c / R_c`` per hour a practitioner other than case c's
-    current one gives (0 on current pairs and for cases without one)."""
-    has_current = a.current_pair >= 0
-    not_current = has_current[a.pair_case] & (np.arange(a.n_pairs) != a.current_pair[a.pair_case])
-    R = a.required[a.pair_case]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_hour = np.where(R > 0, a.move_price[a.pair_case] / R, 0.0)
-    return np.where(not_current, per_hour, 0.0)
 
 
 def define_hours(a: PduArrays, lay: Layout) -> RowBlock:
@@ -425,38 +341,6 @@ def define_caseload_cap(a: PduArrays, lay: Layout) -> RowBlock:
     col = np.concatenate([lay.cols("x", np.arange(a.n_pairs)), lay.cols("q", practs)])
     val = np.concatenate([np.ones(a.n_pairs), -np.ones(P)])
     return _csr("caseload", P, row, col, val, np.full(P, -np.inf), a.limit, [a.practitioner_ids])
-
-
-def define_move_budget(a: PduArrays, lay: Layout, explicit: bool) -> RowBlock:
-    """The move budget (``rebalance``): at most M cases leave their current practitioner.
-
-    Explicit form: ``sum_(c movable) (1 - x[c, current_c]) <= M``, i.e. ``-sum x[c, current_c] <= M - n``.
-    Projected form: ``sum_(c movable) sum_(p != current_c) y[c,p] / R_c <= M`` (a case's moved share is at
-    least its hours away from home over R_c, as for the move price; rounding then keeps the count within M).
-    """
-    assert a.move_budget is not None
-    movable = np.flatnonzero(a.movable)
-    if explicit:
-        col = lay.cols("x", a.current_pair[movable])
-        val = -np.ones(len(movable))
-        upper = a.move_budget - len(movable)
-    else:
-        away = a.movable[a.pair_case] & (np.arange(a.n_pairs) != a.current_pair[a.pair_case])
-        away &= a.required[a.pair_case] > 0
-        pairs = np.flatnonzero(away)
-        col = lay.cols("y", pairs)
-        val = 1.0 / a.required[a.pair_case[pairs]]
-        upper = a.move_budget
-    return _csr(
-        "move_budget",
-        1,
-        np.zeros(len(col), dtype=np.int64),
-        col,
-        val,
-        np.array([-np.inf]),
-        np.array([float(upper)]),
-        [np.array([a.pdu], dtype=object)],
-    )
 
 
 def define_budget(a: PduArrays, lay: Layout) -> RowBlock:

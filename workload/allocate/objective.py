@@ -67,6 +67,11 @@ class UnmetBands:
         return self.floor + self.need.sum(axis=0)
 
 
+def band_names(a: PduArrays) -> list[str]:
+    """The need bands' variable blocks, lowest coverage first: ``u1`` ... ``uK``."""
+    return [f"u{k + 1}" for k in range(len(a.band_top))]
+
+
 def unmet_weights(a: PduArrays) -> UnmetBands:
     """The objective's weight of an unmet hour in each band: ``mu_k w_c`` in need band k, ``mu_0 w_c + pi_s``
     inside the minimum (mu_0 the lowest band's multiplier)."""

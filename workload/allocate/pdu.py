@@ -9,7 +9,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, current_positions, eligible_pairs, pdu_arrays
+from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, eligible_pairs, pdu_arrays
+from workload.allocate.continuity import move_reasons
 from workload.allocate.model import Model, build_model
 from workload.allocate.rounding import round_allocation
 from workload.allocate.solvers import (
@@ -81,52 +82,6 @@ def empty_case_frame(index: pd.Index) -> pd.DataFrame:
         },
         index=index,
     )
-
-
-MOVE_REASONS: dict[str, str] = {
-    "left": "the current practitioner is not in this PDU's staff list (left, or moved elsewhere)",
-    "no_hours": "the current practitioner has no case hours (capacity 0)",
-    "grade": "the current practitioner's grade may not hold the case's tier (no A or B tier for PSOs)",
-    "pool": "the current practitioner is not in the hard women's specialist pool",
-    "rebalance": "moved to share hours by need (continuity = rebalance, within the PDU's move budget)",
-    "free": "moved to share hours by need (continuity = free)",
-    "unplaced": "no practitioner may hold the case (see the warnings)",
-}
-"""Why a case left its current practitioner, in words a team manager can read (allocations.csv move_reason)."""
-
-
-def move_reasons(
-    inp: PduInput, practitioner: np.ndarray, params: Parameters, policy: Policy
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which of the PDU's cases moved (had a current practitioner and now have another, or none) and why."""
-    cases, practs = inp.cases, inp.practitioners
-    current_id = cases["current_practitioner_id"].to_numpy(dtype=object)
-    has_current = pd.notna(current_id)
-    moved = has_current & (practitioner != current_id)
-    reason = np.full(len(cases), None, dtype=object)
-    if not moved.any():
-        return moved, reason
-    position = current_positions(cases, practs)
-    rows = np.arange(len(cases))
-    grade_ok = np.zeros(len(cases), dtype=bool)
-    pool_ok = np.ones(len(cases), dtype=bool)
-    here = position >= 0
-    if here.any():
-        ok_grade = eligible_pairs(cases, practs, params, policy.model_copy(update={"women_specialist_pool": "off"}))
-        ok_all = eligible_pairs(cases, practs, params, policy)
-        grade_ok[here] = ok_grade[rows[here], position[here]]
-        pool_ok[here] = ok_all[rows[here], position[here]] | ~grade_ok[here]
-    capacity = np.r_[practs["capacity_hours"].to_numpy(dtype=float), 0.0]  # position -1 reads the 0 at the end
-    hours_ok = here & (capacity[position] > 0)
-    choice = MOVE_REASONS["free"] if policy.continuity == "free" else MOVE_REASONS["rebalance"]
-    conditions = [~has_current, pd.isna(practitioner), ~here, ~hours_ok, ~grade_ok, ~pool_ok]
-    texts = [None, MOVE_REASONS["unplaced"], MOVE_REASONS["left"], MOVE_REASONS["no_hours"]]
-    texts += [MOVE_REASONS["grade"], MOVE_REASONS["pool"]]
-    reason = np.full(len(cases), choice, dtype=object)
-    for condition, text in zip(conditions[::-1], texts[::-1]):
-        reason[condition] = text  # the first condition that holds wins: set in reverse
-    reason[~moved] = None
-    return moved, reason
 
 
 def _unplaced_reason(inp: PduInput, cases: pd.DataFrame, policy: Policy) -> str:

@@ -1,0 +1,170 @@
+"""Continuity: which practitioner may hold a case given who holds it today (``policy.continuity``), how many
+cases a PDU may move, what a move costs, and why a case moved.
+
+Under ``keep`` (the default) a case stays with its current practitioner when they can keep it; under
+``rebalance`` cases may move within a budget, never those in their relationship-building window or with an
+abuse or trauma history (unless the policy says so); under ``free`` any case may move. A move is priced whole:
+``continuity_penalty`` plus the relationship-building hours it restarts at the case's weight
+(docs/model.md, "Continuity").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from workload.allocate.blocks import Layout, RowBlock, _csr
+from workload.params import Parameters
+from workload.scenario import Policy
+
+if TYPE_CHECKING:
+    from workload.allocate.arrays import PduArrays, PduInput
+
+
+def current_positions(cases: pd.DataFrame, practitioners: pd.DataFrame) -> np.ndarray:
+    """Each case's current practitioner as a row of ``practitioners`` (-1: none, or not in this PDU)."""
+    current = cases["current_practitioner_id"]
+    return pd.Index(practitioners.index).get_indexer(current.where(current.notna(), None))
+
+
+def continuity_pairs(
+    cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters, policy: Policy
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs the continuity rule allows (cases x practitioners) and the cases it keeps where they are.
+
+    A case's current practitioner *can keep it* when they are in its PDU with case hours
+    (``capacity_hours > 0``). Under ``policy.continuity``:
+
+    - ``keep``: every case whose current practitioner can keep it stays (its only pair), even where today's
+      grade rule would not give it to them (that is the service's decision, not the allocator's); the other
+      cases may go to any eligible practitioner (:func:`eligible_pairs`);
+    - ``rebalance``: cases in their relationship-building window or with an abuse or trauma history
+      (``move_protected``) stay unless ``policy.move_protected``; the rest may stay or go to any eligible
+      practitioner, within the move budget (:func:`move_budget`);
+    - ``free``: any case may go to any eligible practitioner.
+    """
+    from workload.allocate.arrays import eligible_pairs
+
+    eligible = eligible_pairs(cases, practitioners, params, policy)
+    rows = np.arange(len(cases))
+    current = current_positions(cases, practitioners)
+    can_keep = current >= 0
+    can_keep[can_keep] = practitioners["capacity_hours"].to_numpy(dtype=float)[current[can_keep]] > 0
+    if policy.continuity == "free":
+        return eligible, np.zeros(len(cases), dtype=bool)
+    if policy.continuity == "keep":
+        kept = can_keep
+    else:
+        protected = cases["move_protected"].to_numpy(dtype=bool) & (not policy.move_protected)
+        kept = can_keep & protected
+        eligible[rows[can_keep], current[can_keep]] = True
+    eligible[kept] = False
+    eligible[rows[kept], current[kept]] = True
+    return eligible, kept
+
+
+def move_budget(held: int, policy: Policy) -> float | None:
+    """Most cases a PDU may move: ``min(max_moves, floor(max_moves_share x held))`` under ``rebalance``
+    (``held``: cases whose current practitioner could keep them), 0 under ``keep``, None (no limit) under
+    ``free``."""
+    if policy.continuity == "free":
+        return None
+    if policy.continuity == "keep":
+        return 0.0
+    budget = float(np.floor(policy.max_moves_share * held + 1e-9))
+    if policy.max_moves is not None:
+        budget = min(budget, float(policy.max_moves))
+    return budget
+
+
+def projected_move_price(a: PduArrays) -> np.ndarray:
+    """The projected form's move price per pair: ``pi_c / R_c`` per hour a practitioner other than case c's
+    current one gives (0 on current pairs and for cases without one)."""
+    has_current = a.current_pair >= 0
+    not_current = has_current[a.pair_case] & (np.arange(a.n_pairs) != a.current_pair[a.pair_case])
+    R = a.required[a.pair_case]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_hour = np.where(R > 0, a.move_price[a.pair_case] / R, 0.0)
+    return np.where(not_current, per_hour, 0.0)
+
+
+def define_move_budget(a: PduArrays, lay: Layout, explicit: bool) -> RowBlock:
+    """The move budget (``rebalance``): at most M cases leave their current practitioner.
+
+    Explicit form: ``sum_(c movable) (1 - x[c, current_c]) <= M``, i.e. ``-sum x[c, current_c] <= M - n``.
+    Projected form: ``sum_(c movable) sum_(p != current_c) y[c,p] / R_c <= M`` (a case's moved share is at
+    least its hours away from home over R_c, as for the move price; rounding then keeps the count within M).
+    """
+    assert a.move_budget is not None
+    movable = np.flatnonzero(a.movable)
+    if explicit:
+        col = lay.cols("x", a.current_pair[movable])
+        val = -np.ones(len(movable))
+        upper = a.move_budget - len(movable)
+    else:
+        away = a.movable[a.pair_case] & (np.arange(a.n_pairs) != a.current_pair[a.pair_case])
+        away &= a.required[a.pair_case] > 0
+        pairs = np.flatnonzero(away)
+        col = lay.cols("y", pairs)
+        val = 1.0 / a.required[a.pair_case[pairs]]
+        upper = a.move_budget
+    return _csr(
+        "move_budget",
+        1,
+        np.zeros(len(col), dtype=np.int64),
+        col,
+        val,
+        np.array([-np.inf]),
+        np.array([float(upper)]),
+        [np.array([a.pdu], dtype=object)],
+    )
+
+
+MOVE_REASONS: dict[str, str] = {
+    "left": "the current practitioner is not in this PDU's staff list (left, or moved elsewhere)",
+    "no_hours": "the current practitioner has no case hours (capacity 0)",
+    "grade": "the current practitioner's grade may not hold the case's tier (no A or B tier for PSOs)",
+    "pool": "the current practitioner is not in the hard women's specialist pool",
+    "rebalance": "moved to share hours by need (continuity = rebalance, within the PDU's move budget)",
+    "free": "moved to share hours by need (continuity = free)",
+    "unplaced": "no practitioner may hold the case (see the warnings)",
+}
+"""Why a case left its current practitioner, in words a team manager can read (allocations.csv move_reason)."""
+
+
+def move_reasons(
+    inp: PduInput, practitioner: np.ndarray, params: Parameters, policy: Policy
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the PDU's cases moved (had a current practitioner and now have another, or none) and why."""
+    cases, practs = inp.cases, inp.practitioners
+    current_id = cases["current_practitioner_id"].to_numpy(dtype=object)
+    has_current = pd.notna(current_id)
+    moved = has_current & (practitioner != current_id)
+    reason = np.full(len(cases), None, dtype=object)
+    if not moved.any():
+        return moved, reason
+    from workload.allocate.arrays import eligible_pairs
+
+    position = current_positions(cases, practs)
+    rows = np.arange(len(cases))
+    grade_ok = np.zeros(len(cases), dtype=bool)
+    pool_ok = np.ones(len(cases), dtype=bool)
+    here = position >= 0
+    if here.any():
+        ok_grade = eligible_pairs(cases, practs, params, policy.model_copy(update={"women_specialist_pool": "off"}))
+        ok_all = eligible_pairs(cases, practs, params, policy)
+        grade_ok[here] = ok_grade[rows[here], position[here]]
+        pool_ok[here] = ok_all[rows[here], position[here]] | ~grade_ok[here]
+    capacity = np.r_[practs["capacity_hours"].to_numpy(dtype=float), 0.0]  # position -1 reads the 0 at the end
+    hours_ok = here & (capacity[position] > 0)
+    choice = MOVE_REASONS["free"] if policy.continuity == "free" else MOVE_REASONS["rebalance"]
+    conditions = [~has_current, pd.isna(practitioner), ~here, ~hours_ok, ~grade_ok, ~pool_ok]
+    texts = [None, MOVE_REASONS["unplaced"], MOVE_REASONS["left"], MOVE_REASONS["no_hours"]]
+    texts += [MOVE_REASONS["grade"], MOVE_REASONS["pool"]]
+    reason = np.full(len(cases), choice, dtype=object)
+    for condition, text in zip(conditions[::-1], texts[::-1]):
+        reason[condition] = text  # the first condition that holds wins: set in reverse
+    reason[~moved] = None
+    return moved, reason
