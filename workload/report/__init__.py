@@ -20,6 +20,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter
 
 from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM, TOTAL
 from workload.output import FLOAT_FORMAT
@@ -293,6 +294,8 @@ def chart_tradeoff(tradeoff: dict[str, Any]) -> str:
         _draw_frontier(axes[1], points)
         _label_frontier(axes[1], points)
         axes[1].margins(0.25)
+        for axis in (axes[1].xaxis, axes[1].yaxis):
+            axis.set_major_formatter(FormatStrFormatter("%.1f"))
         axes[1].set_title("The frontier, close up", fontsize=10)
     for ax in axes:
         ax.set_xlabel("public protection: % of need met,\nprotect levels A and B")
