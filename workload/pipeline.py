@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workload import __version__, disclosure, outcomes
+from workload import __version__, disclosure, outcomes, tradeoff
 from workload.allocate import baseline, lp
 from workload.load import Scenario
 from workload.output import atomic_folder, write_csv, write_json
@@ -286,6 +286,10 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     shortfall = float(reform.cases["floor_shortfall_hours"].sum())
     summary["statutory_shortfall_hours"] = None if disclosure.is_small(all_short, threshold) else shortfall
     lap("assemble")
+    if scenario.spec.output.tradeoff:  # the needs-scored LP again at other protection weights, on the same pool
+        pool = lp.worker_count(workers, 2 * int(cases["pdu"].nunique()))
+        summary["tradeoff"] = tradeoff.frontier(scenario, scores, cells, jobs[scorings.index("needs")], reform, pool)
+        lap("trade-off")
     contributors["contributors_statutory_shortfall_hours"] = all_short
     result = RunResult(
         scenario,

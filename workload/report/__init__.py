@@ -20,6 +20,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter
 
 from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM, TOTAL
 from workload.output import FLOAT_FORMAT
@@ -201,6 +202,162 @@ def chart_utilisation(practitioners: pd.DataFrame) -> str:
     return _svg(fig)
 
 
+TRADEOFF_COLUMNS = {
+    "coverage_ab": "A and B cases: coverage",
+    "protection_minimum_met": "Protection minimum met",
+    "coverage_low_risk_complex": "Low risk, complex needs",
+    "coverage_women": "Women",
+    "coverage_worst_tenth": "Worst-served tenth",
+    "coverage_all": "All cases",
+}
+"""The trade-off table's columns (summary.json's ``tradeoff`` figures) and their plain headers."""
+
+TRADEOFF_TODAY = {"today": "today (WMT)", "needs_today": "today's allocation, needs scoring"}
+
+
+def _weight_label(weight: float) -> str:
+    return f"×{weight:g}"
+
+
+def _frontier_xy(points: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """The frontier's points in percent: coverage of A and B cases, and of the "low risk, complex needs" group."""
+    return (
+        [float(p["coverage_ab"]) * 100 for p in points],
+        [float(p["coverage_low_risk_complex"]) * 100 for p in points],
+    )
+
+
+def frontier_spread(points: list[dict[str, Any]]) -> float:
+    """How far apart the frontier's points lie, in percentage points (the larger of the two axes' ranges)."""
+    x, y = _frontier_xy(points)
+    return max(max(x) - min(x), max(y) - min(y))
+
+
+SPREAD_TOL = 0.1
+"""Percentage points: a frontier narrower than this is drawn and described as one point."""
+
+
+def _label_frontier(ax: Axes, points: list[dict[str, Any]]) -> None:
+    """Each point's weight beside it; points within :data:`SPREAD_TOL` of an earlier one share its label."""
+    x, y = _frontier_xy(points)
+    places: dict[tuple[float, float], list[str]] = {}
+    for p, px, py in zip(points, x, y):
+        label = _weight_label(p["protection_weight"]) + (" (chosen)" if p["chosen"] else "")
+        near = [k for k in places if abs(k[0] - px) < SPREAD_TOL and abs(k[1] - py) < SPREAD_TOL]
+        places.setdefault(near[0] if near else (px, py), []).append(label)
+    for i, ((px, py), labels) in enumerate(places.items()):
+        offset = (6, 7) if i % 2 == 0 else (6, -13)
+        ax.annotate(", ".join(labels), (px, py), textcoords="offset points", xytext=offset, fontsize=8)
+
+
+def _draw_frontier(ax: Axes, points: list[dict[str, Any]]) -> None:
+    x, y = _frontier_xy(points)
+    ax.plot(x, y, "-o", color=COLOURS[REFORM], markersize=5, label="LP at each protection weight")
+    chosen = [i for i, p in enumerate(points) if p["chosen"]]
+    ax.plot(
+        [x[i] for i in chosen],
+        [y[i] for i in chosen],
+        "o",
+        markersize=13,
+        markerfacecolor="none",
+        markeredgecolor="black",
+        markeredgewidth=1.5,
+        label="chosen policy (×1)",
+    )
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def chart_tradeoff(tradeoff: dict[str, Any]) -> str:
+    """The frontier: coverage of protect levels A and B against the "low risk, complex needs" group's, one marker
+    per protection weight joined in order of weight, the chosen policy ringed, and today's allocation labelled.
+
+    The left panel shows the frontier beside today; when its points are spread out, the right panel shows them
+    close up, each labelled with its weight.
+    """
+    points = tradeoff["points"]
+    spread = frontier_spread(points) >= SPREAD_TOL
+    fig = Figure(figsize=(9, 4))
+    axes = fig.subplots(1, 2, width_ratios=[1.15, 1]) if spread else [fig.subplots()]
+    _draw_frontier(axes[0], points)
+    if not spread:
+        _label_frontier(axes[0], points)
+    markers = {"today": ("s", COLOURS[BASELINE]), "needs_today": ("D", COLOURS["needs_today"])}
+    for key, (marker, colour) in markers.items():
+        today = tradeoff.get(key)
+        if today and today["coverage_ab"] is not None and today["coverage_low_risk_complex"] is not None:
+            tx, ty = float(today["coverage_ab"]) * 100, float(today["coverage_low_risk_complex"]) * 100
+            axes[0].plot(tx, ty, marker, color=colour, markersize=8, label=TRADEOFF_TODAY[key])
+            axes[0].annotate(TRADEOFF_TODAY[key], (tx, ty), textcoords="offset points", xytext=(7, -11), fontsize=8)
+    axes[0].margins(0.12)
+    axes[0].set_title("The frontier beside today", fontsize=10)
+    if spread:
+        _draw_frontier(axes[1], points)
+        _label_frontier(axes[1], points)
+        axes[1].margins(0.25)
+        for axis in (axes[1].xaxis, axes[1].yaxis):
+            axis.set_major_formatter(FormatStrFormatter("%.1f"))
+        axes[1].set_title("The frontier, close up", fontsize=10)
+    for ax in axes:
+        ax.set_xlabel("public protection: % of need met,\nprotect levels A and B")
+    axes[0].set_ylabel("need equity: % of need met,\n'low risk, complex needs'")
+    axes[0].legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def _share(value: Any) -> str:
+    return "–" if _missing(value) else f"{float(value) * 100:.1f}%"
+
+
+def tradeoff_view(tradeoff: dict[str, Any] | None, threshold: int) -> dict[str, Any] | None:
+    """The trade-off section: the chart (or, when a group is not shown, why not), the table and notes."""
+    if tradeoff is None:
+        return None
+    rows = [
+        {
+            "key": _weight_label(p["protection_weight"]) + (" (chosen)" if p["chosen"] else ""),
+            "cells": [_share(p[c]) for c in TRADEOFF_COLUMNS],
+            "chosen": p["chosen"],
+        }
+        for p in tradeoff["points"]
+    ]
+    rows += [
+        {"key": label, "cells": [_share(tradeoff[key][c]) for c in TRADEOFF_COLUMNS], "chosen": False}
+        for key, label in TRADEOFF_TODAY.items()
+        if key in tradeoff
+    ]
+    first = tradeoff["points"][0]
+    hidden = [
+        TRADEOFF_COLUMNS[c]
+        for c in ("coverage_ab", "coverage_low_risk_complex", "coverage_women", "coverage_worst_tenth")
+        if first[c] is None
+    ]
+    notes = []
+    if hidden:
+        notes.append(
+            f"Not shown ({', '.join(hidden)}): the group is empty, or it or the cases outside it count fewer than "
+            f"{threshold} cases (docs/model.md, 'Small cells')."
+        )
+    if any(p["protection_minimum_met"] is None for p in tradeoff["points"]):
+        notes.append(
+            f'Protection minimum met shows "–" where no case has a minimum or fewer than {threshold} cases fall '
+            "short of theirs."
+        )
+    drawable = first["coverage_ab"] is not None and first["coverage_low_risk_complex"] is not None
+    if drawable and frontier_spread(tradeoff["points"]) < SPREAD_TOL:
+        notes.append(
+            "Every protection weight gives nearly the same coverage here (within 0.1 percentage points on both "
+            "axes): the weight is not what decides this allocation."
+        )
+    return {
+        "chart": chart_tradeoff(tradeoff) if drawable else None,
+        "header": ["Protection weight", *TRADEOFF_COLUMNS.values()],
+        "rows": rows,
+        "notes": notes,
+        "weights": ", ".join(_weight_label(w) for w in tradeoff["protection_weights"]),
+    }
+
+
 # ----------------------------------------------------------------------------------------------------------
 # tables as HTML
 
@@ -330,6 +487,7 @@ def build_context(result: Any) -> dict[str, Any]:
             ],
             index_label="PDU",
         ),
+        "tradeoff": tradeoff_view(summary.get("tradeoff"), threshold),
         "threshold": threshold,
         "overridden": overridden,
         "warnings": result.warnings,

@@ -59,8 +59,8 @@ def pdu_shares(scenario: Scenario) -> dict[str, tuple[pd.Series, float | None]]:
 
 def pdu_scenario(scenario: Scenario, pdu: str, shares: Mapping[str, tuple[pd.Series, float | None]]) -> Scenario:
     """One PDU of a scenario as a scenario of its own: its cases and practitioners, the partners serving it
-    with their contract hours for this PDU, its share of any budget cap, and no small-cell suppression (the
-    sweep suppresses when it publishes, after totalling PDUs)."""
+    with their contract hours for this PDU, its share of any budget cap, no small-cell suppression (the
+    sweep suppresses when it publishes, after totalling PDUs) and no trade-off (it re-solves the LP)."""
     cases = scenario.cases[scenario.cases["pdu"] == pdu]
     staff = scenario.practitioners[scenario.practitioners["pdu"] == pdu]
     hours, budget = shares.get(pdu, (pd.Series(dtype=float), None))
@@ -74,7 +74,7 @@ def pdu_scenario(scenario: Scenario, pdu: str, shares: Mapping[str, tuple[pd.Ser
     spec = scenario.spec.model_copy(
         update={
             "policy": policy.model_copy(update={"workers": 1}),
-            "output": scenario.spec.output.model_copy(update={"suppression_threshold": 0}),
+            "output": scenario.spec.output.model_copy(update={"suppression_threshold": 0, "tradeoff": False}),
         }
     )
     return replace(scenario, spec=spec, cases=cases, practitioners=staff, partners=partners, warnings=[])
