@@ -75,6 +75,7 @@ def lp_cases(scenario: Scenario, scores: pd.DataFrame, scoring: str) -> pd.DataF
     frame["hours_risk"] = scores["hours_risk"]
     frame["restart_hours"] = needs.restart_hours(scenario.cases, scenario.params)
     frame["move_protected"] = needs.move_protected(scenario.cases, scenario.params)
+    frame["early_trust"] = needs.early_trust(scenario.cases, scenario.params)
     area_columns = [c for c in scores.columns if c.startswith("hours_need_")]
     if scoring == "needs":
         frame["required_hours"] = scores["required_hours"]

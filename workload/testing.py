@@ -312,6 +312,7 @@ def random_allocation_inputs(
             "hours_risk": wmt_hours * rng.uniform(0.5, 0.8, n),
             "restart_hours": rng.uniform(0.0, 8.0, n),
             "move_protected": rng.random(n) < 0.4,
+            "early_trust": rng.random(n) < 0.15,
         },
         index=pd.Index(case_ids, name="case_id"),
     )

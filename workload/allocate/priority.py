@@ -25,12 +25,18 @@ SAFETY_FLAGS: tuple[str, ...] = ("overdose_history", "self_harm_history", "suici
 CHILDREN_FLAGS: tuple[str, ...] = ("dependent_children", "pregnant")
 """Circumstances in which unmet need also falls on children (allocation.priority.children_uplift)."""
 
+EARLY_TRUST_COLUMN = "early_trust"
+"""Cases column, when present: the case is inside its relationship-building window with an abuse or trauma
+history (:func:`workload.scoring.needs.early_trust`; allocation.priority.trust_uplift). Absent, no case
+gets the uplift."""
+
 
 def unmet_need_weight(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     """Objective weight of one unmet hour of each case (weighted hours per hour).
 
     ``weight[c] = base + protect_uplift[letter(tier[c])] + safety_uplift * any(overdose, self-harm,
-    suicide attempt history) + children_uplift * any(dependent children, pregnant)``, all from
+    suicide attempt history) + children_uplift * any(dependent children, pregnant) + trust_uplift *
+    early_trust``, all from
     ``allocation.priority``. ``letter`` is the tier's protect level (``B2`` and ``B2S`` are both B);
     untiered cases use the ``untiered`` entry. If the frame already has an ``unmet_need_weight`` column
     (set by a cost model), that column is returned as it is.
@@ -69,11 +75,17 @@ def unmet_need_weight(cases: pd.DataFrame, params: Parameters) -> pd.Series:
         )
     safety = cases[list(SAFETY_FLAGS)].to_numpy(dtype=float).max(axis=1) > 0
     children = cases[list(CHILDREN_FLAGS)].to_numpy(dtype=float).max(axis=1) > 0
+    early = (
+        cases[EARLY_TRUST_COLUMN].to_numpy(dtype=bool)
+        if EARLY_TRUST_COLUMN in cases.columns
+        else np.zeros(len(cases), dtype=bool)
+    )
     weight = (
         float(params["allocation.priority.base_weight"])
         + lifted.to_numpy(dtype=float)
         + float(params["allocation.priority.safety_uplift"]) * safety
         + float(params["allocation.priority.children_uplift"]) * children
+        + float(params["allocation.priority.trust_uplift"]) * early
     )
     if (weight <= 0).any():
         raise ParameterError("allocation.priority weights must make every case's weight positive")

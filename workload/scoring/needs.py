@@ -443,6 +443,15 @@ def restart_hours(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     return pd.Series(over_window * done * _needs_factor(c, w), index=c.index, name="restart_hours")
 
 
+def early_trust(cases: pd.DataFrame, params: Parameters) -> pd.Series:
+    """Cases inside their relationship-building window with an abuse or trauma history: ``months_on_order <
+    needs.relationship.front_load_months`` and a need area with trust hours present (the priority rule
+    ``allocation.priority.trust_uplift``)."""
+    c, w = _prepare(cases, params)
+    history = (c.units * (w.trust_hours > 0)[None, :]).sum(axis=1) > 0
+    return pd.Series((c.months < w.front_load_months) & history, index=c.index, name="early_trust")
+
+
 def move_protected(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     """Cases a rebalance may not move: inside their relationship-building window, or with an abuse or trauma
     history.
