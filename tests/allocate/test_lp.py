@@ -15,6 +15,7 @@ from tests.conftest import FIXTURES
 from workload.allocate import local_search, objective, parallel, pdu, rounding, solvers
 from workload.allocate import lp as lp_module
 from workload.allocate.arrays import rationing_bands
+from workload.allocate.continuity import MOVE_REASONS
 from workload.allocate.lp import (
     Allocation,
     allocate_lp,
@@ -33,7 +34,6 @@ from workload.allocate.model import (
     pdu_inputs,
     protection_minimum,
 )
-from workload.allocate.pdu import MOVE_REASONS
 from workload.allocate.priority import unmet_need_weight
 from workload.load import load_scenario
 from workload.params import ParameterError, load_parameters
@@ -150,13 +150,18 @@ def test_priority_weights_follow_the_rules_and_never_sex() -> None:
             ["overdose_history", "self_harm_history", "suicide_attempt_history", "dependent_children", "pregnant"]
         ].sum(axis=1)
         == 0
-    )
+    ) & ~cases["early_trust"]
     for case_id in cases.index[plain.to_numpy()]:
         tier = cases.loc[case_id, "tier"]
         letter = "untiered" if tier == "untiered" else tier[0]
         assert weight[case_id] == pytest.approx(base + uplift[letter])
     flipped = cases.assign(sex=np.where(cases["sex"] == "female", "male", "female"))
     pd.testing.assert_series_equal(unmet_need_weight(flipped, PARAMS), weight)
+    trusting = cases["early_trust"].to_numpy()
+    assert trusting.any()
+    without = unmet_need_weight(cases.assign(early_trust=False), PARAMS)
+    lift = PARAMS["allocation.priority.trust_uplift"]
+    np.testing.assert_allclose((weight - without).to_numpy(), np.where(trusting, lift, 0.0))
     costed = cases.assign(unmet_need_weight=7.5)
     assert (unmet_need_weight(costed, PARAMS) == 7.5).all()
 
@@ -907,3 +912,44 @@ def test_assert_allocation_valid_catches_broken_allocations() -> None:
     )
     with pytest.raises(AssertionError):
         assert_allocation_valid(overloaded, cases, practitioners, partners, policy, PARAMS)
+
+
+def test_assert_allocation_valid_catches_a_move_under_keep_and_moves_over_the_budget() -> None:
+    """The continuity checks the property tests rely on can fail: a kept case given to another practitioner,
+    and more moves than a rebalance's budget, are both reported."""
+    cases, practitioners, partners = random_allocation_inputs(5, cases_per_pdu=40, practitioners_per_pdu=4, load=1.5)
+    keep = Policy()
+    allocation = allocate(cases, practitioners, partners, keep)
+    prac = allocation.practitioners.index[allocation.practitioners["capacity_hours"] > 0]
+    held = allocation.cases.index[allocation.cases["practitioner_id"].isin(prac) & ~allocation.cases["moved"]]
+    target = held[0]
+    other = next(p for p in prac if p != allocation.cases.loc[target, "practitioner_id"])
+    moved = Allocation(allocation.cases.copy(), allocation.practitioners, allocation.pdus, [])
+    moved.cases.loc[target, ["practitioner_id", "moved"]] = [other, True]
+    with pytest.raises(AssertionError, match="continuity rule keeps it"):
+        assert_allocation_valid(moved, cases, practitioners, partners, keep, PARAMS)
+
+    free = Policy(continuity="free", continuity_penalty=0.0)
+    loose = allocate(cases, practitioners, partners, free)
+    assert loose.cases["move_reason"].eq(MOVE_REASONS["free"]).sum() >= 2
+    tight = Policy(continuity="rebalance", max_moves=1, move_protected=True, continuity_penalty=0.0)
+    with pytest.raises(AssertionError, match="above the move budget 1"):
+        assert_allocation_valid(loose, cases, practitioners, partners, tight, PARAMS)
+    within = allocate(cases, practitioners, partners, tight)
+    assert within.cases["move_reason"].eq(MOVE_REASONS["rebalance"]).sum() <= 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.floats(0.8, 3.0), st.integers(0, 6), st.booleans())
+def test_rebalance_keeps_its_budget_and_protected_cases(seed: int, load: float, budget: int, protected: bool) -> None:
+    """Under rebalance: moves chosen by the allocator never exceed the budget, a protected case moves only
+    when the policy allows it, and hours are conserved (checked by assert_allocation_valid in allocate)."""
+    cases, practitioners, partners = random_allocation_inputs(
+        seed, cases_per_pdu=30, practitioners_per_pdu=4, load=load, current_share=0.9
+    )
+    policy = Policy(continuity="rebalance", max_moves=budget, max_moves_share=1.0, move_protected=protected)
+    out = allocate(cases, practitioners, partners, policy).cases
+    chosen = out["move_reason"].eq(MOVE_REASONS["rebalance"])
+    assert chosen.sum() <= budget
+    if not protected:
+        assert not (chosen & cases["move_protected"]).any()

@@ -587,3 +587,30 @@ def test_each_case_is_scored_on_its_own_row(caseload: list[dict[str, Any]]) -> N
     together = score_needs(cases_frame(*caseload), DEFAULTS).to_numpy()
     apart = np.vstack([score_needs(cases_frame(case), DEFAULTS).to_numpy() for case in caseload])
     np.testing.assert_allclose(together, apart, rtol=1e-12, atol=1e-12)
+
+
+def test_restart_hours_move_protection_and_early_trust_follow_the_relationship_window() -> None:
+    """A move restarts the relationship work done so far (all of it once the window has closed); a case in
+    its window, or with an abuse or trauma history, is protected from a rebalance; early trust needs both."""
+    from workload.scoring.needs import early_trust, move_protected, restart_hours
+    from workload.testing import cases_frame
+
+    params = load_parameters()
+    window = params["needs.relationship.front_load_months"]
+    cases = cases_frame(
+        [
+            {"months_on_order": 0.0, "domestic_abuse_victim": 1},
+            {"months_on_order": window / 2, "domestic_abuse_victim": 1},
+            {"months_on_order": window * 3, "domestic_abuse_victim": 1},
+            {"months_on_order": window * 3, "drugs": 1},
+            {"months_on_order": window * 3},
+        ]
+    )
+    restart = restart_hours(cases, params).to_numpy()
+    assert restart[0] == 0.0 and 0 < restart[1] < restart[2]
+    assert restart[1] == pytest.approx(restart[2] / 2)
+    assert 0 < restart[3] < restart[2] and restart[4] == 0.0  # engagement hours only; no need, no relationship
+    assert move_protected(cases, params).tolist() == [True, True, True, False, False]
+    assert early_trust(cases, params).tolist() == [True, True, False, False, False]
+    flipped = cases.assign(sex="male")
+    assert restart_hours(flipped, params).tolist() == pytest.approx(restart.tolist())
