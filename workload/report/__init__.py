@@ -527,7 +527,7 @@ def write_report(result: Any, folder: Path) -> list[Path]:
             {
                 "note": [
                     f"Scenario: {result.summary['scenario']}",
-                    f"Groups counting fewer than {result.summary['suppression_threshold']} cases are never shown alone: they are pooled into '(small groups)' ('(small PDUs)'), or, if the pool is still too small, into the largest group, so no small group can be worked out from any total. A figure that comes from fewer cases than that (partner hours, the children's cost, excess hours, moves, floor shortfall), and the figures it could be worked out from, are left blank.",
+                    f"Groups counting fewer than {result.summary['suppression_threshold']} cases are never shown alone: they are pooled into '(small groups)' ('(small PDUs)'), or, if the pool is still too small, into the largest group, so no small group can be worked out from any total. A figure that comes from fewer cases than that (partner hours, the children's cost, excess hours, moves, public-protection shortfall), and the figures it could be worked out from, are left blank.",
                     "Hours are practitioner hours per case per year; coverage is the share of assessed need met.",
                     "Cells: " + "; ".join(f"{k} = {v}" for k, v in CELL_LABELS.items()),
                 ]
