@@ -56,15 +56,12 @@ def assert_allocation_valid(
     """
     from workload.allocate.arrays import (
         NEED_AREAS,
-        _as_tuple,
         capacity_hours,
         caseload_limit,
-        continuity_pairs,
-        current_positions,
-        move_budget,
         protection_minimum,
         staff_cost_per_hour,
     )
+    from workload.allocate.continuity import _as_tuple, continuity_pairs, current_positions, move_budget
 
     params = params or load_parameters()
     tol = TOLERANCE_HOURS

@@ -239,8 +239,10 @@ def test_highs_and_pulp_handoffs_reach_the_same_optimum(seed: int) -> None:
         via_highs = solve_pulp(model, "highs", 60)
         via_cbc = solve_pulp(model, "cbc", 60)
         assert direct.status == via_highs.status == via_cbc.status == "optimal"
-        assert via_highs.objective == pytest.approx(direct.objective, rel=1e-6, abs=1e-6)
-        assert via_cbc.objective == pytest.approx(direct.objective, rel=1e-4, abs=1e-4)
+        # a MIP is solved to the solvers' default relative gap (1e-4), so two optima may differ by that much
+        rel = 2e-4 if integral else 1e-6
+        assert via_highs.objective == pytest.approx(direct.objective, rel=rel, abs=1e-6)
+        assert via_cbc.objective == pytest.approx(direct.objective, rel=max(rel, 1e-4), abs=1e-4)
         assert not model.violations(via_cbc.values, tol=1e-5)
 
 

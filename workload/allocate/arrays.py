@@ -7,15 +7,18 @@ budget between PDUs); :func:`pdu_arrays` turns one into the numpy arrays (:class
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from workload.allocate.baseline import highest_protect_level, protect_level
-from workload.allocate.continuity import continuity_pairs, current_positions, move_budget
+from workload.allocate.continuity import (
+    _as_tuple,
+    _specialist,
+    continuity_pairs,
+    current_positions,
+    move_budget,
+)
 from workload.allocate.priority import unmet_need_weight
 from workload.params import ParameterError, Parameters
 from workload.scenario import NeedArea, Policy
@@ -50,9 +53,6 @@ PRACTITIONER_COLUMNS: tuple[str, ...] = (
     "specialisms",
 )
 """Practitioner columns the allocator reads."""
-
-WOMEN_SPECIALISM = "women"
-"""The specialism that admits a practitioner to the women's specialist pool."""
 
 HOURS_TOL = 1e-6
 """Numerical guard, not a model number: hours closer than this are equal (solver tolerances are ~1e-7);
@@ -168,15 +168,6 @@ def staff_cost_per_hour(practitioners: pd.DataFrame, params: Parameters) -> pd.S
             f"{path} has no entry for grade {practitioners.loc[bad, 'grade']!r} (practitioner {bad!r})"
         )
     return cost.astype(float).rename("staff_cost_per_hour")
-
-
-def _as_tuple(value: object) -> tuple[str, ...]:
-    """A list-like cell (tuple from the loader, or a ';'-joined string) as a tuple of strings."""
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(";") if v.strip())
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ()
-    return tuple(str(v) for v in cast(Iterable[Any], value))
 
 
 def partner_deliverable_hours(cases: pd.DataFrame, partners: pd.DataFrame) -> np.ndarray:
@@ -303,29 +294,6 @@ class PduArrays:
         """Cases the allocator may move: held by a practitioner who could keep them, with another pair."""
         pairs = np.diff(self.pair_start)
         return (self.current_pair >= 0) & (pairs > 1)
-
-
-def eligible_pairs(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters, policy: Policy) -> np.ndarray:
-    """Which practitioner may hold which case: a boolean matrix, cases x practitioners (one PDU).
-
-    A pair (c, p) is eligible when p has capacity (``capacity_hours > 0``), p's grade may hold c's protect
-    level (``wmt.baseline_allocation.highest_protect_level``: no A or B tier for PSOs; the same rule as the
-    baseline) and, under a *hard* women's specialist pool, a woman's case goes only to practitioners with the
-    ``women`` specialism.
-    """
-    has_capacity = practitioners["capacity_hours"].to_numpy(dtype=float) > 0
-    case_level = protect_level(cases).to_numpy()
-    highest = highest_protect_level(practitioners, params).to_numpy()
-    eligible = (case_level[:, None] >= highest[None, :]) & has_capacity[None, :]
-    if policy.women_specialist_pool == "hard":
-        female = (cases["sex"].astype(str) == "female").to_numpy()
-        specialist = _specialist(practitioners)
-        eligible &= ~female[:, None] | specialist[None, :]
-    return eligible
-
-
-def _specialist(practitioners: pd.DataFrame) -> np.ndarray:
-    return np.array([WOMEN_SPECIALISM in _as_tuple(s) for s in practitioners["specialisms"]], dtype=bool)
 
 
 def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:

@@ -1,5 +1,6 @@
-"""Continuity: which practitioner may hold a case given who holds it today (``policy.continuity``), how many
-cases a PDU may move, what a move costs, and why a case moved.
+"""Eligibility and continuity: which practitioner may hold a case (grade, capacity, a hard women's pool) and
+given who holds it today (``policy.continuity``), how many cases a PDU may move, what a move costs, and why
+a case moved.
 
 Under ``keep`` (the default) a case stays with its current practitioner when they can keep it; under
 ``rebalance`` cases may move within a budget, never those in their relationship-building window or with an
@@ -10,17 +11,54 @@ abuse or trauma history (unless the policy says so); under ``free`` any case may
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
+from workload.allocate.baseline import highest_protect_level, protect_level
 from workload.allocate.blocks import Layout, RowBlock, _csr
 from workload.params import Parameters
 from workload.scenario import Policy
 
 if TYPE_CHECKING:
     from workload.allocate.arrays import PduArrays, PduInput
+
+WOMEN_SPECIALISM = "women"
+"""The specialism that admits a practitioner to the women's specialist pool."""
+
+
+def eligible_pairs(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters, policy: Policy) -> np.ndarray:
+    """Which practitioner may hold which case: a boolean matrix, cases x practitioners (one PDU).
+
+    A pair (c, p) is eligible when p has capacity (``capacity_hours > 0``), p's grade may hold c's protect
+    level (``wmt.baseline_allocation.highest_protect_level``: no A or B tier for PSOs; the same rule as the
+    baseline) and, under a *hard* women's specialist pool, a woman's case goes only to practitioners with the
+    ``women`` specialism.
+    """
+    has_capacity = practitioners["capacity_hours"].to_numpy(dtype=float) > 0
+    case_level = protect_level(cases).to_numpy()
+    highest = highest_protect_level(practitioners, params).to_numpy()
+    eligible = (case_level[:, None] >= highest[None, :]) & has_capacity[None, :]
+    if policy.women_specialist_pool == "hard":
+        female = (cases["sex"].astype(str) == "female").to_numpy()
+        specialist = _specialist(practitioners)
+        eligible &= ~female[:, None] | specialist[None, :]
+    return eligible
+
+
+def _as_tuple(value: object) -> tuple[str, ...]:
+    """A list-like cell (tuple from the loader, or a ';'-joined string) as a tuple of strings."""
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(";") if v.strip())
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ()
+    return tuple(str(v) for v in cast(Iterable[Any], value))
+
+
+def _specialist(practitioners: pd.DataFrame) -> np.ndarray:
+    return np.array([WOMEN_SPECIALISM in _as_tuple(s) for s in practitioners["specialisms"]], dtype=bool)
 
 
 def current_positions(cases: pd.DataFrame, practitioners: pd.DataFrame) -> np.ndarray:
@@ -45,8 +83,6 @@ def continuity_pairs(
       practitioner, within the move budget (:func:`move_budget`);
     - ``free``: any case may go to any eligible practitioner.
     """
-    from workload.allocate.arrays import eligible_pairs
-
     eligible = eligible_pairs(cases, practitioners, params, policy)
     rows = np.arange(len(cases))
     current = current_positions(cases, practitioners)
@@ -145,8 +181,6 @@ def move_reasons(
     reason = np.full(len(cases), None, dtype=object)
     if not moved.any():
         return moved, reason
-    from workload.allocate.arrays import eligible_pairs
-
     position = current_positions(cases, practs)
     rows = np.arange(len(cases))
     grade_ok = np.zeros(len(cases), dtype=bool)

@@ -39,14 +39,11 @@ from workload.allocate.arrays import (
     NEED_AREAS,
     NEED_COLUMNS,
     PRACTITIONER_COLUMNS,
-    WOMEN_SPECIALISM,
     PduArrays,
     PduInput,
-    _as_tuple,
     capacity_hours,
     caseload_limit,
     check_columns,
-    eligible_pairs,
     partner_deliverable_hours,
     pdu_arrays,
     pdu_inputs,
@@ -54,7 +51,13 @@ from workload.allocate.arrays import (
     staff_cost_per_hour,
 )
 from workload.allocate.blocks import ColumnBlock, Layout, RowBlock, _csr
-from workload.allocate.continuity import define_move_budget, projected_move_price
+from workload.allocate.continuity import (
+    WOMEN_SPECIALISM,
+    _as_tuple,
+    define_move_budget,
+    eligible_pairs,
+    projected_move_price,
+)
 from workload.allocate.objective import (
     band_caps,
     band_names,

@@ -9,8 +9,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, eligible_pairs, pdu_arrays
-from workload.allocate.continuity import move_reasons
+from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, pdu_arrays
+from workload.allocate.continuity import eligible_pairs, move_reasons
 from workload.allocate.model import Model, build_model
 from workload.allocate.rounding import round_allocation
 from workload.allocate.solvers import (
