@@ -955,3 +955,19 @@ def test_rebalance_keeps_its_budget_and_protected_cases(seed: int, load: float, 
     assert chosen.sum() <= budget
     if not protected:
         assert not (chosen & cases["move_protected"]).any()
+
+
+@pytest.mark.parametrize(("seed", "cap", "load"), [(2, 4, 3.0), (2, 4, 1.0), (10, 4, 1.0), (11, None, 3.0)])
+def test_rebalance_with_no_moves_allowed_allocates_as_well_as_keep(seed: int, cap: int | None, load: float) -> None:
+    """A move budget of 0 leaves rebalance the same choices as keep, so it must do as well: the caseload cap
+    and the local search may not move held cases that the budget then sends back on top of the cases placed
+    around them (which left minimums short and practitioners over capacity, at twice keep's objective)."""
+    cases, practitioners, partners = random_allocation_inputs(
+        seed, cases_per_pdu=20, practitioners_per_pdu=3, load=load, current_share=0.9
+    )
+    keep = allocate(cases, practitioners, partners, Policy(continuity="keep", caseload_cap=cap))
+    for budget in (0, 2):
+        policy = Policy(continuity="rebalance", max_moves=budget, max_moves_share=1.0, caseload_cap=cap)
+        rebalance = allocate(cases, practitioners, partners, policy)
+        assert rebalance.pdus["objective"].sum() <= keep.pdus["objective"].sum() * (1 + 1e-3)
+        assert rebalance.pdus["shortfall_hours"].sum() <= keep.pdus["shortfall_hours"].sum() + 1e-6

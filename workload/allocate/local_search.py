@@ -234,6 +234,14 @@ class LocalSearch:
             return np.ones(len(q), dtype=bool)
         return self.count[q] < self.limit[q]
 
+    def held_today(self, cases: np.ndarray) -> np.ndarray:
+        """Whether each case is with its current practitioner while the PDU's move budget is used up (moving it
+        would be one move too many, so it is not a candidate); all False while moves are left."""
+        a, cur = self.a, self.a.current_pair
+        if a.move_budget is None or int(((cur >= 0) & (self.pair != cur)).sum()) < a.move_budget:
+            return np.zeros(len(cases), dtype=bool)
+        return (cur[cases] >= 0) & (self.pair[cases] == cur[cases])
+
     def pair_index(self, cases: np.ndarray, pracs: np.ndarray) -> np.ndarray:
         """The pair (case, practitioner), or -1 where that practitioner may not hold the case."""
         key = self.key
@@ -315,6 +323,7 @@ class LocalSearch:
         estimate[e] = np.where(p != q, freed_all[c] + gain - have[c] - continuity, -np.inf)
         hope = (spare > HOURS_TOL) | (marginal < best_open.max() - HOURS_TOL)
         e = np.flatnonzero(estimate > HOURS_TOL)
+        e = e[~self.held_today(a.pair_case[e])]
         q = a.pair_prac[e]
         e = e[hope[q] & self.room(q)]
         pick = e[first_per_group(a.pair_prac[e], -estimate[e], depth)]
@@ -336,6 +345,8 @@ class LocalSearch:
             ds = held.cases(np.array([q]))[1]
             cq, dp = self.pair_index(cs, np.full(len(cs), q)), self.pair_index(ds, np.full(len(ds), p))
             cs, cq, ds, dp = cs[cq >= 0], cq[cq >= 0], ds[dp >= 0], dp[dp >= 0]
+            cs, cq = cs[~self.held_today(cs)], cq[~self.held_today(cs)]
+            ds, dp = ds[~self.held_today(ds)], dp[~self.held_today(ds)]
             if not (len(cs) and len(ds)):
                 continue
             shift = hours[cs][:, None] - hours[ds][None, :]
@@ -393,12 +404,26 @@ class LocalSearch:
         better = np.flatnonzero(delta < -HOURS_TOL)
         if not len(better):
             return 0
+        # moves each candidate adds (a case leaving its current practitioner) or takes back, for the move budget
+        cur = a.current_pair
+
+        def leaves(cases: np.ndarray, to: np.ndarray) -> np.ndarray:
+            return ((cur[cases] >= 0) & (to != cur[cases])).astype(np.int64)
+
+        added = leaves(c, e) - leaves(c, pair[c]) + np.where(swap, leaves(dd, f) - leaves(dd, pair[dd]), 0)
+        budget = a.move_budget
+        moved = int(((cur >= 0) & (pair != cur)).sum())
         used = np.zeros(self.P, dtype=bool)
         chosen = []
         for i in better[np.lexsort((better, delta[better]))].tolist():
+            if budget is not None and added[i] > 0 and moved + added[i] > budget:
+                continue  # a move beyond the PDU's move budget
             if not (used[p[i]] or used[q[i]]):
                 used[p[i]] = used[q[i]] = True
                 chosen.append(i)
+                moved += int(added[i])
+        if not chosen:
+            return 0
         k = np.array(chosen, dtype=np.int64)
         prac[c[k]], pair[c[k]] = q[k], e[k]
         s = k[swap[k]]

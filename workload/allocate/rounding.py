@@ -118,8 +118,9 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
        to rho K_p only for minimums). This is the LP's own answer for a fixed assignment, so capacity is
        repaired by trimming the least valuable hours, never by guesswork.
     5. **Improve**: moves and exchanges of cases while they lower the objective (:class:`~workload.allocate.local_search.LocalSearch`); this
-       also moves cases whose minimums cannot be met where they are. Under ``rebalance``, moves beyond the
-       PDU's move budget then go back, least sure first (:func:`keep_move_budget`).
+       also moves cases whose minimums cannot be met where they are. Under ``rebalance`` the moves beyond the
+       PDU's move budget go back right after step 1, least sure first (:func:`moves_over_budget`), and steps 3
+       and 5 then make no move that would break it (:func:`keep_move_budget` checks again at the end).
     6. **Partners and budget**: partners' spare contract hours go to cases with need left in areas the
        partner delivers and, with a budget, hours are trimmed by least value per pound until the PDU's
        share of the cap holds. When there are partners or a budget, and a solver's answer is being
@@ -165,6 +166,19 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
             load[p] += max(lp_hours[c], a.floor[c])
             count[p] += 1
 
+    # 1b. the move budget: the moves the LP was least sure of go back now, so that the caseload cap and
+    # the local search below work on an assignment within it (and keep it so)
+    if a.move_budget is not None:
+        back = moves_over_budget(a, pair, score)
+        if len(back):
+            np.add.at(load, prac[back], -lp_hours[back])
+            np.add.at(count, prac[back], -1)
+            pair[back] = a.current_pair[back]
+            prac[back] = a.pair_prac[pair[back]]
+            np.add.at(load, prac[back], lp_hours[back])
+            np.add.at(count, prac[back], 1)
+    moved = int(((a.current_pair >= 0) & (pair != a.current_pair)).sum())
+
     # 2. partner: keep the one with most LP hours
     link = np.full(C, -1, dtype=np.int64)
     partner_hours = np.zeros(C)
@@ -186,8 +200,12 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
                 lo, hi = int(a.pair_start[c]), int(a.pair_start[c + 1])
                 pr = a.pair_prac[lo:hi]
                 ok = (count[pr] < limit[pr]) & (pr != p)
+                at_home = pair[c] == a.current_pair[c]
+                if at_home and a.move_budget is not None and moved >= a.move_budget:
+                    continue  # a move of a case held today would break the PDU's move budget
                 if not ok.any():
                     continue
+                moved += int(at_home)
                 rem = a.capacity[pr] - load[pr]
                 j = int(np.lexsort((-np.arange(hi - lo), rem, ok))[-1])
                 q = int(pr[j])
@@ -208,7 +226,7 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     if improve and not (model.integral and values is not None):
         moves += LocalSearch(a, pair, prac, hours, partner_hours, count, limit).run()
 
-    # 5b. the move budget: the moves the LP was least sure of go back, and the hours are re-optimised
+    # 5b. the move budget, checked again (steps 1b, 3 and 5 keep it): any move beyond it goes back
     if a.move_budget is not None:
         pair, prac, hours, undone = keep_move_budget(a, pair, prac, hours, score, partner_hours)
         moves += undone
@@ -249,20 +267,29 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     )
 
 
+def moves_over_budget(a: PduArrays, pair: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """The moved cases to send back to their current practitioner so that at most ``a.move_budget`` are moved:
+    those whose current pair kept the largest LP share, ties to the higher move price, then the lower position
+    (empty without a budget or within it)."""
+    moved = np.flatnonzero((a.current_pair >= 0) & (pair != a.current_pair))
+    extra = len(moved) - int(a.move_budget or 0)
+    if a.move_budget is None or extra <= 0:
+        return np.zeros(0, dtype=np.int64)
+    return moved[np.lexsort((moved, -a.move_price[moved], -score[a.current_pair[moved]]))[:extra]]
+
+
 def keep_move_budget(
     a: PduArrays, pair: np.ndarray, prac: np.ndarray, hours: np.ndarray, score: np.ndarray, partner_hours: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Send moved cases back to their current practitioner until at most ``a.move_budget`` are moved.
 
-    The moves kept are those the LP was surest of (the least LP share left on the current pair; ties to the
-    case with the higher move price, then the lower position), the rest go back; the hours are then the best
-    for the new assignment (:func:`best_hours`). Returns (pair, prac, hours, cases sent back).
+    The moves kept are those the LP was surest of (:func:`moves_over_budget` picks the others); the hours are
+    then the best for the new assignment (:func:`best_hours`). Returns (pair, prac, hours, cases sent back).
     """
-    moved = np.flatnonzero((a.current_pair >= 0) & (pair != a.current_pair))
-    extra = len(moved) - int(a.move_budget or 0)
-    if extra <= 0:
+    back = moves_over_budget(a, pair, score)
+    extra = len(back)
+    if extra == 0:
         return pair, prac, hours, 0
-    back = moved[np.lexsort((moved, -a.move_price[moved], -score[a.current_pair[moved]]))[:extra]]
     pair = pair.copy()
     pair[back] = a.current_pair[back]
     prac = a.pair_prac[pair]
