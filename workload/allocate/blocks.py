@@ -78,3 +78,17 @@ class Layout:
 
     def cols(self, name: str, positions: np.ndarray) -> np.ndarray:
         return self.offsets[name] + np.asarray(positions, dtype=np.int64)
+
+
+def _one_row(name: str, col: np.ndarray, val: np.ndarray, upper: float, label: object) -> RowBlock:
+    """A family of one row, ``sum val * column <= upper`` (the budget and move-budget rows)."""
+    return _csr(
+        name,
+        1,
+        np.zeros(len(col), dtype=np.int64),
+        col,
+        val,
+        np.array([-np.inf]),
+        np.array([float(upper)]),
+        [np.array([label], dtype=object)],
+    )

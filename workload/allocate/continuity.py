@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from workload.allocate.baseline import highest_protect_level, protect_level
-from workload.allocate.blocks import Layout, RowBlock, _csr
+from workload.allocate.blocks import Layout, RowBlock, _one_row
 from workload.params import Parameters
 from workload.scenario import Policy
 
@@ -146,16 +146,7 @@ def define_move_budget(a: PduArrays, lay: Layout, explicit: bool) -> RowBlock:
         col = lay.cols("y", pairs)
         val = 1.0 / a.required[a.pair_case[pairs]]
         upper = a.move_budget
-    return _csr(
-        "move_budget",
-        1,
-        np.zeros(len(col), dtype=np.int64),
-        col,
-        val,
-        np.array([-np.inf]),
-        np.array([float(upper)]),
-        [np.array([a.pdu], dtype=object)],
-    )
+    return _one_row("move_budget", col, val, upper, a.pdu)
 
 
 MOVE_REASONS: dict[str, str] = {

@@ -50,7 +50,7 @@ from workload.allocate.arrays import (
     protection_minimum,
     staff_cost_per_hour,
 )
-from workload.allocate.blocks import ColumnBlock, Layout, RowBlock, _csr
+from workload.allocate.blocks import ColumnBlock, Layout, RowBlock, _csr, _one_row
 from workload.allocate.continuity import (
     WOMEN_SPECIALISM,
     _as_tuple,
@@ -354,16 +354,7 @@ def define_budget(a: PduArrays, lay: Layout) -> RowBlock:
     assert a.budget is not None
     col = np.concatenate([lay.cols("y", np.arange(a.n_pairs)), lay.cols("z", np.arange(a.n_links))])
     val = np.concatenate([a.staff_cost[a.pair_prac], a.price[a.link_partner]])
-    return _csr(
-        "budget",
-        1,
-        np.zeros(len(col), dtype=np.int64),
-        col,
-        val,
-        np.array([-np.inf]),
-        np.array([a.budget]),
-        [np.array([a.pdu], dtype=object)],
-    )
+    return _one_row("budget", col, val, float(a.budget), a.pdu)
 
 
 # ----------------------------------------------------------------------------------------------------------
