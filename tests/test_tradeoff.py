@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -163,3 +164,31 @@ def test_report_section_has_the_chart_and_table(run: tuple[RunResult, Path]) -> 
     for header in ("Protection weight", "A and B cases: coverage", "Protection minimum met", "Worst-served tenth"):
         assert header in section
     assert "×1 (chosen)" in section
+
+
+def test_auto_computes_the_trade_off_only_up_to_the_size_limit(tmp_path: Path, monkeypatch) -> None:
+    """``tradeoff = "auto"`` (the default) solves the extra weights for a scenario of at most
+    outcomes.tradeoff.auto_max_cases cases; above it the run skips them and the report says why and how."""
+    folder = FIXTURES / "tiny"
+    scenario = load_scenario(folder)
+    assert scenario.spec.output.tradeoff == "auto"
+    assert tradeoff.wanted(scenario)
+    small = scenario.params.with_overrides({"outcomes.tradeoff.auto_max_cases": len(scenario.cases) - 1})
+    over = dataclasses.replace(scenario, params=small)
+    assert not tradeoff.wanted(over)
+    calls: list[int] = []
+    real = lp.allocate_lp_many
+
+    def counting(jobs, workers=None):
+        calls.append(len(jobs))
+        return real(jobs, workers=workers)
+
+    monkeypatch.setattr(lp, "allocate_lp_many", counting)
+    result = run_scenario(over, workers=1)
+    assert calls == [2], "only the run's own two LPs"
+    assert "tradeoff" not in result.summary
+    assert "auto_max_cases" in result.summary["tradeoff_skipped"]
+    html = (write_run(result, tmp_path / "run") / "report.html").read_text(encoding="utf-8")
+    assert "The trade-off was not computed: this scenario has 3 cases" in html
+    forced = _tiny(tmp_path, True)
+    assert tradeoff.wanted(load_scenario(forced))

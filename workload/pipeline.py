@@ -287,10 +287,12 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     shortfall = float(reform.cases["floor_shortfall_hours"].sum())
     summary["statutory_shortfall_hours"] = None if disclosure.is_small(all_short, threshold) else shortfall
     lap("assemble")
-    if scenario.spec.output.tradeoff:  # the needs-scored LP again at other protection weights, on the same pool
+    if tradeoff.wanted(scenario):  # the needs-scored LP again at other protection weights, on the same pool
         pool = lp.worker_count(workers, 2 * int(cases["pdu"].nunique()))
         summary["tradeoff"] = tradeoff.frontier(scenario, scores, cells, jobs[scorings.index("needs")], reform, pool)
         lap("trade-off")
+    elif scenario.spec.output.tradeoff == "auto":
+        summary["tradeoff_skipped"] = tradeoff.skipped_note(scenario)
     contributors["contributors_statutory_shortfall_hours"] = all_short
     result = RunResult(
         scenario,

@@ -440,12 +440,13 @@ class Output(BaseModel):
         ge=0,
         description="Published tables hide cells counting fewer cases than this (0 turns suppression off).",
     )
-    tradeoff: bool = Field(
-        default=True,
+    tradeoff: bool | Literal["auto"] = Field(
+        default="auto",
         description=(
             "Show the trade-off between public protection and need equity: the needs-scored LP re-solved at the "
-            "protection weights of outcomes.tradeoff.protection_weights (each weight but 1 adds one more solve); "
-            "false leaves it out of summary.json and the report. Sweeps never compute it."
+            "protection weights of outcomes.tradeoff.protection_weights (each weight but 1 adds one more solve). "
+            "auto: only for scenarios of at most outcomes.tradeoff.auto_max_cases cases (the re-solves would double a "
+            "national run's time); true: always; false: never. Sweeps never compute it."
         ),
     )
 

@@ -55,6 +55,26 @@ TODAY_CELLS = {"today": "wmt_today", "needs_today": "needs_today"}
 """Today's allocation beside the frontier, by summary.json key: the WMT baseline, and needs-scored demand."""
 
 
+def wanted(scenario: Scenario) -> bool:
+    """Whether the run computes the trade-off: ``[output] tradeoff`` true, or ``"auto"`` (the default) and the
+    scenario has at most ``outcomes.tradeoff.auto_max_cases`` cases."""
+    setting = scenario.spec.output.tradeoff
+    if setting == "auto":
+        return len(scenario.cases) <= float(scenario.params["outcomes.tradeoff.auto_max_cases"])
+    return bool(setting)
+
+
+def skipped_note(scenario: Scenario) -> str:
+    """Why an ``"auto"`` run left the trade-off out, and how to ask for it."""
+    limit = float(scenario.params["outcomes.tradeoff.auto_max_cases"])
+    return (
+        f"The trade-off was not computed: this scenario has {len(scenario.cases):,} cases, more than the "
+        f"{limit:,.0f} up to which it is computed by default (outcomes.tradeoff.auto_max_cases), because each "
+        "protection weight solves the needs-scored LP again. Set [output] tradeoff = true in scenario.toml to "
+        "compute it."
+    )
+
+
 def protection_weights(params: Parameters) -> list[float]:
     """The weights to show, in increasing order, each once, with 1 (the run's own) always among them."""
     return sorted({float(v) for v in params.table(WEIGHTS).values()} | {CHOSEN})

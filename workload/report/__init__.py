@@ -488,6 +488,7 @@ def build_context(result: Any) -> dict[str, Any]:
             index_label="PDU",
         ),
         "tradeoff": tradeoff_view(summary.get("tradeoff"), threshold),
+        "tradeoff_skipped": summary.get("tradeoff_skipped"),
         "threshold": threshold,
         "overridden": overridden,
         "warnings": result.warnings,
