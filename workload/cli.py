@@ -1,4 +1,4 @@
-"""The `workload` command: validate, run, synth, schema, docs.
+"""The `workload` command: validate, run, allocate, synth, compare, sweep, schema, docs.
 
 Exit codes: 0 success; 2 bad input (every problem listed, no traceback, nothing written); 1 an internal
 error (reported in one paragraph).
@@ -64,6 +64,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = out / "report.html"
     where = report if report.exists() else out / "summary.json"
     print(f"Run written to {out}/ ({len(scenario.cases):,} cases, {len(scenario.pdus)} PDUs). Open {where}")
+    return 0
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    from workload.allocation_day import plan_allocation_day, read_new_cases, write_allocation_day
+    from workload.load import ScenarioError, load_scenario
+    from workload.output import check_output
+
+    try:
+        scenario = load_scenario(args.scenario)
+        if args.new:
+            scenario = read_new_cases(scenario, args.new)
+    except ScenarioError as exc:
+        _print_problems(exc.problems)
+        return EXIT_BAD_INPUT
+    if args.out is not None and not args.out.strip():
+        _print_problems(
+            ["--out is blank; give the folder to write, or leave --out out for allocations/<scenario folder>"]
+        )
+        return EXIT_BAD_INPUT
+    out = Path(args.out) if args.out else Path("allocations") / scenario.folder.name
+    check_output(out, force=args.force, kind="allocation", protected=[scenario.folder])
+    day = plan_allocation_day(scenario, workers=args.workers, shortlist_length=args.shortlist)
+    write_allocation_day(day, out, force=args.force, protected=(scenario.folder,))
+    for warning in day.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    placed = int(day.assignment["practitioner_id"].notna().sum()) if len(day.assignment) else 0
+    print(
+        f"Allocation written to {out}/ ({len(day.assignment):,} new cases, {placed:,} placed). "
+        f"Open {out / 'allocation.html'}"
+    )
     return 0
 
 
@@ -232,6 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="parallel PDU solves, at least 1 (default: the scenario's policy, else all cores)",
     )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("allocate", help="allocation day: a shortlist for each new case and the batch placed jointly")
+    p.add_argument("scenario", help="scenario.toml or the folder holding it")
+    p.add_argument(
+        "--new", help="a table of this week's new cases (case format); default: cases with no current practitioner"
+    )
+    p.add_argument("--out", help="folder to write (default allocations/<scenario folder name>)")
+    p.add_argument("--force", action="store_true", help="replace an existing allocation folder")
+    p.add_argument("--shortlist", type=positive_int, default=5, help="practitioners listed per new case (default 5)")
+    p.add_argument("--workers", type=positive_int, default=1, help="parallel PDU solves (default 1)")
+    p.set_defaults(func=cmd_allocate)
 
     p = sub.add_parser("synth", help="generate a synthetic scenario folder from a seed")
     p.add_argument("--cases", type=int, default=12_000)

@@ -237,7 +237,11 @@ class PduArrays:
     pair_case: np.ndarray
     pair_prac: np.ndarray
     pair_start: np.ndarray
-    pair_pool_penalty: np.ndarray
+    pair_penalty: np.ndarray
+    """Extra objective cost per hour on each pair: the soft women's pool's penalty (a woman's case with a
+    non-specialist) plus, for a case with no current pair (one the allocator places), ``placement_load_weight``
+    x the practitioner's load (the required hours of the cases they hold today over their capacity): among
+    otherwise equal placements, the practitioner with less work."""
     link_case: np.ndarray
     link_partner: np.ndarray
     link_hours: np.ndarray
@@ -325,14 +329,27 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
 
     female = (cases["sex"].astype(str) == "female").to_numpy()
     pool_penalty = np.zeros(len(pair_case))
+    capacity = practs["capacity_hours"].to_numpy(dtype=float)
+    held_today = current_pair >= 0
+    held_load = np.bincount(
+        current_pos[held_today],
+        weights=cases["required_hours"].to_numpy(dtype=float)[held_today],
+        minlength=len(practs),
+    )
+    load = np.divide(held_load, capacity, out=np.zeros(len(practs)), where=capacity > 0)
+    placed_pair = ~held_today[pair_case]
+    pool_penalty = pool_penalty + np.where(
+        placed_pair, float(params["allocation.penalties.placement_load_weight"]) * load[pair_prac], 0.0
+    )
     if policy.women_specialist_pool == "soft":
         specialist = _specialist(practs)
-        pool_penalty = np.where(female[pair_case] & ~specialist[pair_prac], float(policy.specialist_pool_penalty), 0.0)
+        pool_penalty = pool_penalty + np.where(
+            female[pair_case] & ~specialist[pair_prac], float(policy.specialist_pool_penalty), 0.0
+        )
 
     link_case, link_partner = np.nonzero(deliverable > HOURS_TOL)
     link_hours = deliverable[link_case, link_partner] if len(link_case) else np.zeros(0)
 
-    capacity = practs["capacity_hours"].to_numpy(dtype=float)
     limit = practs["caseload_limit"].to_numpy(dtype=float) if policy.caseload_cap is not None else None
     weight = cases["unmet_need_weight"].to_numpy(dtype=float)
     restart = cases["restart_hours"].to_numpy(dtype=float)
@@ -355,7 +372,7 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
         pair_case=pair_case.astype(np.int64),
         pair_prac=pair_prac.astype(np.int64),
         pair_start=pair_start,
-        pair_pool_penalty=pool_penalty,
+        pair_penalty=pool_penalty,
         link_case=link_case.astype(np.int64),
         link_partner=link_partner.astype(np.int64),
         link_hours=link_hours.astype(float),

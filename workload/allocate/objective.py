@@ -32,14 +32,16 @@ def staff_hour_cost(a: PduArrays) -> np.ndarray:
 
 
 def pair_hour_cost(a: PduArrays, pairs: np.ndarray | None = None) -> np.ndarray:
-    """``lambda g_p + pi_pool[c,p]``: the cost of an hour on each pair (every pair, or ``pairs``), before
-    any continuity price.
+    """``lambda g_p + pi_pool[c,p] + pi_load[c,p]``: the cost of an hour on each pair (every pair, or ``pairs``),
+    before any continuity price.
 
-    pi_pool is the soft women's specialist pool's penalty (a woman's case with a non-specialist).
+    pi_pool is the soft women's specialist pool's penalty (a woman's case with a non-specialist); pi_load the
+    placement tie-break, ``allocation.penalties.placement_load_weight`` x the practitioner's load, on the pairs
+    of cases the allocator places (:attr:`workload.allocate.arrays.PduArrays.pair_penalty`).
     """
     if pairs is None:
-        return staff_hour_cost(a)[a.pair_prac] + a.pair_pool_penalty
-    return staff_hour_cost(a)[a.pair_prac[pairs]] + a.pair_pool_penalty[pairs]
+        return staff_hour_cost(a)[a.pair_prac] + a.pair_penalty
+    return staff_hour_cost(a)[a.pair_prac[pairs]] + a.pair_penalty[pairs]
 
 
 def partner_hour_cost(a: PduArrays) -> np.ndarray:
