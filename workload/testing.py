@@ -401,8 +401,11 @@ def cases_frame(rows: list[dict]) -> pd.DataFrame:
     """A case table shaped like the loader's: every CaseRecord column, needs and flags 0 unless given."""
     from workload.scenario import CaseRecord
 
-    columns = [c for c in CaseRecord.model_fields if c != "case_id"]
-    records = [{c: row.get(c, CASE_DEFAULTS.get(c, 0)) for c in columns} for row in rows]
+    fields = CaseRecord.model_fields
+    columns = [c for c in fields if c != "case_id"]
+    defaults = {c: getattr(f.default, "value", f.default) for c, f in fields.items() if not f.is_required()}
+    defaults = {**defaults, **CASE_DEFAULTS}
+    records = [{c: row.get(c, defaults.get(c, 0)) for c in columns} for row in rows]
     ids = [row.get("case_id", f"C{i:04d}") for i, row in enumerate(rows)]
     return pd.DataFrame(records, index=pd.Index(ids, name="case_id"), columns=columns)
 
