@@ -272,7 +272,11 @@ class CaseRecord(BaseModel):
 
     case_id: Id = Field(description="Pseudonymous case identifier, unique in the scenario. Never a CRN or PNC number.")
     pdu: Id = Field(description="Probation delivery unit the case belongs to.")
-    sex: Sex = Field(description="Sex as recorded; reported for equity, never used to score need.")
+    sex: Sex = Field(
+        description="Sex as recorded; reported for equity, never used to score need. Read otherwise only as HMPPS "
+        "tiering reads it: the additional factors for women count in an untiered case's derived protect level for a "
+        "recorded woman."
+    )
     ethnicity: Annotated[str, Field(max_length=40), ROW_LABEL] | None = Field(
         default=None,
         description="Ethnic group as recorded (optional; reported for equity). Not 'Total', '(blank)', "
