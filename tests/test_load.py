@@ -342,3 +342,57 @@ def test_xlsx_tables_load(tiny: Path) -> None:
     (tiny / "scenario.toml").write_text(text)
     s = load_scenario(tiny)
     assert s.practitioners.loc["P01", "contracted_hours_per_week"] == 37
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        (
+            "rsr_pct",
+            "101",
+            'cases.csv, row 2, column rsr_pct: "101" is not allowed; expected a number at least 0 and at most 100',
+        ),
+        (
+            "complexity_registrations",
+            "2.5",
+            (
+                'cases.csv, row 2, column complexity_registrations: "2.5" is not allowed; expected a whole number at '
+                "least 0 and at most 10"
+            ),
+        ),
+        (
+            "impulsivity_or_temper",
+            "some",
+            'cases.csv, row 2, column impulsivity_or_temper: "some" is not allowed; expected one of 0, 1',
+        ),
+        (
+            "valid_assessment",
+            "maybe",
+            'cases.csv, row 2, column valid_assessment: "maybe" is not allowed; expected one of 0, 1',
+        ),
+    ],
+)
+def test_the_protect_level_columns_are_checked(tiny: Path, column: str, value: str, message: str) -> None:
+    cases = read_raw(tiny, "cases.csv")
+    cases[column] = ""
+    cases.loc[0, column] = value
+    write_raw(cases, tiny, "cases.csv")
+    found = problems_of(tiny)
+    assert any(p.startswith(message) for p in found), found
+
+
+def test_the_protect_level_columns_are_optional_with_their_defaults(tiny: Path) -> None:
+    s = load_scenario(tiny)
+    assert s.cases["rsr_pct"].tolist() == [0.0] * len(s.cases)
+    assert s.cases["complexity_registrations"].tolist() == [0] * len(s.cases)
+    assert s.cases["impulsivity_or_temper"].tolist() == [0] * len(s.cases)
+    assert s.cases["valid_assessment"].tolist() == [1] * len(s.cases)
+    cases = read_raw(tiny, "cases.csv")
+    cases["rsr_pct"] = ["7.5", "", "99.99"]
+    cases["complexity_registrations"] = ["3", "", "0"]
+    cases["valid_assessment"] = ["0", "", "no"]
+    write_raw(cases, tiny, "cases.csv")
+    s = load_scenario(tiny)
+    assert s.cases["rsr_pct"].tolist() == [7.5, 0.0, 99.99]
+    assert s.cases["complexity_registrations"].tolist() == [3, 0, 0]
+    assert s.cases["valid_assessment"].tolist() == [0, 1, 0]

@@ -272,7 +272,11 @@ class CaseRecord(BaseModel):
 
     case_id: Id = Field(description="Pseudonymous case identifier, unique in the scenario. Never a CRN or PNC number.")
     pdu: Id = Field(description="Probation delivery unit the case belongs to.")
-    sex: Sex = Field(description="Sex as recorded; reported for equity, never used to score need.")
+    sex: Sex = Field(
+        description="Sex as recorded; reported for equity, never used to score need. Read otherwise only as HMPPS "
+        "tiering reads it: the additional factors for women count in an untiered case's derived protect level for a "
+        "recorded woman."
+    )
     ethnicity: Annotated[str, Field(max_length=40), ROW_LABEL] | None = Field(
         default=None,
         description="Ethnic group as recorded (optional; reported for equity). Not 'Total', '(blank)', "
@@ -299,13 +303,49 @@ class CaseRecord(BaseModel):
     domestic_abuse_victim: YesNo = Field(description="Has experienced domestic abuse.")
     sexual_violence_victim: YesNo = Field(description="Has experienced sexual violence.")
     sex_work: YesNo = Field(description="Involved in sex work.")
-    dependent_children: YesNo = Field(description="Primary carer of dependent children.")
+    dependent_children: YesNo = Field(
+        description="Primary carer of dependent children. For a recorded woman with no tier and a valid assessment, "
+        "it stands in for OASys 6.9 parenting responsibilities, an additional factor for women in her derived "
+        "protect level."
+    )
     pregnant: YesNo
     self_harm_history: YesNo = Field(description="History of self-harm.")
     suicide_attempt_history: YesNo = Field(description="History of suicide attempts.")
     care_experienced: YesNo = Field(description="Was in local-authority care as a child.")
     overdose_history: YesNo = Field(description="Has overdosed (a 'near miss').")
-    breach_recall_12m: YesNo = Field(description="Breach or recall in the last 12 months.")
+    breach_recall_12m: YesNo = Field(
+        description="Breach or recall in the last 12 months (Delius 'previous enforcement activity'). For a recorded "
+        "woman with no tier, one of the additional factors for women in her derived protect level."
+    )
+    rsr_pct: float = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Risk of Serious Recidivism score, percent (optional; blank or absent is 0, as HMPPS tiering "
+        "counts a missing RSR). Read only to derive the protect level of a case with no tier: 7.00-99.99 scores "
+        "20 points, 3.00-6.99 10 points, anything else 0; only the larger of the RSR and RoSH points counts.",
+    )
+    complexity_registrations: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Number of distinct active complexity registrations in Delius (optional; blank or absent is 0): "
+        "mental health (RMDO), self-harm (ALSH), vulnerability (RVLN), child concerns (RCCO), child protection "
+        "(RCPR), risk to children (RCHD), public interest (RPIR), adult at risk (RVAD), street gangs (STRG), "
+        "terrorism (RTAO); count each code once. Read only to derive the protect level of a case with no tier.",
+    )
+    impulsivity_or_temper: YesNo = Field(
+        default=Flag.no,
+        description="OASys 11.2 impulsivity or 11.4 temper control answered 'some' or 'significant problems' "
+        "(optional; blank or absent is 0). For a recorded woman with no tier and a valid assessment, one of the "
+        "additional factors for women in her derived protect level.",
+    )
+    valid_assessment: YesNo = Field(
+        default=Flag.yes,
+        description="1 when the case has a valid OASys assessment (the latest complete layer 3, within 55 weeks), "
+        "0 when not (optional; blank or absent is 1, as the table's need columns come from an assessment). Without "
+        "one, HMPPS tiering scores neither parenting (dependent_children) nor impulsivity_or_temper for a woman.",
+    )
     current_practitioner_id: Id | None = Field(
         default=None, description="Practitioner who holds the case now; blank when unallocated."
     )

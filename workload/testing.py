@@ -289,7 +289,7 @@ def random_allocation_inputs(
     tier = rng.choice(tiers, size=n, p=tier_p)
     case_type = rng.choice(types, size=n, p=[0.6, 0.3, 0.1])
     timing = {t: params.table(f"wmt.annual_hours.{t}") for t in types}
-    wmt_hours = np.array([float(timing[ct][t]) for ct, t in zip(case_type, tier)])
+    wmt_hours = np.array([float(timing[ct].get(t, 0.0)) for ct, t in zip(case_type, tier)])  # untiered: 0
     sex = np.where(rng.random(n) < women_share, "female", "male")
     needs = np.where(rng.random((n, len(NEED_AREAS))) < 0.25, rng.uniform(2.0, 15.0, (n, len(NEED_AREAS))), 0.0)
     required = wmt_hours * rng.uniform(0.6, 1.0, n) + needs.sum(axis=1) + rng.uniform(0.0, 10.0, n)
@@ -401,8 +401,11 @@ def cases_frame(rows: list[dict]) -> pd.DataFrame:
     """A case table shaped like the loader's: every CaseRecord column, needs and flags 0 unless given."""
     from workload.scenario import CaseRecord
 
-    columns = [c for c in CaseRecord.model_fields if c != "case_id"]
-    records = [{c: row.get(c, CASE_DEFAULTS.get(c, 0)) for c in columns} for row in rows]
+    fields = CaseRecord.model_fields
+    columns = [c for c in fields if c != "case_id"]
+    defaults = {c: getattr(f.default, "value", f.default) for c, f in fields.items() if not f.is_required()}
+    defaults = {**defaults, **CASE_DEFAULTS}
+    records = [{c: row.get(c, defaults.get(c, 0)) for c in columns} for row in rows]
     ids = [row.get("case_id", f"C{i:04d}") for i, row in enumerate(rows)]
     return pd.DataFrame(records, index=pd.Index(ids, name="case_id"), columns=columns)
 

@@ -402,7 +402,9 @@ def test_unknown_mode_is_refused() -> None:
         score_needs(cases_frame({}), DEFAULTS, mode="budget_neutral")
 
 
-def test_sex_is_never_read() -> None:
+def test_sex_is_not_needed() -> None:
+    """Without a sex column nobody is recorded female; with one, a woman with no additional factor for women
+    scores as without it (sex reaches hours only through an untiered case's tier: test_tier_protect.py)."""
     cases = cases_frame({"tier": "untiered", "rosh": "medium", "drugs": 2, "self_harm_history": 1})
     pd.testing.assert_frame_equal(score_needs(cases.drop(columns="sex"), DEFAULTS), score_needs(cases, DEFAULTS))
 
@@ -548,6 +550,9 @@ def test_hours_never_rise_as_an_order_ages(case: dict[str, Any], months: float) 
 @FAST
 @given(case=case_records())
 def test_twins_that_differ_only_in_sex_get_identical_hours(case: dict[str, Any]) -> None:
+    """Tiered, or untiered with RoSH and MAPPA alone deciding the letter (the 2 points of parenting never cross a
+    threshold of 0/5/10/15/20/25/150... points): the hours are the same. Where the women's factors do move an
+    untiered case's derived letter, only the risk hours differ (test_tier_protect.py)."""
     twins = cases_frame(*({**case, "sex": sex} for sex in ("female", "male", "other", "unknown")))
     scores = score_needs(twins, DEFAULTS).to_numpy()
     assert (scores == scores[0]).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -17,8 +18,10 @@ from workload.params import ParameterError, load_parameters
 from workload.scenario import SUPERVISED_TIERS, Tier
 from workload.scoring.wmt import (
     available_points,
+    capacity_pct_unrounded,
     case_hours,
     case_points,
+    exact_available_points,
     points_to_hours,
     points_to_weekly_hours,
     practitioner_points,
@@ -120,8 +123,9 @@ def test_every_tier_and_case_type_scores_its_table_entry() -> None:
     rows = [{"case_type": t, "tier": tier} for t in CASE_TYPES for tier in ALL_TIERS]
     cases = cases_frame(rows)
     points, hours = case_points(cases, PARAMS), case_hours(cases, PARAMS)
-    expected_points = [PARAMS[f"wmt.weights.{r['case_type']}.{r['tier']}"] for r in rows]
-    expected_hours = [PARAMS[f"wmt.annual_hours.{r['case_type']}.{r['tier']}"] for r in rows]
+    untiered = {"untiered": 0}  # no such entry in the tool or the timings: always 0
+    expected_points = [{**PARAMS.table(f"wmt.weights.{r['case_type']}"), **untiered}[r["tier"]] for r in rows]
+    expected_hours = [{**PARAMS.table(f"wmt.annual_hours.{r['case_type']}"), **untiered}[r["tier"]] for r in rows]
     assert points.tolist() == expected_points and hours.tolist() == expected_hours
     assert points.dtype == np.int64 and points.name == "wmt_points" and hours.name == "wmt_hours"
     assert points.index.equals(cases.index)
@@ -139,7 +143,7 @@ def test_scenario_overrides_change_weights_targets_and_thresholds() -> None:
     assert points.iloc[0] == 40
     out = practitioner_workload(staff, points, cases["current_practitioner_id"], params)
     assert out.loc["P000", "wmt_points"] == 40 and out.loc["P000", "available_points"] == 2000
-    assert wmt_flag(pd.Series([95.0]), params).tolist() == ["red"]
+    assert wmt_flag(np.array([950]), np.array([1000]), params).tolist() == ["red"]
 
 
 def test_non_whole_weights_and_unknown_tiers_are_refused() -> None:
@@ -184,7 +188,14 @@ def test_hours_from_points_are_within_5_pct_of_the_tiering_timings() -> None:
     [
         (990, 1000, 99.0, "ok"),
         (991, 1000, 99.1, "over"),
-        (1100, 1000, 110.0, "over"),
+        (9905, 10000, 99.1, "over"),  # 99.05% rounds half up to 99.1, above the officer-overview card's 99
+        (9904, 10000, 99.0, "ok"),  # 99.04% rounds to 99.0: not above 99
+        (1000, 1000, 100.0, "over"),
+        (1099, 1000, 109.9, "over"),
+        # wmt-web's red test is on the unrounded float: exactly 110% computes as 110.00000000000001 (1.1 has no
+        # exact double), so it is red, as the page shows it
+        (1100, 1000, 110.0, "red"),
+        (11004, 10000, 110.0, "red"),  # 110.04%: hmpps-workload rounds to 110.0, wmt-web's float is above 110
         (1101, 1000, 110.1, "red"),
         (0, 1000, 0.0, "ok"),
         (500, 0, 0.0, "ok"),
@@ -194,7 +205,31 @@ def test_hours_from_points_are_within_5_pct_of_the_tiering_timings() -> None:
 def test_workload_pct_and_flag(points: int, available: int, pct: float, flag: str) -> None:
     got = workload_pct(np.array([points]), np.array([available]), PARAMS)
     assert got[0] == pct
-    assert wmt_flag(pd.Series(got), PARAMS).tolist() == [flag]
+    assert wmt_flag(np.array([points]), np.array([available]), PARAMS).tolist() == [flag]
+
+
+def test_the_red_band_follows_the_javascript_float_not_the_rounded_pct() -> None:
+    """Points just above 110% of available that round to 110.0%: red in wmt-web (its test is on the float);
+    just below 110% (109.96%, shown 110.0%): not red."""
+    points, available = np.array([110_001, 109_996, 1_100_000]), np.array([100_000, 100_000, 1_000_000])
+    assert workload_pct(points, available, PARAMS).tolist() == [110.0, 110.0, 110.0]
+    assert capacity_pct_unrounded(points, available).tolist() == [
+        110_001 / 100_000 * 100,
+        109_996 / 100_000 * 100,
+        1_100_000 / 1_000_000 * 100,
+    ]
+    assert wmt_flag(points, available, PARAMS).tolist() == ["red", "over", "red"]
+    assert wmt_flag(pd.Series([5], index=["P1"]), np.array([0]), PARAMS).to_dict() == {"P1": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("points", "available", "capacity"),
+    [(15, 102, 14.7), (500, 1000, 50.0), (0, 2176, 0.0), (2053, 2176, 94.3)],  # hmpps-workload's own tests
+)
+def test_workload_pct_is_hmpps_workloads_capacity(points: int, available: int, capacity: float) -> None:
+    """``calculateCapacity``: points / available rounded half-up to 3 places, x 100 (GetOffenderManagerServiceTest:
+    15 of 102 -> 14.700; GetImpactForOffenderManager: 500 of 1,000 -> 50; no workload -> 0)."""
+    assert workload_pct(np.array([points]), np.array([available]), PARAMS)[0] == capacity
 
 
 def test_spo_holding_cases_reads_zero_pct() -> None:
@@ -280,16 +315,110 @@ def test_workload_pct_never_falls_when_a_case_is_added(
     assert order[after["wmt_flag"]] >= order[before["wmt_flag"]]
 
 
+def kotlin_available_points(target: str, default: str, hours: str) -> int:
+    """A reference for ``calculateAvailablePoints`` in Python's decimal module, step by step as the Kotlin
+    BigDecimal code: ``hours.divide(default, 15, HALF_UP)``, the exact product, ``toBigInteger()``."""
+    h, d, t = Decimal(hours), Decimal(default), Decimal(target)
+    if not (h > 0 and d != 0):
+        return 0
+    with localcontext() as ctx:
+        ctx.prec = 200  # wide enough that the quotient is exact to far beyond 15 places before quantizing
+        ratio = (h / d).quantize(Decimal("1e-15"), rounding=ROUND_HALF_UP)
+        return int((t * ratio).to_integral_value(rounding=ROUND_DOWN))
+
+
 @settings(max_examples=150, deadline=None)
 @given(row=staff_rows)
-def test_available_points_is_the_exact_truncation(row: dict[str, Any]) -> None:
+def test_available_points_follow_the_tools_grade_lookups(row: dict[str, Any]) -> None:
+    """SPOs read the SPO nominal target and every other grade the PO one; PO and PQiP read the PO default hours,
+    PSO the PSO ones and SPO the SPO ones (WorkloadPointsEntity)."""
+    params = load_parameters(
+        {"wmt.nominal_target.PO": 2100, "wmt.nominal_target.SPO": 1900, "wmt.default_hours.PO": 36}
+        | {"wmt.default_hours.PSO": 35, "wmt.default_hours.SPO": 30}
+    )
     staff = practitioners_frame([row])
     grade = row["grade"]
-    target = Fraction(PARAMS[f"wmt.nominal_target.{grade}"])
-    default = Fraction(PARAMS[f"wmt.default_hours.{grade}"])
-    hours = Fraction(str(row["contracted_hours_per_week"])) - Fraction(str(row["reduction_hours_per_week"]))
-    expected = int(target * hours / default) if hours > 0 and default > 0 else 0
-    assert available_points(staff, PARAMS).iloc[0] == expected
+    target = params[f"wmt.nominal_target.{'SPO' if grade == 'SPO' else 'PO'}"]
+    default = params[f"wmt.default_hours.{ {'PO': 'PO', 'PQiP': 'PO', 'PSO': 'PSO'}.get(grade, 'SPO') }"]
+    hours = Decimal(str(row["contracted_hours_per_week"])) - Decimal(str(row["reduction_hours_per_week"]))
+    expected = kotlin_available_points(str(target), str(default), str(hours))
+    assert available_points(staff, params).iloc[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("target", "default", "hours", "expected"),
+    [
+        (2176, 37, 35.2, 2070),  # CapacityCalculatorTest.kt: 37 h - 1.8
+        (2176, 37, 28.2, 1658),  # CapacityCalculatorTest.kt: 30 h - 1.8
+        (2100, 35, 30, 1799),  # exactly 1,800, but 30/35 rounded to 15 places is below 6/7: one point less
+        (2100, 36, 30, 1749),
+        (2100, 36, 0.12, 6),
+        (2100, 36, 24, 1400),
+        (2176, 36, 33, 1994),
+        (2176, 37, 18.5, 1088),
+        (2176, 0, 37, 0),  # SPO default hours
+        (2176, 37, 0, 0),
+        (2176, 37, -1.5, 0),
+    ],
+)
+def test_available_points_are_calculate_available_points(
+    target: int, default: int, hours: float, expected: int
+) -> None:
+    assert exact_available_points(target, default, hours) == expected
+    assert kotlin_available_points(str(target), str(default), str(hours)) == expected
+    if default:  # the PO default hours cannot be 0; the SPO case is test_available_points
+        contracted, reduction = (float(hours), 0.0) if hours > 0 else (5.0, 5.0 - float(hours))
+        staff = practitioners_frame(
+            [{"grade": "PO", "contracted_hours_per_week": contracted, "reduction_hours_per_week": reduction}]
+        )
+        params = load_parameters({"wmt.nominal_target.PO": target, "wmt.default_hours.PO": default})
+        assert available_points(staff, params).iloc[0] == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    target=st.integers(1, 5000),
+    default=st.integers(1, 60),
+    hundredths=st.integers(-500, 6000),
+)
+def test_available_points_match_a_decimal_reference(target: int, default: int, hundredths: int) -> None:
+    """Any nominal target and default hours, hours to 0.01: the exact computation is the Kotlin arithmetic."""
+    hours = Decimal(hundredths) / 100
+    assert exact_available_points(target, default, float(hours)) == kotlin_available_points(
+        str(target), str(default), str(hours)
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    target=st.integers(1, 5000),
+    default=st.integers(1, 60),
+    contracted=st.integers(1, 600).map(lambda h: h / 10),
+    reduction=st.integers(0, 600).map(lambda h: h / 10),
+)
+def test_available_points_of_a_table_match_the_decimal_reference(
+    target: int, default: int, contracted: float, reduction: float
+) -> None:
+    params = load_parameters({"wmt.nominal_target.PO": target, "wmt.default_hours.PO": default})
+    staff = practitioners_frame(
+        [{"grade": "PQiP", "contracted_hours_per_week": contracted, "reduction_hours_per_week": reduction}]
+    )
+    hours = Decimal(str(contracted)) - Decimal(str(reduction))
+    assert available_points(staff, params).iloc[0] == kotlin_available_points(str(target), str(default), str(hours))
+
+
+def test_grades_the_tool_has_no_column_for_are_not_parameters() -> None:
+    """PSO and PQiP read the PO nominal target and PQiP the PO default hours: no entry of their own to set."""
+    for path in ("wmt.nominal_target.PSO", "wmt.nominal_target.PQiP", "wmt.default_hours.PQiP"):
+        with pytest.raises(ParameterError, match=f"{path} is not a parameter"):
+            load_parameters({path: 2000})
+
+
+def test_untiered_weights_are_not_parameters() -> None:
+    """The tool has no untiered weight (an untiered case scores 0), so a scenario cannot set one."""
+    for path in ("wmt.weights.community.untiered", "wmt.weights.custody.untiered", "wmt.annual_hours.licence.untiered"):
+        with pytest.raises(ParameterError, match=f"{path} is not a parameter"):
+            load_parameters({path: 10})
 
 
 @settings(max_examples=200, deadline=None)

@@ -12,8 +12,10 @@ Every component is a column of the output, so anyone can see why a case needs wh
 
     required_hours = hours_risk + hours_needs + hours_complexity + hours_relationship + hours_responsive
 
-The model scores needs and experiences, never sex itself (the ``sex`` column is never read: a man with the
-same needs gets the same hours) and never a diagnosis. Every number comes from ``workload/params/needs.yaml``
+The model scores needs and experiences, never sex itself (a man with the same needs gets the same hours) and
+never a diagnosis. The ``sex`` column is read in one place only: to derive an untiered case's tier letter as
+HMPPS tiering would (its additional factors for women count for recorded women only), the same rule that is
+already inside every recorded tier. Every number comes from ``workload/params/needs.yaml``
 with its unit and source or the reasoning behind it; docs/model.md states each formula and default.
 
 Hours are practitioner hours per case per year. Relationship time, given only in the first months of an
@@ -30,7 +32,7 @@ import pandas as pd
 
 from workload.params import ParameterError, Parameters
 from workload.scenario import OASYS_NEEDS, RESEARCH_FLAGS, CaseType, Flag, NeedArea, Rosh, Severity, Tier
-from workload.tier import MAPPA_KEYS, PROTECT_LEVELS, protect_code, protect_thresholds
+from workload.tier import MAPPA_KEYS, PROTECT_LEVELS, case_protect_points, protect_code, protect_thresholds
 
 COMPONENTS: tuple[str, ...] = (
     "hours_risk",
@@ -61,7 +63,8 @@ MONTHS_PER_YEAR = 12
 """Unit conversion: hours given over some months become an annual rate by x 12 / months."""
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("case_type", "tier", "rosh", "mappa_level", "months_on_order", *NEED_AREAS)
-"""Case columns the model reads. ``sex`` is not among them, by design."""
+"""Case columns the model needs. ``sex`` is not among them: it is read only when present, for an untiered case's
+protect level (:func:`workload.tier.case_protect_points`), like the other columns of the tier's protect points."""
 
 _OASYS_MAX = int(max(Severity))
 _FLAG_MAX = int(max(Flag))
@@ -185,7 +188,7 @@ def _codes(column: pd.Series, allowed: tuple[str, ...], name: str) -> np.ndarray
     return lookup[codes]
 
 
-def _cases(cases: pd.DataFrame, weights: _Weights) -> _Cases:
+def _cases(cases: pd.DataFrame, weights: _Weights, params: Parameters) -> _Cases:
     """Check the case columns the model reads and turn them into arrays."""
     missing = [c for c in REQUIRED_COLUMNS if c not in cases.columns]
     if missing:
@@ -200,10 +203,11 @@ def _cases(cases: pd.DataFrame, weights: _Weights) -> _Cases:
     letter = tier_letter[tier_code]
     untiered = letter < 0
     if untiered.any():
-        rosh = _codes(cases["rosh"], ROSH_LEVELS, "rosh")
-        mappa = _levels(cases["mappa_level"], len(MAPPA_KEYS) - 1, "mappa_level")
-        points = weights.rosh_points[rosh] + weights.mappa_points[mappa]
-        letter = np.where(untiered, protect_code(points, weights.thresholds), letter)
+        rows = cases[untiered]
+        _codes(rows["rosh"], ROSH_LEVELS, "rosh")
+        _levels(rows["mappa_level"], len(MAPPA_KEYS) - 1, "mappa_level")
+        letter = letter.copy()
+        letter[untiered] = protect_code(case_protect_points(rows, params), weights.thresholds)
     case_type = _codes(cases["case_type"], CASE_TYPES, "case_type")
 
     months = cases["months_on_order"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -237,7 +241,7 @@ def _levels(column: pd.Series, top: int, name: str) -> np.ndarray:
 
 def _prepare(cases: pd.DataFrame, params: Parameters) -> tuple[_Cases, _Weights]:
     weights = _weights(params)
-    return _cases(cases, weights), weights
+    return _cases(cases, weights, params), weights
 
 
 def _needs_factor(c: _Cases, w: _Weights) -> np.ndarray:
@@ -280,15 +284,20 @@ def _responsive_share(c: _Cases, w: _Weights) -> np.ndarray:
 def protect_level(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     """Protect level (risk of serious harm) A-D of each case: the letter of its 2021 tier.
 
-    An untiered case's level is derived as HMPPS tiering derives it, from the parts the case table holds
-    (:mod:`workload.tier`; docs/sources.md#hmpps-tier, protect points)::
+    An untiered case's level is derived as HMPPS tiering derives it, from every factor of its protect points
+    that a case table holds (:func:`workload.tier.case_protect_points`; docs/sources.md#hmpps-tier)::
 
-        points = rosh_points[rosh] + mappa_points[mappa_level]
+        points = max(rsr_points[rsr_pct], rosh_points[rosh]) + mappa_points[mappa_level]
+                 + 2 x complexity_registrations
+                 + 2 x (breach_recall_12m + valid_assessment x (dependent_children + impulsivity_or_temper))
+                   for a recorded woman only
         level  = A if points >= thresholds.A, B if >= thresholds.B, C if >= thresholds.C, else D
 
-    with RoSH low/medium/high/very high = 0/10/20/150 and MAPPA none/1/2/3 = 0/5/150/150 points, and
-    thresholds 150/20/10 (``tier.protect.*``, :mod:`workload.tier`). RSR and the complexity registrations are not in the
-    case table, so a derived level can be lower than a full tier calculation would give; never higher.
+    with RSR 7.00-99.99% / 3.00-6.99% = 20/10 points, RoSH low/medium/high/very high = 0/10/20/150, MAPPA
+    none/1/2/3 = 0/5/150/150 and thresholds 150/20/10 (``tier.protect.*``). This is today's tier rule, and the
+    one place the needs model reads ``sex``: the additional factors for women count only for a recorded woman,
+    as they do in the tier a tiered case already carries. ``dependent_children`` stands in for OASys 6.9
+    parenting responsibilities.
 
     Parameters
     ----------
@@ -320,8 +329,8 @@ def hours_risk(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     timings (docs/sources.md#hmpps-tier-ui, the UTM timings). The change number's extra time is not
     counted here: the needs components price the needs themselves. Unsupervised (S) cases get
     ``needs.risk.unsupervised_factor`` (0.25, judgement) of the supervised time where today's model gives
-    0. Untiered cases take the protect level :func:`protect_level` derives from RoSH and MAPPA, and the
-    hours of change level 1.
+    0. Untiered cases take the protect level :func:`protect_level` derives as HMPPS tiering would (RSR, RoSH,
+    MAPPA, complexity registrations and the additional factors for women), and the hours of change level 1.
 
     Returns
     -------
@@ -538,7 +547,8 @@ def score_needs(
     ----------
     cases : pandas.DataFrame
         Case table indexed by ``case_id`` (as :func:`workload.load.load_scenario` returns it). The columns
-        read are :data:`REQUIRED_COLUMNS`; ``sex`` is never read.
+        read are :data:`REQUIRED_COLUMNS`, and for untiered cases the other columns of the tier's protect points
+        (:data:`workload.tier.PROTECT_COLUMNS`, ``sex`` among them; the optional ones default when absent).
     params : Parameters
         Model parameters (``needs.*`` from workload/params/needs.yaml, with any scenario overrides).
     mode : {"full", "budget-neutral"}

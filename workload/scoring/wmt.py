@@ -17,6 +17,7 @@ weightings (warrants, unpaid work only, overdue terminations) and the PAROM and 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import pandas as pd
 
 from workload.params import ParameterError, Parameters
 from workload.scenario import CaseType
+from workload.tier import UNTIERED
 
 CASE_TYPES: tuple[str, ...] = tuple(t.value for t in CaseType)
 """The WMT's three weight columns, in the order the lookup matrices use."""
@@ -31,9 +33,17 @@ CASE_TYPES: tuple[str, ...] = tuple(t.value for t in CaseType)
 FLAG_OK, FLAG_OVER, FLAG_RED = "ok", "over", "red"
 """Values of ``wmt_flag``: at or under the allocation screen's threshold, over it, over the red threshold."""
 
-_TRUNCATION_DECIMALS = 9
-"""Numerical guard, not a model number: available points are rounded to 9 decimals before truncation, so
-float noise (2175.9999999997 for what is exactly 2176) cannot cost a point."""
+RATIO_PLACES = 15
+"""Decimal places of the hours ratio in ``calculateAvailablePoints`` (``divide(contractedHoursForGrade, 15,
+HALF_UP)``): part of the tool's arithmetic, not a model number."""
+
+NOMINAL_TARGET_KEY: dict[str, str] = {"SPO": "SPO"}
+"""Which entry of ``wmt.nominal_target`` a grade reads: the tool's ``getDefaultPointsAvailable`` has two columns,
+``nominal_target_spo`` for SPOs and ``nominal_target_po`` for every other grade (PO, PSO, PQiP)."""
+
+DEFAULT_HOURS_KEY: dict[str, str] = {"PO": "PO", "PQiP": "PO", "PSO": "PSO"}
+"""Which entry of ``wmt.default_hours`` a grade reads: the tool's ``getDefaultContractedHours`` gives PO and
+PQiP the PO column, PSO the PSO column, and every other grade (SPO) the SPO column."""
 
 
 def _whole_numbers(table: Mapping[str, object], path: str) -> dict[str, int]:
@@ -49,13 +59,15 @@ def _whole_numbers(table: Mapping[str, object], path: str) -> dict[str, int]:
 def _by_type_and_tier(cases: pd.DataFrame, params: Parameters, group: str, whole: bool) -> np.ndarray:
     """Look up ``<group>.<case_type>[tier]`` for every case at once (a case type x tier matrix, indexed by codes).
 
-    Raises ValueError naming the first case whose case type or tier has no entry in the tables.
+    An untiered case is 0: neither the tool nor the timings have an untiered entry, so the tables hold none
+    and a scenario cannot set one. Raises ValueError naming the first case whose case type or tier has no
+    entry in the tables.
     """
     tables: dict[str, Mapping[str, Any]] = {t: params.table(f"{group}.{t}") for t in CASE_TYPES}
     if whole:
         tables = {t: _whole_numbers(table, f"{group}.{t}") for t, table in tables.items()}
-    tiers = list(dict.fromkeys(tier for table in tables.values() for tier in table))
-    matrix = np.array([[tables[t].get(tier, np.nan) for tier in tiers] for t in CASE_TYPES], dtype=float)
+    tiers = [*dict.fromkeys(tier for table in tables.values() for tier in table if tier != UNTIERED), UNTIERED]
+    matrix = np.array([[tables[t].get(tier, np.nan) for tier in tiers[:-1]] + [0.0] for t in CASE_TYPES], dtype=float)
     type_code = pd.Index(CASE_TYPES).get_indexer(cases["case_type"])
     tier_code = pd.Index(tiers).get_indexer(cases["tier"])
     found = (type_code >= 0) & (tier_code >= 0)
@@ -75,9 +87,10 @@ def case_points(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     """WMT points of each case: the weight of its case type and tier.
 
     ``wmt_points[c] = wmt.weights.<case_type[c]>[tier[c]]`` from the 16-tier seed table (community, licence,
-    custody; hmpps-workload ``V1_1__SEED_REF_DATA.sql``). Untiered and unsupervised S-tier cases score 0 unless
-    a scenario sets their weights. This is the realtime formula (``JpaBasedCaseCalculator.kt``); the batch WMT
-    sums the same weights over tier counts.
+    custody; hmpps-workload ``V1_1__SEED_REF_DATA.sql``). Unsupervised S-tier cases score 0 unless a scenario
+    sets their weights; untiered cases always score 0, as in the tool, which has no weight for them (its case
+    calculator looks up the tier's column; there is no untiered column to set). This is the realtime formula
+    (``JpaBasedCaseCalculator.kt``); the batch WMT sums the same weights over tier counts.
 
     Parameters
     ----------
@@ -185,27 +198,89 @@ def available_hours_per_week(practitioners: pd.DataFrame) -> pd.Series:
     return hours.rename("available_hours_per_week")
 
 
-def available_points(practitioners: pd.DataFrame, params: Parameters) -> pd.Series:
-    """WMT capacity of each practitioner in points ("available points").
+def _decimal(value: object) -> Fraction:
+    """A number as the exact decimal it was written as: a float by its shortest text (35.2, not the binary
+    35.2000000000000028...), as the tool's BigDecimal columns hold the figures a manager typed."""
+    if isinstance(value, (int, np.integer)):
+        return Fraction(int(value))
+    return Fraction(repr(float(value)))  # type: ignore[arg-type]
 
-    ``available_points = trunc(nominal_target[grade] x (contracted_hours - reduction_hours) /
-    default_hours[grade])``, and 0 when the available hours are 0 or less or the grade's default hours are 0
-    (docs/sources.md#hmpps-workload, ``CapacityCalculator.kt``). Seeds: nominal target 2,176
-    and default hours 37 for PO, PSO and PQiP; SPOs have default hours 0, so 0 points. A 37-hour PO with
-    1.8 reduction hours has 2,070 points; a 30-hour one with 1.8 has 1,658.
+
+def _half_up(value: Fraction) -> int:
+    """``value`` rounded to a whole number, halves away from zero (``RoundingMode.HALF_UP``)."""
+    magnitude = int(abs(value) + Fraction(1, 2))
+    return magnitude if value >= 0 else -magnitude
+
+
+def exact_available_points(target: object, default_hours: object, hours: object) -> int:
+    """hmpps-workload's ``calculateAvailablePoints`` for one practitioner, in exact decimal arithmetic.
+
+    ``ratio = round_half_up(hours / default_hours, 15 places)``; ``points = trunc(target x ratio)`` (the
+    exact product's ``toBigInteger()``); 0 unless ``hours > 0`` and ``default_hours != 0``. The rounding of
+    the ratio matters when ``target x hours / default_hours`` is a whole number but ``hours / default_hours``
+    has no finite decimal expansion: 2,100 points, 35 default hours and 30 hours give 1,799, not 1,800.
+    ``hours`` may be a :class:`~fractions.Fraction` (contracted less reduction hours, exactly); other
+    arguments are read as the decimals they were written as.
+    """
+    hours = hours if isinstance(hours, Fraction) else _decimal(hours)
+    default = _decimal(default_hours)
+    if not (hours > 0 and default != 0):
+        return 0
+    ratio = Fraction(_half_up(hours / default * 10**RATIO_PLACES), 10**RATIO_PLACES)
+    return int(_decimal(target) * ratio)  # int() truncates toward zero, as toBigInteger() does
+
+
+def grade_targets(practitioners: pd.DataFrame, params: Parameters) -> tuple[np.ndarray, np.ndarray]:
+    """Each practitioner's nominal target and default hours, looked up as the tool looks them up.
+
+    ``wmt.nominal_target.SPO`` for SPOs and ``wmt.nominal_target.PO`` for every other grade;
+    ``wmt.default_hours.PO`` for PO and PQiP, ``.PSO`` for PSO and ``.SPO`` for every other grade
+    (:data:`NOMINAL_TARGET_KEY`, :data:`DEFAULT_HOURS_KEY`; hmpps-workload ``WorkloadPointsEntity``).
+    Returns object arrays of the parameter values as written (ints stay ints).
+    """
+    grade = practitioners["grade"].astype(str)
+    targets = params.table("wmt.nominal_target")
+    hours = params.table("wmt.default_hours")
+    target_key = grade.map(NOMINAL_TARGET_KEY).fillna("PO")
+    hours_key = grade.map(DEFAULT_HOURS_KEY).fillna("SPO")
+    return target_key.map(targets).to_numpy(dtype=object), hours_key.map(hours).to_numpy(dtype=object)
+
+
+def available_points(practitioners: pd.DataFrame, params: Parameters) -> pd.Series:
+    """WMT capacity of each practitioner in points ("available points"), exactly as the tool computes it.
+
+    ``available_points = trunc(nominal_target x round_half_up((contracted_hours - reduction_hours) /
+    default_hours, 15 places))``, and 0 when the available hours are 0 or less or the default hours are 0
+    (docs/sources.md#hmpps-workload, ``CapacityCalculator.kt``; :func:`exact_available_points`). The target
+    and default hours are read per grade as the tool reads them (:func:`grade_targets`: PSO and PQiP take the
+    PO nominal target). Seeds: nominal target 2,176 and default hours 37 for PO, PSO and PQiP; SPOs have
+    default hours 0, so 0 points. A 37-hour PO with 1.8 reduction hours has 2,070 points; a 30-hour one with
+    1.8 has 1,658.
+
+    Computed in exact rational arithmetic once per distinct (target, default hours, contracted hours,
+    reduction hours), so a region of 11,000 practitioners with a few hundred distinct hours costs a few
+    hundred exact computations, none per case.
 
     Returns
     -------
     pd.Series
         Integer points per practitioner, indexed by ``practitioner_id``, named ``available_points``.
     """
-    target = grade_parameter(practitioners, params, "wmt.nominal_target")
-    default_hours = grade_parameter(practitioners, params, "wmt.default_hours")
-    hours = available_hours_per_week(practitioners).to_numpy(dtype=float)
-    has_capacity = (hours > 0) & (default_hours > 0)
-    raw = np.divide(target * hours, default_hours, out=np.zeros(len(hours)), where=has_capacity)
-    points = np.trunc(np.round(raw, _TRUNCATION_DECIMALS))
-    return pd.Series(points.astype(np.int64), index=practitioners.index, name="available_points")
+    target, default_hours = grade_targets(practitioners, params)
+    keys = pd.MultiIndex.from_arrays(
+        [
+            pd.Index(target, dtype=object),
+            pd.Index(default_hours, dtype=object),
+            pd.Index(practitioners["contracted_hours_per_week"].to_numpy(dtype=float)),
+            pd.Index(practitioners["reduction_hours_per_week"].to_numpy(dtype=float)),
+        ]
+    )
+    codes, uniques = pd.factorize(keys)
+    distinct = np.array(
+        [exact_available_points(t, d, _decimal(c) - _decimal(r)) for t, d, c, r in uniques], dtype=np.int64
+    )
+    points = distinct[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+    return pd.Series(points, index=practitioners.index, name="available_points")
 
 
 def report_points(practitioners: pd.DataFrame, params: Parameters) -> pd.Series:
@@ -308,19 +383,45 @@ def workload_pct(points, available, params: Parameters) -> np.ndarray:
     return np.where(both_positive, units, 0) / 10**decimals
 
 
-def wmt_flag(workload_pct: pd.Series, params: Parameters) -> pd.Series:
-    """What the WMT screens say about a workload %: ``ok``, ``over`` or ``red``.
+def capacity_pct_unrounded(points, available) -> np.ndarray:
+    """Workload % as wmt-web computes it for its screens: ``(points / available) x 100`` in floating point,
+    unrounded, and 0 when available points are 0 (``percentage-calculator.js``, ``calculatePercentage``).
 
-    ``red`` above ``wmt.red_pct`` (110%, wmt-web's red capacity; above 110% for 4 consecutive weeks is
-    "excessive workload"); ``over`` above ``wmt.allocation_flag_pct`` (99%, the Manage a Workforce allocation
-    screen's over-capacity flag); otherwise ``ok``. A practitioner with no available points reads 0% and
-    ``ok`` whatever they hold, as in the tool.
+    The same double-precision operations in the same order as the JavaScript, so the value is the one the
+    page tests: 1,100 points of 1,000 give 110.00000000000001, not 110.
     """
-    pct = np.asarray(workload_pct, dtype=float)
+    points = np.asarray(points, dtype=float)
+    available = np.asarray(available, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = points / available * 100
+    return np.where(available != 0, pct, 0.0)
+
+
+def wmt_flag(points, available, params: Parameters) -> pd.Series:
+    """What the WMT screens say about a practitioner: ``ok``, ``over`` or ``red``.
+
+    ``red`` when the unrounded percentage (:func:`capacity_pct_unrounded`) is above ``wmt.red_pct``: wmt-web's
+    test ``capacityPercentage > 110`` on the float it computes, so 110.04% (shown as 110.0%) is red while
+    hmpps-workload's rounded capacity reads 110.0; above 110% for 4 consecutive weeks is "excessive workload".
+    Otherwise ``over`` when the workload % as hmpps-workload returns it (:func:`workload_pct`, rounded half-up
+    to 0.1) is above ``wmt.allocation_flag_pct``: Manage a Workforce's officer-overview card tests
+    ``capacity > 99`` on that number (its choose-practitioner list flags above 100). Otherwise ``ok``. A
+    practitioner with no available points reads 0% and ``ok`` whatever they hold, as in both tools.
+
+    Parameters
+    ----------
+    points, available
+        Points used and available points per practitioner (integer arrays or Series, aligned); the index of
+        ``points`` is kept when it is a Series.
+    """
+    rounded = workload_pct(points, available, params)
+    unrounded = capacity_pct_unrounded(points, available)
     flags = np.select(
-        [pct > params["wmt.red_pct"], pct > params["wmt.allocation_flag_pct"]], [FLAG_RED, FLAG_OVER], FLAG_OK
+        [unrounded > params["wmt.red_pct"], rounded > params["wmt.allocation_flag_pct"]],
+        [FLAG_RED, FLAG_OVER],
+        FLAG_OK,
     )
-    index = workload_pct.index if isinstance(workload_pct, pd.Series) else None
+    index = points.index if isinstance(points, pd.Series) else None
     return pd.Series(flags, index=index, name="wmt_flag", dtype="str")
 
 
@@ -357,6 +458,6 @@ def practitioner_workload(
             "wmt_points": points,
             "available_points": available,
             "workload_pct": pct,
-            "wmt_flag": wmt_flag(pct, params),
+            "wmt_flag": wmt_flag(points, available, params),
         }
     )

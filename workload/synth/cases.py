@@ -13,9 +13,18 @@ import pandas as pd
 from workload.params import ParameterError, Parameters
 from workload.scenario import OASYS_NEEDS, RESEARCH_FLAGS, CaseRecord
 from workload.synth.draws import _categorical, _largest_remainder, _sigmoid, _threshold
-from workload.tier import change_level, change_points, protect_level, protect_points
+from workload.tier import RSR_BANDS, change_level, change_points, protect_level, protect_points
 
-CASE_COLUMNS: tuple[str, ...] = tuple(CaseRecord.model_fields)
+UNWRITTEN_COLUMNS: tuple[str, ...] = (
+    "rsr_pct",
+    "complexity_registrations",
+    "impulsivity_or_temper",
+    "valid_assessment",
+)
+"""Optional case columns a synthetic case table leaves out (their defaults apply): the inputs of an untiered case's
+derived protect level beyond RoSH and MAPPA, which the generator draws only as parts of the tiers it assigns."""
+
+CASE_COLUMNS: tuple[str, ...] = tuple(c for c in CaseRecord.model_fields if c not in UNWRITTEN_COLUMNS)
 
 SEXES: tuple[str, ...] = ("female", "male", "other", "unknown")
 """Sex codes used internally, in this order (0 female, 1 male, 2 other, 3 unknown)."""
@@ -28,7 +37,6 @@ LATENT_FACTORS: tuple[str, ...] = ("general", "trauma", "substance")
 
 CASE_TYPES: tuple[str, ...] = ("community", "licence", "custody")
 ROSH_LEVELS: tuple[str, ...] = ("low", "medium", "high", "very_high")
-RSR_BANDS: tuple[str, ...] = ("below_3", "from_3_to_7", "from_7")
 REGISTRATIONS: tuple[str, ...] = (
     "self_harm",
     "mental_health",
