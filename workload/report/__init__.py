@@ -209,22 +209,40 @@ WORKLOAD_AXIS_PCT = 300.0
 many (the red counts come from the flags, never from the axis)."""
 
 
+def workload_chart_data(practitioners: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The workload chart's series: each one's workload % of every practitioner with available points (as
+    practitioners.csv holds it, not capped) and its red count (from the flag column, over all practitioners,
+    as summary.json's ``practitioners_red_*`` count them)."""
+    holders = practitioners[practitioners["available_points"].astype(float) > 0]
+    return {
+        column: {
+            "label": label,
+            "colour": colour,
+            "values": holders[column].astype(float).to_numpy(),
+            "red": int((practitioners[flag] == "red").sum()),
+        }
+        for column, flag, label, colour in WORKLOAD_SERIES
+    }
+
+
 def chart_workload(practitioners: pd.DataFrame, red_pct: float) -> str:
     """Practitioners by WMT workload %: today on the screen, after the baseline places the new cases, and under
     the reform, with the red threshold marked; each series' red count in its label, from the same flag column
     as summary.json's ``practitioners_red_*``. Not capped at 100%."""
     fig, ax = _figure((8, 3.2))
-    holders = practitioners[practitioners["available_points"].astype(float) > 0]
-    top = max(float(holders[[c for c, *_ in WORKLOAD_SERIES]].to_numpy(dtype=float).max(initial=0.0)), red_pct)
+    series = workload_chart_data(practitioners)
+    top = max([red_pct, *(float(s["values"].max(initial=0.0)) for s in series.values())])
     end = min(WORKLOAD_AXIS_PCT, 10.0 * math.ceil(top / 10.0) + 10.0)
     bins = np.arange(0.0, end + 10.0, 10.0).tolist()
-    beyond = 0
-    for column, flag, label, colour in WORKLOAD_SERIES:
-        values = holders[column].astype(float)
-        beyond = max(beyond, int((values > end).sum()))
-        red = int((practitioners[flag] == "red").sum())
+    beyond = max(int((s["values"] > end).sum()) for s in series.values())
+    for s in series.values():
         ax.hist(
-            values.clip(0, end), bins=bins, histtype="step", linewidth=1.8, color=colour, label=f"{label}: {red} red"
+            np.clip(s["values"], 0, end),
+            bins=bins,
+            histtype="step",
+            linewidth=1.8,
+            color=s["colour"],
+            label=f"{s['label']}: {s['red']} red",
         )
     ax.axvline(red_pct, color="#c0504d", linestyle="--", linewidth=1)
     ax.annotate(
