@@ -103,7 +103,7 @@ def rule_sensitivity(
     ``coverage_baseline``, ``coverage_baseline_spare_idle`` (the same with practitioners' hours under capacity
     left idle, ``outcomes.today.spare_hours = idle``), ``coverage_reform``, ``net_whole_life_cost_reform_vs_baseline`` (blank when the
     run's own net cost is not published), ``practitioners_red_baseline``, ``unplaced_cases`` (blank when 1 to
-    ``threshold - 1``) and ``utilisation_<grade>`` under the rule (hours given / capacity).
+    ``threshold - 1``) and ``utilisation_<grade>`` under the rule (hours given / capacity; grades with capacity).
     """
     need = scores["assessed_need_hours"]
     demand = scores["wmt_hours"]
@@ -138,7 +138,12 @@ def rule_sensitivity(
             "practitioners_red_baseline": red_count(after),
             "unplaced_cases": np.nan if disclosure.is_small(unplaced, threshold) else unplaced,
         }
-        row.update({f"utilisation_{g}": grades.loc[g, "utilisation_baseline"] for g in grades.index})
+        row.update(
+            {
+                f"utilisation_{g}": grades.loc[g, "utilisation_baseline"]
+                for g in grades.index[grades["capacity_hours"] > 0]
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows).set_index("rule")
 

@@ -247,9 +247,11 @@ def chart_workload(practitioners: pd.DataFrame, red_pct: float) -> str:
     ax.axvline(red_pct, color="#c0504d", linestyle="--", linewidth=1)
     ax.annotate(
         f"red above {red_pct:g}%",
-        (red_pct, 1),
+        (red_pct, 0.5),
         xycoords=("data", "axes fraction"),
-        xytext=(4, -12),
+        xytext=(-11, 0),
+        rotation=90,
+        va="center",
         textcoords="offset points",
         fontsize=8,
         color="#c0504d",
@@ -432,14 +434,14 @@ def _format(value: Any, column: str) -> str:
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
         unit = unit_of(column)
-        if unit == "cases":
+        if unit in ("cases", "people"):
             return f"{round(float(value)):,}"
         if unit == "share":
             return f"{float(value) * 100:.1f}%"
         if unit == "ratio":
             return f"{float(value):.2f}"
         if unit == "GBP/yr":
-            return f"£{float(value):,.0f}"
+            return ("−" if float(value) < 0 else "") + f"£{abs(float(value)):,.0f}"
         if abs(float(value)) >= 100:
             return f"{float(value):,.0f}"
         return f"{float(value):,.2f}"
