@@ -122,8 +122,12 @@ def _given_over_need(result: RunResult, cell: str, mask: pd.Series) -> float | N
         given = alloc["afforded_hours"].astype(float).fillna(0.0) + alloc["partner_hours"].astype(float).fillna(0.0)
     elif cell == "wmt_today":
         holder = result.cases["baseline_practitioner_id"]
-        given = outcomes.ration_hours(
-            result.cases["wmt_hours"].astype(float), holder, result.practitioners["capacity_hours"].astype(float)
+        given = outcomes.today_hours(
+            result.cases["wmt_hours"].astype(float),
+            holder,
+            result.practitioners["capacity_hours"].astype(float),
+            need,
+            result.scenario.params,
         )
     else:
         raise ValueError(f"no uncapped hours for cell {cell!r}")

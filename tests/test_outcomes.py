@@ -39,6 +39,52 @@ def test_rationing_never_exceeds_capacity_nor_demand(demand, caps, seed) -> None
         assert hours <= capacity[p] + 1e-6
 
 
+def test_spare_hours_go_to_need_beyond_demand_in_proportion_and_never_beyond_it() -> None:
+    # P1 has 100 h and its cases ask 30 + 20: 50 h spare, the gaps are 40 (a) and 60 (b) -> half of each
+    # P2 has 100 h, asked 10, gap 5 -> c gets its whole need and 85 h stay idle; P3 is over capacity
+    demand = pd.Series([30.0, 20.0, 10.0, 80.0, 40.0], index=list("abcde"))
+    need = pd.Series([70.0, 80.0, 15.0, 200.0, 10.0], index=demand.index)
+    holder = pd.Series(["P1", "P1", "P2", "P3", "P3"], index=demand.index)
+    capacity = pd.Series({"P1": 100.0, "P2": 100.0, "P3": 60.0})
+    got = outcomes.ration_hours(demand, holder, capacity, need)
+    assert got.to_dict() == pytest.approx({"a": 50.0, "b": 50.0, "c": 15.0, "d": 40.0, "e": 20.0})
+    idle = outcomes.ration_hours(demand, holder, capacity)
+    assert idle.to_dict() == pytest.approx({"a": 30.0, "b": 20.0, "c": 10.0, "d": 40.0, "e": 20.0})
+    params = load_parameters()
+    assert params["outcomes.today.spare_hours"] == "demand"
+    spare_need = params.with_overrides({"outcomes.today.spare_hours": "need"})
+    assert outcomes.today_hours(demand, holder, capacity, need, spare_need).equals(got)
+    spare_idle = params.with_overrides({"outcomes.today.spare_hours": "idle"})
+    assert outcomes.today_hours(demand, holder, capacity, need, spare_idle).equals(idle)
+    # spread by demand: P1 could double everyone (100 / 50) but a stops at its need of 70 -> 60, b 40;
+    # c could get 10 x 10 = 100 but its need is 15; P3 is over capacity and rations as before
+    spread = outcomes.today_hours(demand, holder, capacity, need, params)
+    assert spread.to_dict() == pytest.approx({"a": 60.0, "b": 40.0, "c": 15.0, "d": 40.0, "e": 20.0})
+
+
+@given(
+    demand=st.lists(st.tuples(st.floats(0, 500), st.floats(0, 500)), min_size=1, max_size=40),
+    caps=st.lists(st.floats(0, 2000), min_size=3, max_size=3),
+    seed=st.integers(0, 1000),
+    spread=st.booleans(),
+)
+@settings(max_examples=80, deadline=None)
+def test_spending_spare_hours_never_exceeds_capacity_nor_the_larger_of_demand_and_need(
+    demand, caps, seed, spread
+) -> None:
+    rng = np.random.default_rng(seed)
+    index = [f"c{i}" for i in range(len(demand))]
+    d = pd.Series([x for x, _ in demand], index=index)
+    need = pd.Series([y for _, y in demand], index=index)
+    holder = pd.Series(rng.choice(["P0", "P1", "P2", None], size=len(d)), index=index)
+    capacity = pd.Series(caps, index=["P0", "P1", "P2"])
+    got = outcomes.ration_hours(d, holder, capacity, need, spread=spread)
+    assert (got <= np.maximum(d, need) + 1e-9).all()
+    assert (got >= outcomes.ration_hours(d, holder, capacity) - 1e-9).all()
+    for p, hours in got.groupby(holder).sum().items():
+        assert hours <= capacity[p] + 1e-6
+
+
 def test_case_outcomes_measure_unmet_against_assessed_need() -> None:
     need = pd.Series([100.0, 40.0, 0.0], index=list("abc"))
     cell = outcomes.CellResult(

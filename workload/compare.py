@@ -90,6 +90,20 @@ def compare_runs(a: Path, b: Path) -> pd.DataFrame:
             "b": sb.get("net_whole_life_cost_reform_vs_baseline"),
         }
     )
+    for key, item in (
+        ("practitioners_red_current", "today on the WMT screen"),
+        ("practitioners_red_baseline", "after today's allocation of the new cases"),
+        ("practitioners_red_reform", "reform"),
+    ):
+        rows.append(
+            {
+                "section": "practitioners_red",
+                "item": item,
+                "measure": "practitioners",
+                "a": sa.get(key),
+                "b": sb.get(key),
+            }
+        )
     table = pd.DataFrame(rows)
     numeric_a = pd.to_numeric(table["a"], errors="coerce")
     numeric_b = pd.to_numeric(table["b"], errors="coerce")

@@ -40,15 +40,28 @@ GROUP_DIMENSIONS: tuple[str, ...] = ("sex", "ethnicity", "protect_level", "low_r
 """Dimensions outcomes are reported by."""
 
 
-def ration_hours(demand: pd.Series, holder: pd.Series, capacity: pd.Series) -> pd.Series:
-    """Hours each case gets when its practitioner shares their capacity in proportion to demand.
+def ration_hours(
+    demand: pd.Series,
+    holder: pd.Series,
+    capacity: pd.Series,
+    need: pd.Series | None = None,
+    spread: bool = False,
+) -> pd.Series:
+    """Hours each case gets from its practitioner under today's allocation.
 
-    This is today's practice in the model: a practitioner over capacity gives every case the same share
-    of its demand, ``afforded_c = demand_c x min(1, capacity_p / sum of demand over p's cases)``. Unheld
-    cases get 0.
+    Over capacity, a practitioner gives every case the same share of its demand,
+    ``afforded_c = demand_c x capacity_p / sum of demand over p's cases``. Under capacity, each case gets its
+    demand and, when ``need`` is given, the spare hours ``capacity_p - sum of demand`` go to the cases whose
+    need is above their demand, in proportion to that gap and never beyond it:
+    ``afforded_c = demand_c + gap_c x min(1, spare_p / sum of gap over p's cases)``, ``gap_c = max(0, need_c -
+    demand_c)``. With ``spread`` the spare hours go instead to every case in proportion to its demand,
+    ``afforded_c = min(demand_c x capacity_p / sum of demand, max(demand_c, need_c))``. Without ``need`` the
+    spare hours stay idle. A practitioner never gives more than their capacity in all, nor a case more than
+    ``max(demand, need)``. Unheld cases get 0.
     """
     held = holder.notna()
-    load = demand[held].groupby(holder[held]).sum()
+    keys = holder[held]
+    load = demand[held].groupby(keys).sum()
     cap = capacity.reindex(load.index).fillna(0.0)
     with np.errstate(over="ignore"):
         scale = np.minimum(
@@ -56,8 +69,38 @@ def ration_hours(demand: pd.Series, holder: pd.Series, capacity: pd.Series) -> p
         )
     factor = pd.Series(scale, index=load.index)
     out = demand * holder.map(factor).astype(float).fillna(0.0)
+    if need is not None and spread:
+        with np.errstate(over="ignore"):
+            ratio = np.divide(cap.to_numpy(), load.to_numpy(), out=np.ones(len(load)), where=load.to_numpy() > 0)
+        up = demand * holder.map(pd.Series(ratio, index=load.index)).astype(float).fillna(0.0)
+        out = np.minimum(up, np.maximum(out, need.reindex(demand.index).fillna(0.0)))
+    elif need is not None:
+        gap = (need.reindex(demand.index).fillna(0.0) - demand).clip(lower=0.0)
+        spare = (cap - load).clip(lower=0.0)
+        gaps = gap[held].groupby(keys).sum()
+        share = np.divide(spare.to_numpy(), gaps.to_numpy(), out=np.zeros(len(gaps)), where=gaps.to_numpy() > 0)
+        fill = pd.Series(np.minimum(1.0, share), index=gaps.index)
+        out = out + gap * holder.map(fill).astype(float).fillna(0.0)
     out[~held] = 0.0
     return out.rename("afforded_hours")
+
+
+SPARE_HOURS = ("need", "demand", "idle")
+"""Values of ``outcomes.today.spare_hours``: where a practitioner's hours under capacity go in today's cells."""
+
+
+def today_hours(
+    demand: pd.Series, holder: pd.Series, capacity: pd.Series, need: pd.Series, params: Parameters
+) -> pd.Series:
+    """Hours each case gets in a today cell: :func:`ration_hours`, the spare hours spent as
+    ``outcomes.today.spare_hours`` says (``need``: on the held cases' need beyond their demand; ``demand``: on
+    every held case in proportion to its demand, up to its need; ``idle``: not spent)."""
+    spare = str(params["outcomes.today.spare_hours"])
+    if spare not in SPARE_HOURS:
+        raise ValueError(
+            f"parameter outcomes.today.spare_hours must be one of {', '.join(SPARE_HOURS)}; found {spare!r}"
+        )
+    return ration_hours(demand, holder, capacity, None if spare == "idle" else need, spread=spare == "demand")
 
 
 def needs_present(cases: pd.DataFrame) -> pd.Series:

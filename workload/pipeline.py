@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workload import __version__, disclosure, outcomes, tradeoff
+from workload import __version__, disclosure, outcomes, today, tradeoff
 from workload.allocate import baseline, lp
 from workload.load import Scenario
 from workload.output import atomic_folder, write_csv, write_json
@@ -104,6 +104,7 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     lp.start_workers(lp.worker_count(workers, 2 * int(cases["pdu"].nunique())))
 
     scores = score_cases(scenario)
+    need = scores["assessed_need_hours"]
     lap("scoring")
 
     today_holder = baseline.allocate_baseline(cases, staff, params)
@@ -132,13 +133,12 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
         warnings += [f"{scoring}-scored LP: {w}" for w in allocations[scoring].warnings]
     lap("LP allocation")
 
-    need = scores["assessed_need_hours"]
     zero = pd.Series(0.0, index=cases.index)
     no_move = pd.Series(False, index=cases.index)
     cells: dict[str, outcomes.CellResult] = {}
     for scoring, demand in (("wmt", scores["wmt_hours"]), ("needs", scores["required_hours"])):
         cells[f"{scoring}_today"] = outcomes.CellResult(
-            outcomes.ration_hours(demand, today_holder, capacity), zero, today_holder, no_move
+            outcomes.today_hours(demand, today_holder, capacity, need, params), zero, today_holder, no_move
         )
         alloc = allocations[scoring].cases
         cells[f"{scoring}_lp"] = outcomes.CellResult(
@@ -213,6 +213,17 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
         net = [c for c in sensitivity.columns if c.startswith("net_cost") or c == "swing"]
         sensitivity[net] = np.nan
     tables["sensitivity"] = sensitivity
+    tables["baseline_rules"] = today.rule_sensitivity(
+        cases,
+        staff,
+        scores,
+        capacity,
+        float(per_case[outcomes.REFORM]["whole_life_cost"].sum()),
+        float(totals.loc[outcomes.REFORM, "coverage"]),
+        params,
+        threshold,
+        bool(hidden.isna().to_numpy().any()),
+    )
     lap("tables")
 
     reform = allocations["needs"]
@@ -267,7 +278,9 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     case_out.index.name = "case_id"
 
     staff_out = staff.loc[:, ["pdu", "grade"]].copy()
-    staff_out = staff_out.join(wmt.practitioner_workload(staff, scores["wmt_points"], today_holder, params))
+    staff_out = staff_out.join(
+        today.practitioner_columns(staff, scores["wmt_points"], cases["current_practitioner_id"], today_holder, params)
+    )
     reform_wmt = wmt.practitioner_workload(staff, scores["wmt_points"], reform.cases["practitioner_id"], params)
     staff_out = staff_out.join(
         reform.practitioners[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours"]]
@@ -279,6 +292,13 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
         today_hours / staff_out["capacity_hours"].where(staff_out["capacity_hours"] > 0)
     ).fillna(0.0)
     staff_out.index.name = "practitioner_id"
+    tables["grade_utilisation"] = today.grade_utilisation(
+        staff,
+        capacity,
+        {"baseline": today_holder, "reform": reform.cases["practitioner_id"]},
+        {"baseline": cells[outcomes.BASELINE].afforded, "reform": cells[outcomes.REFORM].afforded},
+        threshold,
+    )
 
     warnings[:] = [disclosure.redact_warning(w, threshold) for w in warnings]
     if disclosure.is_small(len(cases), threshold):
@@ -378,8 +398,12 @@ def headline_summary(
             "needed_for_assessed_need": float(pdus["fte_needed_assessed_need"].sum()),
             "needed_for_wmt_hours": float(pdus["fte_needed_wmt"].sum()),
         },
-        "practitioners_red_baseline": int((staff_out["wmt_flag"] == "red").sum()),
-        "practitioners_red_reform": int((staff_out["wmt_flag_reform"] == "red").sum()),
+        "baseline_rule": str(scenario.params["wmt.baseline_allocation.rule"]),
+        "practitioners_red_current": today.red_count(staff_out, "wmt_flag"),
+        "practitioners_red_baseline": today.red_count(staff_out, "wmt_flag_baseline"),
+        "practitioners_red_reform": today.red_count(staff_out, "wmt_flag_reform"),
+        "baseline_rule_sensitivity": today.records(tables["baseline_rules"]),
+        "grade_utilisation": today.records(tables["grade_utilisation"]),
         "statutory_shortfall_hours": float(pdus["shortfall_hours"].sum()) if "shortfall_hours" in pdus else 0.0,
         "suppression_threshold": scenario.spec.output.suppression_threshold,
     }

@@ -1,4 +1,5 @@
-"""The baseline allocation: today's rule (keep current holders; grade, then lowest workload %, one at a time)."""
+"""The baseline allocation: today's rules (keep current holders; then, one at a time, grade and lowest workload %
+(``list_top``), lowest workload % of any grade (``lowest_workload``), or grade for A and B cases only)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
-from workload.allocate.baseline import allocate_baseline, allocation_rank, highest_protect_level, protect_level
+from workload.allocate.baseline import (
+    RULES,
+    allocate_baseline,
+    allocation_rank,
+    baseline_rule,
+    highest_protect_level,
+    protect_level,
+)
 from workload.load import load_scenario
 from workload.params import ParameterError, Parameters, load_parameters
 from workload.scenario import Tier
@@ -29,6 +37,7 @@ from workload.testing import cases_frame, practitioners_frame
 def reference_baseline(cases: pd.DataFrame, staff: pd.DataFrame, params: Parameters) -> dict[str, str | None]:
     """The rule written as plainly as possible: for each queued case, sort the whole eligible list again."""
     levels = "ABCD"
+    rule = params["wmt.baseline_allocation.rule"]
     points = case_points(cases, params)
     load = practitioner_points(staff, points, cases["current_practitioner_id"], params).to_dict()
     available = available_points(staff, params).to_dict()
@@ -49,10 +58,11 @@ def reference_baseline(cases: pd.DataFrame, staff: pd.DataFrame, params: Paramet
         ]
         if not eligible:
             continue
+        grade_first = rule == "list_top" or (rule == "grade_for_a_b" and tier[0] in "AB")
         pick = min(
             eligible,
             key=lambda p: (
-                -grade_rank[staff.at[p, "grade"]],
+                -grade_rank[staff.at[p, "grade"]] if grade_first else 0,
                 int(Fraction(load[p] * 1000, available[p]) + Fraction(1, 2)),
                 p,
             ),
@@ -98,10 +108,10 @@ def test_grade_comes_before_workload() -> None:
         ]
     )
     cases = cases_frame([{"tier": "D1"}, {"tier": "A3"}])
-    out = allocate_baseline(cases, staff, PARAMS)
-    assert out.tolist() == ["PO1", "PO1"]
+    out = allocate_baseline(cases, staff, PARAMS, rule="list_top")
+    assert out.tolist() == ["PO1", "PO1"] and out.attrs["rule"] == "list_top"
     # with the grades reordered by a scenario, PSOs come first but still take no A or B case
-    params = load_parameters({"wmt.baseline_allocation.grade_order.PSO": 9})
+    params = load_parameters({"wmt.baseline_allocation.grade_order.PSO": 9, "wmt.baseline_allocation.rule": "list_top"})
     assert allocate_baseline(cases, staff, params).tolist() == ["PS1", "PO1"]
 
 
@@ -118,8 +128,57 @@ def test_psos_take_no_a_or_b_cases_and_pqips_come_after_psos() -> None:
             {"case_id": "u", "tier": "untiered"},
         ]
     )
-    out = allocate_baseline(cases, staff, PARAMS)
+    out = allocate_baseline(cases, staff, PARAMS, rule="list_top")
     assert out.to_dict() == {"a": "PQ1", "b": "PQ1", "c": "PS1", "d": "PS1", "u": "PS1"}
+
+
+def overloaded_po_and_idle_pso_pqip() -> pd.DataFrame:
+    return practitioners_frame(
+        [
+            {"practitioner_id": "PO1", "standard_reports_30d": 10},  # 1,380 points of 2,176: 63.4%
+            {"practitioner_id": "PQ1", "grade": "PQiP", "standard_reports_30d": 2},  # 276 points: 12.7%
+            {"practitioner_id": "PS1", "grade": "PSO"},  # 0%
+        ]
+    )
+
+
+def test_lowest_workload_gives_psos_c_and_d_cases_and_ignores_grade() -> None:
+    cases = cases_frame(
+        [{"case_id": "a", "tier": "A3"}, {"case_id": "c", "tier": "C1"}, {"case_id": "d", "tier": "D2"}]
+    )
+    out = allocate_baseline(cases, overloaded_po_and_idle_pso_pqip(), PARAMS, rule="lowest_workload")
+    # the A case goes to the least loaded grade that may hold it (the PQiP, not the PO); C and D to the PSO
+    assert out.to_dict() == {"a": "PQ1", "c": "PS1", "d": "PS1"}
+    assert allocate_baseline(cases, overloaded_po_and_idle_pso_pqip(), PARAMS, rule="list_top").tolist() == [
+        "PO1",
+        "PO1",
+        "PO1",
+    ]
+
+
+def test_grade_for_a_b_gives_a_and_b_to_the_po_and_c_and_d_to_the_least_loaded() -> None:
+    cases = cases_frame(
+        [
+            {"case_id": "a", "tier": "A3"},
+            {"case_id": "b", "tier": "B1"},
+            {"case_id": "c", "tier": "C1"},
+            {"case_id": "u", "tier": "untiered"},
+        ]
+    )
+    out = allocate_baseline(cases, overloaded_po_and_idle_pso_pqip(), PARAMS, rule="grade_for_a_b")
+    assert out.to_dict() == {"a": "PO1", "b": "PO1", "c": "PS1", "u": "PS1"}
+    assert (
+        baseline_rule(PARAMS)
+        == "grade_for_a_b"
+        == allocate_baseline(cases, overloaded_po_and_idle_pso_pqip(), PARAMS).attrs["rule"]
+    )
+
+
+def test_an_unknown_rule_is_refused() -> None:
+    with pytest.raises(ParameterError, match="must be one of list_top, lowest_workload, grade_for_a_b"):
+        allocate_baseline(cases_frame([{"tier": "A3"}]), overloaded_po_and_idle_pso_pqip(), PARAMS, rule="random")
+    with pytest.raises(ParameterError, match="rule"):
+        load_parameters({"wmt.baseline_allocation.rule": "random"})
 
 
 def test_cases_nobody_may_hold_stay_unallocated_and_are_counted() -> None:
@@ -222,7 +281,9 @@ def pdu_scenarios(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, Paramete
             }
         )
     ranks = draw(st.fixed_dictionaries({g: st.integers(0, 3) for g in GRADES}))
-    params = PARAMS.with_overrides({f"wmt.baseline_allocation.grade_order.{g}": r for g, r in ranks.items()})
+    overrides: dict[str, object] = {f"wmt.baseline_allocation.grade_order.{g}": r for g, r in ranks.items()}
+    overrides["wmt.baseline_allocation.rule"] = draw(st.sampled_from(sorted(RULES)))
+    params = PARAMS.with_overrides(overrides)
     return cases_frame(case_rows), staff, params
 
 

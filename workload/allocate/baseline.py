@@ -1,11 +1,18 @@
 """Baseline allocation: what a manager does today with the Manage a Workforce choose-practitioner screen.
 
-Cases that have a practitioner keep them. Each unallocated case is then given, one at a time, to the
-practitioner at the top of the screen's list for its PDU: the list is sorted by grade (PO, then PSO, then
-PQiP; manage-a-workforce-ui ``allocationsController.ts``) and then by lowest workload %, and a PSO takes no
-A or B tier case (tiering principles, docs/sources.md#hmpps-tier-ui). The chosen practitioner's workload %
-goes up before the next case is placed. There is no optimiser in the real service
-(docs/sources.md#manage-a-workforce-ui, the manager picks from the list); this greedy rule is the stand-in
+Cases that have a practitioner keep them. Each unallocated case is then given, one at a time, to one
+practitioner of its PDU whose grade may hold its protect level, chosen by ``wmt.baseline_allocation.rule``:
+
+- ``list_top``: the top of the screen's list read literally, grade first (PO, then PSO, then PQiP;
+  manage-a-workforce-ui ``allocationsController.ts``), then lowest workload %;
+- ``lowest_workload``: the lowest workload % of any grade;
+- ``grade_for_a_b``: A and B cases as ``list_top`` (a PO first), C, D and untiered cases as
+  ``lowest_workload`` (risk of harm matched to grade, the Probation Delivery Model; docs/sources.md#hmpps-pod).
+
+A PSO takes no A or B tier case under every rule: that comes from the tiering principles
+(docs/sources.md#hmpps-tier-ui), not from Manage a Workforce, whose list offers PSOs every tier. The chosen
+practitioner's workload % goes up before the next case is placed. There is no optimiser in the real service
+(docs/sources.md#manage-a-workforce-ui, the manager picks from the list); these greedy rules are the stand-ins
 this project takes for the manager's choice.
 """
 
@@ -25,6 +32,25 @@ from workload.scoring.wmt import (
     workload_pct_units,
 )
 from workload.tier import PROTECT_LEVELS, protect_rank
+
+RULES: dict[str, frozenset[int]] = {
+    "list_top": frozenset(range(len(PROTECT_LEVELS) + 1)),
+    "lowest_workload": frozenset(),
+    "grade_for_a_b": frozenset({PROTECT_LEVELS.index("A"), PROTECT_LEVELS.index("B")}),
+}
+"""The baseline's rules (``wmt.baseline_allocation.rule``): each names the protect levels (positions in
+:data:`PROTECT_LEVELS`, ``len(PROTECT_LEVELS)`` for untiered) whose cases go by grade first, then lowest
+workload %; cases of the other levels go to the lowest workload % of any grade that may hold them."""
+
+
+def baseline_rule(params: Parameters, rule: str | None = None) -> str:
+    """The baseline rule a run uses: ``rule`` when given, else ``wmt.baseline_allocation.rule``; checked."""
+    chosen = str(params["wmt.baseline_allocation.rule"]) if rule is None else rule
+    if chosen not in RULES:
+        raise ParameterError(
+            f"parameter wmt.baseline_allocation.rule must be one of {', '.join(RULES)}; found {chosen!r}"
+        )
+    return chosen
 
 
 def allocation_rank(cases: pd.DataFrame, params: Parameters) -> pd.Series:
@@ -73,17 +99,22 @@ def highest_protect_level(practitioners: pd.DataFrame, params: Parameters) -> pd
     return level.astype(np.int64).rename("highest_protect_level")
 
 
-def allocate_baseline(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters) -> pd.Series:
+def allocate_baseline(
+    cases: pd.DataFrame, practitioners: pd.DataFrame, params: Parameters, rule: str | None = None
+) -> pd.Series:
     """Who holds each case when allocation works as it does today (the WMT baseline).
 
     1. A case with a ``current_practitioner_id`` keeps that practitioner.
     2. Every other case joins a queue ordered by :func:`allocation_rank` (A3 first ... D0, then S tiers,
        then untiered by default), ties by ``case_id``; PDUs are independent.
-    3. Each queued case goes to the practitioner in its PDU at the top of the choose-practitioner list:
-       highest ``wmt.baseline_allocation.grade_order`` first (PO, PSO, PQiP), then lowest workload %
-       (rounded as the screen shows it), then lowest ``practitioner_id``. Only practitioners with available
-       points above 0 appear (so not SPOs by default), and only those whose grade may hold the case's
-       protect level (:func:`highest_protect_level`: no A or B cases for PSOs).
+    3. Each queued case goes to a practitioner in its PDU by ``rule`` (:data:`RULES`; default
+       ``wmt.baseline_allocation.rule``). Under ``list_top`` that is the top of the choose-practitioner
+       list: highest ``wmt.baseline_allocation.grade_order`` first (PO, PSO, PQiP), then lowest workload %
+       (rounded as the screen shows it), then lowest ``practitioner_id``; under ``lowest_workload`` grade
+       is skipped; under ``grade_for_a_b`` it is skipped for C, D and untiered cases only. Only
+       practitioners with available points above 0 are candidates (so not SPOs by default), and only those
+       whose grade may hold the case's protect level (:func:`highest_protect_level`: no A or B cases for
+       PSOs).
     4. The chosen practitioner's points, and so workload %, rise by the case's WMT points before the next
        case is placed. Starting points are the held cases' points plus court-report points.
 
@@ -98,6 +129,7 @@ def allocate_baseline(cases: pd.DataFrame, practitioners: pd.DataFrame, params: 
         ``practitioner_id`` (object, None when unplaced) per case, indexed like ``cases``, named
         ``baseline_practitioner_id``.
     """
+    by_grade = RULES[baseline_rule(params, rule)]
     points = case_points(cases, params)
     current = cases["current_practitioner_id"]
     held = current.notna().to_numpy()
@@ -126,7 +158,7 @@ def allocate_baseline(cases: pd.DataFrame, practitioners: pd.DataFrame, params: 
     unplaced_by_pdu: dict[str, int] = {}
     for pdu, queue in waiting.groupby("pdu", sort=True)["position"]:
         plan = _list_by_protect_level(
-            staff_by_pdu.get(pdu, []), load, available, grade_rank, highest, staff_ids, decimals
+            staff_by_pdu.get(pdu, []), load, available, grade_rank, highest, staff_ids, decimals, by_grade
         )
         unplaced = 0
         for c in queue.tolist():
@@ -151,6 +183,7 @@ def allocate_baseline(cases: pd.DataFrame, practitioners: pd.DataFrame, params: 
     allocation = pd.Series(result, index=cases.index, name="baseline_practitioner_id", dtype=object)
     allocation.attrs["unplaced"] = sum(unplaced_by_pdu.values())
     allocation.attrs["unplaced_by_pdu"] = unplaced_by_pdu
+    allocation.attrs["rule"] = baseline_rule(params, rule)
     return allocation
 
 
@@ -162,14 +195,16 @@ def _list_by_protect_level(
     highest: np.ndarray,
     staff_ids: np.ndarray,
     decimals: int,
+    by_grade: frozenset[int],
 ) -> list[list[list[list[tuple[int, str, int]]]]]:
     """The choose-practitioner list of one PDU, as heaps, for each protect level a case can have.
 
     Practitioners (positions in ``staff``) go into one min-heap of (workload % units, practitioner_id,
     position) per (grade rank, highest protect level). ``plan[level]`` lists, from the highest grade rank
     down, the heaps whose practitioners may hold a case of that protect level; a case takes the least
-    loaded practitioner of the first rank that has one. Heaps are shared between levels, so an allocation
-    updates every level's view at once.
+    loaded practitioner of the first rank that has one. For a level not in ``by_grade`` all those heaps
+    form one rank, so the least loaded of any grade is taken. Heaps are shared between levels, so an
+    allocation updates every level's view at once.
     """
     heaps: dict[tuple[float, int], list[tuple[int, str, int]]] = {}
     for k in staff:
@@ -180,5 +215,7 @@ def _list_by_protect_level(
     ranks = sorted({rank for rank, _ in heaps}, reverse=True)
     return [
         [[heap for (rank, top), heap in heaps.items() if rank == r and top <= level] for r in ranks]
+        if level in by_grade
+        else [[heap for (_, top), heap in heaps.items() if top <= level]]
         for level in range(len(PROTECT_LEVELS) + 1)
     ]

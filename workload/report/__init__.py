@@ -55,10 +55,25 @@ UNITS = {
     "net_cost_central": "GBP/yr",
     "net_cost_at_high": "GBP/yr",
     "swing": "GBP/yr",
+    "net_whole_life_cost_reform_vs_baseline": "GBP/yr",
+    "capacity_hours": "h/yr",
+    "hours_given": "h/yr",
+    "utilisation": "share",
+    "practitioners": "people",
+    "practitioners_red_baseline": "people",
+    "unplaced_cases": "cases",
 }
 """Units shown in headers, by column name (prefix match for per-cell columns)."""
 
-PUBLISHED_TABLES = ("totals", "outcomes_by_group", "equity", "sensitivity", "pdus")
+PUBLISHED_TABLES = (
+    "totals",
+    "outcomes_by_group",
+    "equity",
+    "sensitivity",
+    "baseline_rules",
+    "grade_utilisation",
+    "pdus",
+)
 """Tables that go into report.xlsx (aggregates only; case-level tables stay in the CSVs)."""
 
 COLOURS = {"wmt_today": "#7f7f7f", "needs_today": "#b5a642", "wmt_lp": "#5b8fd6", "needs_lp": "#1b7f5f"}
@@ -175,28 +190,76 @@ def chart_sensitivity(table: pd.DataFrame) -> str:
     return _svg(fig)
 
 
-def chart_utilisation(practitioners: pd.DataFrame) -> str:
-    """Histogram of practitioners' utilisation of capacity, today against the reform."""
-    fig, ax = _figure((8, 3))
-    holders = practitioners[practitioners["capacity_hours"].astype(float) > 0]
-    bins = np.linspace(0, 1.6, 33).tolist()
-    ax.hist(
-        holders["utilisation_baseline"].astype(float).clip(0, 1.6),
-        bins=bins,
-        alpha=0.6,
-        color=COLOURS[BASELINE],
-        label="today (WMT hours)",
+WORKLOAD_SERIES = (
+    ("workload_pct", "wmt_flag", "today on the WMT screen", "#bdbdbd"),
+    ("workload_pct_baseline", "wmt_flag_baseline", "after today's way of allocating the new cases", COLOURS[BASELINE]),
+    ("workload_pct_reform", "wmt_flag_reform", "reform (LP)", COLOURS[REFORM]),
+)
+"""The workload chart's series: practitioners.csv's workload % column, its flag column, label and colour."""
+
+SPARE_HOURS_TEXT = {
+    "demand": "spread over them by the hours their tiers budget, none beyond a case's assessed need",
+    "need": "to the cases whose assessed need is above what their tiers budget, in proportion to the gap",
+    "idle": "in this run it does not: the hours are left idle, the bound most favourable to the reform",
+}
+"""How the report words ``outcomes.today.spare_hours``."""
+
+WORKLOAD_AXIS_PCT = 300.0
+"""The workload chart's axis ends here; practitioners above it are counted in its last bar, and the chart says how
+many (the red counts come from the flags, never from the axis)."""
+
+
+def workload_chart_data(practitioners: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The workload chart's series: each one's workload % of every practitioner with available points (as
+    practitioners.csv holds it, not capped) and its red count (from the flag column, over all practitioners,
+    as summary.json's ``practitioners_red_*`` count them)."""
+    holders = practitioners[practitioners["available_points"].astype(float) > 0]
+    return {
+        column: {
+            "label": label,
+            "colour": colour,
+            "values": holders[column].astype(float).to_numpy(),
+            "red": int((practitioners[flag] == "red").sum()),
+        }
+        for column, flag, label, colour in WORKLOAD_SERIES
+    }
+
+
+def chart_workload(practitioners: pd.DataFrame, red_pct: float) -> str:
+    """Practitioners by WMT workload %: today on the screen, after the baseline places the new cases, and under
+    the reform, with the red threshold marked; each series' red count in its label, from the same flag column
+    as summary.json's ``practitioners_red_*``. Not capped at 100%."""
+    fig, ax = _figure((8, 3.2))
+    series = workload_chart_data(practitioners)
+    top = max([red_pct, *(float(s["values"].max(initial=0.0)) for s in series.values())])
+    end = min(WORKLOAD_AXIS_PCT, 10.0 * math.ceil(top / 10.0) + 10.0)
+    bins = np.arange(0.0, end + 10.0, 10.0).tolist()
+    beyond = max(int((s["values"] > end).sum()) for s in series.values())
+    for s in series.values():
+        ax.hist(
+            np.clip(s["values"], 0, end),
+            bins=bins,
+            histtype="step",
+            linewidth=1.8,
+            color=s["colour"],
+            label=f"{s['label']}: {s['red']} red",
+        )
+    ax.axvline(red_pct, color="#c0504d", linestyle="--", linewidth=1)
+    ax.annotate(
+        f"red above {red_pct:g}%",
+        (red_pct, 0.5),
+        xycoords=("data", "axes fraction"),
+        xytext=(-11, 0),
+        rotation=90,
+        va="center",
+        textcoords="offset points",
+        fontsize=8,
+        color="#c0504d",
     )
-    ax.hist(
-        holders["utilisation"].astype(float).clip(0, 1.6),
-        bins=bins,
-        alpha=0.6,
-        color=COLOURS[REFORM],
-        label="reform (LP)",
-    )
-    ax.set_xlabel("hours allocated / capacity (values above 1.6 shown at 1.6)")
+    note = f" ({beyond} above {end:g}% counted in the last bar)" if beyond else ""
+    ax.set_xlabel(f"WMT workload % (points / available points){note}")
     ax.set_ylabel("practitioners")
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper right")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return _svg(fig)
@@ -371,14 +434,14 @@ def _format(value: Any, column: str) -> str:
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
         unit = unit_of(column)
-        if unit == "cases":
+        if unit in ("cases", "people"):
             return f"{round(float(value)):,}"
         if unit == "share":
             return f"{float(value) * 100:.1f}%"
         if unit == "ratio":
             return f"{float(value):.2f}"
         if unit == "GBP/yr":
-            return f"£{float(value):,.0f}"
+            return ("−" if float(value) < 0 else "") + f"£{abs(float(value)):,.0f}"
         if abs(float(value)) >= 100:
             return f"{float(value):,.0f}"
         return f"{float(value):,.2f}"
@@ -460,7 +523,12 @@ def build_context(result: Any) -> dict[str, Any]:
         "chart_protect": chart_groups(by_group, "protect_level", "Share of assessed need met, by protect level"),
         "chart_costs": chart_costs(totals),
         "chart_sensitivity": chart_sensitivity(tables["sensitivity"]),
-        "chart_utilisation": chart_utilisation(result.practitioners),
+        "chart_workload": chart_workload(result.practitioners, float(scenario.params["wmt.red_pct"])),
+        "red_pct": float(scenario.params["wmt.red_pct"]),
+        "spare_hours": str(scenario.params["outcomes.today.spare_hours"]),
+        "spare_hours_text": SPARE_HOURS_TEXT.get(str(scenario.params["outcomes.today.spare_hours"]), ""),
+        "baseline_rules": html_table(tables["baseline_rules"], index_label="rule"),
+        "grade_utilisation": html_table(tables["grade_utilisation"], index_label="grade"),
         "groups": sections_groups,
         "equity": [
             {

@@ -25,6 +25,7 @@ SCALAR_METRICS: tuple[str, ...] = (
     "fte.needed_for_assessed_need",
     "fte.needed_for_wmt_hours",
     "net_whole_life_cost_reform_vs_baseline",
+    "practitioners_red_current",
     "practitioners_red_baseline",
     "practitioners_red_reform",
     "statutory_shortfall_hours",

@@ -92,6 +92,7 @@ def result_metrics(result: Any) -> dict[str, float]:
         out[f"fte.{key}"] = float(value)
     for key in (
         "net_whole_life_cost_reform_vs_baseline",
+        "practitioners_red_current",
         "practitioners_red_baseline",
         "practitioners_red_reform",
         "statutory_shortfall_hours",
