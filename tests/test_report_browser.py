@@ -87,3 +87,44 @@ def test_report_screenshots_wide_and_narrow(report: Path, tmp_path: Path) -> Non
         )
         assert shot.returncode == 0, shot.stderr[-2000:]
         assert target.exists() and target.stat().st_size > 10_000, f"{name} was not written"
+
+
+def pdf_text(pdf: Path) -> str:
+    """A PDF's text, by poppler's pdftotext (or pypdf when only that is installed)."""
+    if shutil.which("pdftotext"):
+        done = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True)
+        return done.stdout
+    pypdf = pytest.importorskip("pypdf", reason="neither pdftotext (poppler-utils) nor pypdf to read the PDF")
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(str(pdf)).pages)
+
+
+def test_report_prints_to_an_a4_landscape_pdf_with_the_headline(report: Path, tmp_path: Path) -> None:
+    """A PDU head prints the report: the reform's headline figures, the costs and the settings are in the PDF,
+    every page A4 landscape (the print stylesheet), and no table column cut off."""
+    import json
+
+    from workload.report.formats import pct
+    from workload.report.headline import money_in_words
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    pdf = OUTPUT / "report.pdf"
+    pdf.unlink(missing_ok=True)
+    done = browse(report.as_uri(), tmp_path / "profile-pdf", f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert done.returncode == 0 and pdf.exists(), done.stderr[-2000:]
+    text = " ".join(pdf_text(pdf).split())
+    summary = json.loads((report.parent / "summary.json").read_text(encoding="utf-8"))
+    reform = summary["cells"][summary["reform"]]
+    assert pct(reform["coverage"]) in text
+    assert f"{round(reform['unmet_hours']):,} h a year" in text
+    assert money_in_words(summary["net_whole_life_cost_reform_vs_baseline"], "") in text
+    for heading in ("Cases moved to another practitioner", "Practitioners in the red band", "Settings"):
+        assert heading in text, heading
+    assert "policy.continuity" in text
+    assert "Reform (needs, LP)" in text and "wmt_today" not in text
+    # the last column of the widest tables is on the page, not cut off
+    assert "Whole-life cost" in text and "Net cost, high value" in text and "Share of capacity used" in text
+    sizes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
+    assert sizes, "no page sizes in the PDF"
+    for width, height in sizes:
+        assert float(width) > float(height), "pages are landscape"
+        assert abs(float(width) - 841.9) < 3 and abs(float(height) - 595.3) < 3, "pages are A4"

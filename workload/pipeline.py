@@ -129,8 +129,7 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
         for scoring in scorings
     ]
     allocations: dict[str, lp.Allocation] = dict(zip(scorings, lp.allocate_lp_many(jobs, workers=workers)))
-    for scoring in scorings:
-        warnings += [f"{scoring}-scored LP: {w}" for w in allocations[scoring].warnings]
+    warnings += merge_lp_warnings({scoring: allocations[scoring].warnings for scoring in scorings})
     lap("LP allocation")
 
     zero = pd.Series(0.0, index=cases.index)
@@ -327,6 +326,32 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
     return result
 
 
+LP_WARNING_CELLS = {
+    "wmt": "WMT scoring, LP allocation",
+    "needs": "the reform (needs scoring, LP allocation)",
+}
+"""Which cell an LP's warning concerns, by the scoring its LP allocated."""
+
+
+def merge_lp_warnings(by_scoring: dict[str, list[str]]) -> list[str]:
+    """The two LPs' warnings as one list: a problem both LPs report (the same words) once, saying which cells it
+    concerns, so a reader sees one line per problem; in first-seen order."""
+    cells: dict[str, list[str]] = {}
+    for scoring, texts in by_scoring.items():
+        for text in texts:
+            cells.setdefault(text, [])
+            if scoring not in cells[text]:
+                cells[text].append(scoring)
+    merged = []
+    for text, scorings in cells.items():
+        if len(scorings) == len(by_scoring) > 1:
+            where = "both LP allocations (WMT scoring and the reform's needs scoring)"
+        else:
+            where = " and ".join(LP_WARNING_CELLS.get(s, f"{s}-scored LP") for s in scorings)
+        merged.append(f"{where}: {text}")
+    return merged
+
+
 PDU_ADDITIVE = (
     "cases",
     "shortfall_hours",
@@ -405,6 +430,8 @@ def headline_summary(
         "baseline_rule_sensitivity": today.records(tables["baseline_rules"]),
         "grade_utilisation": today.records(tables["grade_utilisation"]),
         "statutory_shortfall_hours": float(pdus["shortfall_hours"].sum()) if "shortfall_hours" in pdus else 0.0,
+        "overflow_hours": float(pdus["overflow_hours"].sum()) if "overflow_hours" in pdus else 0.0,
+        "continuity": scenario.spec.policy.continuity,
         "suppression_threshold": scenario.spec.output.suppression_threshold,
     }
 

@@ -203,7 +203,8 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
     if over_cap:
         warnings.append(
             f"PDU {inp.pdu}: the caseload cap of {policy.caseload_cap} per whole-time practitioner cannot be kept: "
-            f"{', '.join(over_cap)} hold more cases than their cap."
+            f"{len(over_cap)} practitioner(s) hold more cases than their cap (pdus.csv names them, in "
+            "practitioners_over_cap)."
         )
     warnings += [f"PDU {inp.pdu}: {text}" for text in solver_warnings]
     with np.errstate(divide="ignore", invalid="ignore"):

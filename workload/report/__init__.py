@@ -30,7 +30,8 @@ from workload.report.charts import (
     frontier_spread,
     workload_chart_data,
 )
-from workload.report.formats import _missing, _share, html_table
+from workload.report.formats import CELL_SHORT, _share, gbp, hours, html_table, long_table, pct
+from workload.report.headline import headline_cards, settings_view
 from workload.report.workbook import _stamp_workbook, write_workbook
 
 __all__ = ["_figure", "_stamp_workbook", "_svg", "build_context", "workload_chart_data", "write_report"]
@@ -96,61 +97,93 @@ def tradeoff_view(tradeoff: dict[str, Any] | None, threshold: int) -> dict[str, 
 # tables as HTML
 
 
-def _group_view(by_group: pd.DataFrame, dimension: str) -> pd.DataFrame:
+def _group_view(by_group: pd.DataFrame, dimension: str, measure: str) -> pd.DataFrame:
+    """One measure of each group in the four cells, as columns ``<measure>_<cell>``, with the cases."""
     rows = by_group[by_group["dimension"] == dimension]
-    wide = {}
-    for cell in CELLS:
-        part = rows[rows["cell"] == cell]
-        wide[f"coverage_{cell}"] = part["coverage"]
-        wide[f"hours_per_case_{cell}"] = part["hours_per_case"]
+    wide = {f"{measure}_{cell}": rows[rows["cell"] == cell][measure] for cell in CELLS}
     base = rows[rows["cell"] == BASELINE]
-    view = pd.DataFrame({"cases": base["cases"], **wide, "pooled_groups": base["pooled_groups"]})
-    return view
+    return pd.DataFrame({"cases": base["cases"], **wide, "pooled_groups": base["pooled_groups"]})
+
+
+def cells_table(frame: pd.DataFrame, measure: str, index_label: str) -> dict[str, Any]:
+    """A group table with one column per cell, named by the cell ("WMT today (baseline)" ...): the measure
+    itself is the table's caption, not repeated in every header."""
+    table = html_table(frame, columns=["cases", *[f"{measure}_{cell}" for cell in CELLS]], index_label=index_label)
+    table["header"] = [index_label, "Cases", *[CELL_SHORT[cell] for cell in CELLS]]
+    return table
+
+
+DIMENSIONS = {
+    "sex": "Sex",
+    "low_risk_complex": "Low risk, complex needs",
+    "protect_level": "Protect level (tier letter)",
+    "ethnicity": "Ethnicity",
+    "pdu": "PDU",
+}
+"""The group dimensions the report shows, in order, with their headers."""
+
+CELL_FIGURES = [
+    "cases",
+    "required_hours",
+    "afforded_hours",
+    "partner_hours",
+    "unmet_hours",
+    "excess_hours",
+    "coverage",
+    "hours_per_case",
+    "moved",
+    "staff_cost",
+    "partner_cost",
+    "reoffending_cost",
+    "children_cost",
+    "whole_life_cost",
+]
+"""The four-ways table's rows (its columns are the cells)."""
+
+PDU_COLUMNS = [
+    "cases",
+    "fte_available",
+    "fte_needed_wmt",
+    "fte_needed_assessed_need",
+    "shortfall_hours",
+    "overflow_hours",
+]
+"""The PDU table a reader sees; the solver's figures are in a collapsed technical table and pdus.csv."""
+
+PDU_TECHNICAL = ["status", "solver", "objective", "bound", "gap", "message"]
+
+
+def _parameter_units(scenario: Any) -> dict[str, str]:
+    leaves = scenario.params.leaves
+    return {
+        p: (leaves[p].unit if p in leaves else leaves[p.rsplit(".", 1)[0]].unit) or ""
+        for p in scenario.params.overridden
+    }
 
 
 def build_context(result: Any) -> dict[str, Any]:
     """Everything the template shows, from the run's tables and summary."""
+    from workload.pipeline import resolved_scenario  # the pipeline imports this package
+
     tables, summary = result.tables, result.summary
     totals = tables["totals"]
     by_group = tables["outcomes_by_group"]
     threshold = summary["suppression_threshold"]
     scenario = result.scenario
-    overridden = [
-        {
-            "path": p,
-            "value": scenario.params[p],
-            "unit": scenario.params.leaves[p.rsplit(".", 1)[0]].unit
-            if p not in scenario.params.leaves
-            else scenario.params.leaves[p].unit,
-        }
-        for p in scenario.params.overridden
-    ]
-    dimensions = {
-        "sex": "Sex",
-        "low_risk_complex": "Low risk, complex needs",
-        "protect_level": "Protect level (tier letter)",
-        "ethnicity": "Ethnicity",
-        "pdu": "PDU",
-    }
-    sections_groups = [
-        {"id": f"group-{d}", "title": title, "table": html_table(_group_view(by_group, d), index_label=title)}
-        for d, title in dimensions.items()
-    ]
-    equity = tables["equity"]
-    equity_cols = [
-        "cases",
-        f"coverage_{BASELINE}",
-        f"coverage_{REFORM}",
-        f"coverage_ratio_{BASELINE}",
-        f"coverage_ratio_{REFORM}",
-    ]
+    resolved = resolved_scenario(scenario)
+    equity = tables["equity"].set_index("dimension", append=True)
+    pdus = tables["pdus"]
+    technical = [c for c in PDU_TECHNICAL if c in pdus.columns]
     return {
         "summary": summary,
+        "cards": headline_cards(summary, resolved["policy"]),
+        "settings": settings_view(resolved, _parameter_units(scenario)),
         "labels": CELL_LABELS,
+        "short": CELL_SHORT,
         "baseline": BASELINE,
         "reform": REFORM,
-        "cells_table": html_table(totals.drop(columns=["label"]), index_label="cell"),
-        "cells_labels": [(c, CELL_LABELS[c]) for c in totals.index],
+        "cells_table": long_table(totals, CELL_FIGURES, index_label="Figure"),
+        "cells_labels": [(CELL_SHORT[c], CELL_LABELS[c]) for c in totals.index],
         "chart_cells": chart_cells(totals),
         "chart_sex": chart_groups(by_group, "sex", "Share of assessed need met, by sex"),
         "chart_lrc": chart_groups(
@@ -163,38 +196,32 @@ def build_context(result: Any) -> dict[str, Any]:
         "red_pct": float(scenario.params["wmt.red_pct"]),
         "spare_hours": str(scenario.params["outcomes.today.spare_hours"]),
         "spare_hours_text": SPARE_HOURS_TEXT.get(str(scenario.params["outcomes.today.spare_hours"]), ""),
-        "baseline_rules": html_table(tables["baseline_rules"], index_label="rule"),
-        "grade_utilisation": html_table(tables["grade_utilisation"], index_label="grade"),
-        "groups": sections_groups,
+        "baseline_rules": html_table(tables["baseline_rules"], index_label="Rule"),
+        "grade_utilisation": html_table(tables["grade_utilisation"], index_label="Grade"),
+        "groups": [
+            {
+                "id": f"group-{d}",
+                "title": title,
+                "table": cells_table(_group_view(by_group, d, "coverage"), "coverage", title),
+            }
+            for d, title in DIMENSIONS.items()
+        ],
         "equity": [
             {
-                "title": dimensions[d],
-                "table": html_table(equity[equity["dimension"] == d], columns=equity_cols, index_label=dimensions[d]),
+                "title": title,
+                "table": cells_table(equity.xs(d, level="dimension"), "coverage_ratio", title),
             }
-            for d in dimensions
+            for d, title in DIMENSIONS.items()
+            if d in equity.index.get_level_values("dimension")
         ],
-        "sensitivity": html_table(tables["sensitivity"], index_label="assumption"),
-        "pdus": html_table(
-            tables["pdus"],
-            columns=[
-                c
-                for c in [
-                    "cases",
-                    "fte_available",
-                    "fte_needed_wmt",
-                    "fte_needed_assessed_need",
-                    "shortfall_hours",
-                    "status",
-                    "solver",
-                ]
-                if c in tables["pdus"].columns
-            ],
-            index_label="PDU",
+        "sensitivity": html_table(
+            tables["sensitivity"].rename(index=lambda a: str(a).replace("_", " ")), index_label="Assumption"
         ),
+        "pdus": html_table(pdus, columns=[c for c in PDU_COLUMNS if c in pdus.columns], index_label="PDU"),
+        "pdus_technical": html_table(pdus, columns=technical, index_label="PDU") if technical else None,
         "tradeoff": tradeoff_view(summary.get("tradeoff"), threshold),
         "tradeoff_skipped": summary.get("tradeoff_skipped"),
         "threshold": threshold,
-        "overridden": overridden,
         "warnings": result.warnings,
         "scenario": scenario,
         "version": summary.get("version", ""),
@@ -204,9 +231,9 @@ def build_context(result: Any) -> dict[str, Any]:
 def write_report(result: Any, folder: Path) -> list[Path]:
     """Write report.html and report.xlsx into ``folder`` (the temporary run folder)."""
     env = Environment(loader=PackageLoader("workload", "report"), autoescape=select_autoescape(["html"]))
-    env.filters["pct"] = lambda v: "–" if _missing(v) else f"{float(v) * 100:.1f}%"
-    env.filters["num"] = lambda v: "–" if _missing(v) else f"{float(v):,.0f}"
-    env.filters["gbp"] = lambda v: "–" if _missing(v) else ("−" if float(v) < 0 else "") + f"£{abs(float(v)):,.0f}"
+    env.filters["pct"] = pct
+    env.filters["num"] = hours
+    env.filters["gbp"] = gbp
     html = env.get_template("report.html").render(**build_context(result))
     html_path = folder / "report.html"
     html_path.write_text(html, encoding="utf-8")

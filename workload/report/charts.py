@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
 from workload.outcomes import BASELINE, CELL_LABELS, REFORM, TOTAL
+from workload.report.formats import CELL_SHORT
 
 SVG_SETTINGS = {"svg.hashsalt": "workload"}
 """Stable element ids in the charts, so the same run gives the same bytes. Applied only while a chart is
@@ -44,7 +45,7 @@ def chart_cells(totals: pd.DataFrame) -> str:
     """Bar chart: share of assessed need met, and hours unmet, in each of the four cells."""
     fig = Figure(figsize=(8, 3))
     axes = fig.subplots(1, 2)
-    labels = [c.replace("_", "\n") for c in totals.index]
+    labels = [CELL_SHORT[c].replace(" (", "\n(") for c in totals.index]
     colours = [COLOURS[c] for c in totals.index]
     axes[0].bar(labels, totals["coverage"].astype(float) * 100, color=colours)
     axes[0].set_ylabel("% of assessed need met")
@@ -83,7 +84,7 @@ def chart_costs(totals: pd.DataFrame) -> str:
     colours = ["#1f4e79", "#8fbc8f", "#c0504d", "#e4a33a"]
     fig, ax = _figure((8, 3))
     bottom = np.zeros(len(totals))
-    labels = [c.replace("_", "\n") for c in totals.index]
+    labels = [CELL_SHORT[c].replace(" (", "\n(") for c in totals.index]
     for part, colour in zip(parts, colours):
         values = totals[part].astype(float).to_numpy() / 1e6
         ax.bar(labels, values, bottom=bottom, color=colour, label=part.replace("_", " "))
