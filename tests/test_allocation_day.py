@@ -124,7 +124,7 @@ def test_the_folder_is_written_atomically_and_never_overwritten_without_force(
     from openpyxl import load_workbook
 
     book = load_workbook(out / "allocation.xlsx")
-    assert book.sheetnames == ["assignment", "shortlist", "caseloads", "notes"]
+    assert book.sheetnames == ["notes", "assignment", "shortlist", "caseloads"]
     sheet = book["shortlist"]
     assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref and sheet["A1"].font.bold
     html = (out / "allocation.html").read_text(encoding="utf-8")

@@ -86,3 +86,40 @@ def test_the_two_lps_warnings_are_one_line_per_problem() -> None:
     assert merged[1].startswith("WMT scoring, LP allocation: PDU P2")
     assert merged[2].startswith("the reform (needs scoring, LP allocation): PDU P3")
     assert merge_lp_warnings({"wmt": [], "needs": []}) == []
+
+
+def test_workbooks_are_formatted_identical_between_runs_and_keep_case_level_data_apart(tmp_path) -> None:
+    """report.xlsx (published) holds the headline, settings, warnings and the published tables, formatted for an
+    Excel user; caseload.xlsx (kept in the run folder) holds practitioners and the allocation; both byte-identical
+    between identical runs."""
+    import openpyxl
+
+    from workload.cli import main
+    from workload.synth import synth_scenario, write_scenario
+
+    scenario = write_scenario(
+        tmp_path / "s", synth_scenario(n_cases=150, n_practitioners=8, n_pdus=1, seed=5), name="workbook"
+    )
+    for out in ("a", "b"):
+        assert main(["run", str(scenario), "--out", str(tmp_path / out), "--workers", "1"]) == 0
+    for name in ("report.xlsx", "caseload.xlsx"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    book = openpyxl.load_workbook(tmp_path / "a" / "report.xlsx")
+    assert book.sheetnames[:4] == ["notes", "headline", "settings", "warnings"]
+    assert "allocation" not in book.sheetnames and "practitioners" not in book.sheetnames
+    totals = book["totals"]
+    assert totals["A1"].font.bold and totals.freeze_panes == "B2" and totals.auto_filter.ref
+    header = {c.value: c.column_letter for c in totals[1]}
+    assert totals[f"{header['whole_life_cost (GBP/yr)']}2"].number_format == '"£"#,##0;-"£"#,##0'
+    assert totals[f"{header['coverage (share)']}2"].number_format == "0.0%"
+    equity = book["equity"]
+    ratio_column = {c.value: c.column_letter for c in equity[1]}["coverage_ratio_needs_lp (ratio)"]
+    assert equity[f"{ratio_column}2"].number_format == "0.00"
+    headline = {row[0].value: row[1] for row in book["headline"].iter_rows(min_row=2)}
+    assert headline["Whole-life cost (GBP/yr)"].number_format.startswith('"£"')
+    settings = {row[0].value: row[1].value for row in book["settings"].iter_rows(min_row=2)}
+    assert settings["policy.continuity"] == "keep"
+    caseload = openpyxl.load_workbook(tmp_path / "a" / "caseload.xlsx")
+    assert caseload.sheetnames == ["notes", "practitioners", "allocation"]
+    allocation = {c.value for c in caseload["allocation"][1]}
+    assert {"case_id", "practitioner_id", "moved", "move_reason"} <= allocation

@@ -18,8 +18,7 @@ from workload.load import Scenario, ScenarioError
 from workload.load.checks import check_table
 from workload.load.readers import read_table
 from workload.output import atomic_folder, write_csv, write_json
-from workload.report import _stamp_workbook
-from workload.safety import escape_formulas
+from workload.report.workbook import _stamp_workbook, formatted_workbook
 from workload.scenario import TABLE_MODELS
 
 KIND = "allocation"
@@ -98,33 +97,6 @@ def read_new_cases(scenario: Scenario, path: str | Path) -> Scenario:
     return dataclasses.replace(scenario, cases=cases)
 
 
-def _formatted_workbook(path: Path, sheets: dict[str, pd.DataFrame], notes: list[str]) -> None:
-    """allocation.xlsx: one sheet per table with a bold, frozen header, filters, column widths and number
-    formats (hours whole, workload % to one decimal), and a notes sheet."""
-    from openpyxl.styles import Alignment, Font
-
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            escape_formulas(frame).to_excel(writer, sheet_name=name)
-            sheet = writer.sheets[name]
-            columns = [frame.index.name or "", *map(str, frame.columns)]
-            for j, header in enumerate(columns, start=1):
-                cell = sheet.cell(row=1, column=j)
-                cell.font = Font(bold=True)
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-                values = frame.index if j == 1 else frame[frame.columns[j - 2]]
-                widest = max([len(str(header))] + [len(str(v)) for v in list(values)[:200]])
-                sheet.column_dimensions[cell.column_letter].width = min(max(10, widest + 2), 70)
-                fmt = "0.0" if "pct" in header else "#,##0" if "hours" in header else None
-                if fmt:
-                    for row in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
-                        row[0].number_format = fmt
-            sheet.freeze_panes = "B2"
-            sheet.auto_filter.ref = sheet.dimensions
-        pd.DataFrame({"note": notes}).to_excel(writer, sheet_name="notes", index=False)
-        writer.sheets["notes"].column_dimensions["A"].width = 120
-
-
 def _page(day: AllocationDay) -> str:
     env = Environment(loader=PackageLoader("workload", "allocation_day"), autoescape=select_autoescape(["html"]))
     env.filters["h"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{float(v):,.0f}"
@@ -170,7 +142,7 @@ def write_allocation_day(day: AllocationDay, out: Path, force: bool = False, pro
         write_csv(day.shortlist, tmp / "shortlist.csv", index=False)
         write_csv(day.caseloads, tmp / "caseloads.csv")
         shortlist = day.shortlist.set_index("case_id") if len(day.shortlist) else day.shortlist
-        _formatted_workbook(
+        formatted_workbook(
             tmp / "allocation.xlsx",
             {"assignment": day.assignment, "shortlist": shortlist, "caseloads": day.caseloads},
             NOTES + [f"warning: {w}" for w in day.warnings],

@@ -32,7 +32,7 @@ from workload.report.charts import (
 )
 from workload.report.formats import CELL_SHORT, _share, gbp, hours, html_table, long_table, pct
 from workload.report.headline import headline_cards, settings_view
-from workload.report.workbook import _stamp_workbook, write_workbook
+from workload.report.workbook import _stamp_workbook, write_caseload_workbook, write_workbook
 
 __all__ = ["_figure", "_stamp_workbook", "_svg", "build_context", "workload_chart_data", "write_report"]
 
@@ -237,6 +237,10 @@ def write_report(result: Any, folder: Path) -> list[Path]:
     html = env.get_template("report.html").render(**build_context(result))
     html_path = folder / "report.html"
     html_path.write_text(html, encoding="utf-8")
+    from workload.pipeline import resolved_scenario  # the pipeline imports this package
+
     xlsx_path = folder / "report.xlsx"
-    write_workbook(result, xlsx_path)
-    return [html_path, xlsx_path]
+    write_workbook(result, xlsx_path, resolved_scenario(result.scenario))
+    caseload_path = folder / "caseload.xlsx"
+    write_caseload_workbook(result, caseload_path)
+    return [html_path, xlsx_path, caseload_path]

@@ -1,4 +1,6 @@
-"""report.xlsx: the published tables as a workbook an Excel user can send on, byte-identical between identical runs."""
+"""The workbooks: report.xlsx (published: headline, settings, warnings and the published tables, formatted for an
+Excel user) and caseload.xlsx (practitioners and the allocation, case-level, kept in the run folder), byte-identical
+between identical runs."""
 
 from __future__ import annotations
 
@@ -39,23 +41,205 @@ def workbook_table(frame: pd.DataFrame) -> pd.DataFrame:
     return escape_formulas(with_units(frame))
 
 
-def write_workbook(result: Any, xlsx_path: Path) -> None:
-    """report.xlsx: a notes sheet and one sheet per published table, stamped so identical runs give identical bytes."""
-    with pd.ExcelWriter(xlsx_path, engine="openpyxl") as writer:
-        notes = pd.DataFrame(
-            {
-                "note": [
-                    f"Scenario: {result.summary['scenario']}",
-                    f"Groups counting fewer than {result.summary['suppression_threshold']} cases are never shown alone: they are pooled into '(small groups)' ('(small PDUs)'), or, if the pool is still too small, into the largest group, so no small group can be worked out from any total. A figure that comes from fewer cases than that (partner hours, the children's cost, excess hours, moves, public-protection shortfall), and the figures it could be worked out from, are left blank.",
-                    "Hours are practitioner hours per case per year; coverage is the share of assessed need met.",
-                    "Cells: " + "; ".join(f"{k} = {v}" for k, v in CELL_LABELS.items()),
-                ]
-            }
-        )
-        escape_formulas(notes).to_excel(writer, sheet_name="notes", index=False)
-        for name in PUBLISHED_TABLES:
-            if name in result.tables:
-                workbook_table(result.tables[name]).to_excel(writer, sheet_name=name[:31])
+def number_format(header: str) -> str | None:
+    """The Excel number format of a column, by its header as :func:`~workload.report.formats.with_units` writes
+    it (or a practitioners' or allocation sheet's column name): money to the pound with a minus sign, shares as
+    percentages, ratios to two decimals, hours whole, workload % to one decimal."""
+    if "(GBP/yr)" in header:
+        return '"£"#,##0;-"£"#,##0'
+    if "(share)" in header:
+        return "0.0%"
+    if "(ratio)" in header:
+        return "0.00"
+    if "pct" in header:
+        return "0.0"
+    if "hours" in header or "(h/yr)" in header or "(h/case/yr)" in header:
+        return "#,##0"
+    if "(FTE)" in header:
+        return "0.0"
+    if "(cases)" in header or "(people)" in header:
+        return "#,##0"
+    return None
+
+
+def formatted_workbook(path: Path, sheets: dict[str, pd.DataFrame], notes: list[str], index: bool = True) -> None:
+    """A workbook an Excel user can send on: a notes sheet first, then one sheet per table with a bold, frozen,
+    wrapped header, filters, column widths and number formats (:func:`number_format`; by row in a table indexed by
+    "figure"). openpyxl writes styles
+    deterministically, so the bytes depend only on the tables (stamp the zip with :func:`_stamp_workbook`)."""
+    from openpyxl.styles import Alignment, Font
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        escape_formulas(pd.DataFrame({"note": notes})).to_excel(writer, sheet_name="notes", index=False)
+        writer.sheets["notes"].column_dimensions["A"].width = 120
+        writer.sheets["notes"]["A1"].font = Font(bold=True)
+        for name, frame in sheets.items():
+            escape_formulas(frame).to_excel(writer, sheet_name=name[:31], index=index)
+            sheet = writer.sheets[name[:31]]
+            columns = ([str(frame.index.name or "")] if index else []) + [str(c) for c in frame.columns]
+            for j, header in enumerate(columns, start=1):
+                cell = sheet.cell(row=1, column=j)
+                cell.font = Font(bold=True)
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                values = frame.index if index and j == 1 else frame[frame.columns[j - 1 - int(index)]]
+                widest = max([min(len(header), 24)] + [len(str(v)) for v in list(values)[:200]])
+                sheet.column_dimensions[cell.column_letter].width = min(max(10, widest + 2), 70)
+                fmt = number_format(header)
+                if fmt:
+                    for row in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                        row[0].number_format = fmt
+            if index and frame.index.name == "figure":  # one figure a row, each in its own unit
+                for i, key in enumerate(frame.index, start=2):
+                    fmt = number_format(str(key))
+                    for cell in sheet[i][1:]:
+                        cell.number_format = fmt or "General"
+            sheet.freeze_panes = "B2" if index else "A2"
+            sheet.auto_filter.ref = sheet.dimensions
+
+
+def _headline(summary: dict[str, Any]) -> pd.DataFrame:
+    """The headline as figure, today, reform and unit (numbers, not words, so a spreadsheet can use them)."""
+    base, reform = summary["baseline"], summary["reform"]
+    cells = summary["cells"]
+
+    rows = [
+        {"figure": "Assessed need met (share)", "today": cells[base]["coverage"], "reform": cells[reform]["coverage"]},
+        {"figure": "Unmet need (h/yr)", "today": cells[base]["unmet_hours"], "reform": cells[reform]["unmet_hours"]},
+        {
+            "figure": "Women: assessed need met (share)",
+            "today": summary["coverage_women"].get(base),
+            "reform": summary["coverage_women"].get(reform),
+        },
+        {
+            "figure": "Low risk, complex needs: need met (share)",
+            "today": summary["coverage_low_risk_complex"].get(base),
+            "reform": summary["coverage_low_risk_complex"].get(reform),
+        },
+        {
+            "figure": "Whole-life cost (GBP/yr)",
+            "today": cells[base]["whole_life_cost"],
+            "reform": cells[reform]["whole_life_cost"],
+        },
+        {"figure": "Cases moved (cases)", "today": 0, "reform": cells[reform].get("moved")},
+        {
+            "figure": "Practitioners in the red band (people)",
+            "today": summary.get("practitioners_red_baseline"),
+            "reform": summary.get("practitioners_red_reform"),
+        },
+        {
+            "figure": "Public-protection minimums short (h/yr)",
+            "today": None,
+            "reform": summary.get("statutory_shortfall_hours"),
+        },
+        {"figure": "Hours planned above capacity (h/yr)", "today": None, "reform": summary.get("overflow_hours")},
+    ]
+    frame = pd.DataFrame(rows).set_index("figure")
+    frame["reform minus today"] = pd.to_numeric(frame["reform"], errors="coerce") - pd.to_numeric(
+        frame["today"], errors="coerce"
+    )
+    return frame
+
+
+def _settings(resolved: dict[str, Any]) -> pd.DataFrame:
+    rows = [
+        {"setting": f"{section}.{name}", "value": "" if value is None else str(value)}
+        for section in ("policy", "output")
+        for name, value in resolved.get(section, {}).items()
+    ]
+    rows += [
+        {"setting": f"parameter {path}", "value": str(value)}
+        for path, value in sorted(resolved.get("parameters_overridden", {}).items())
+    ]
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Floats at the CSVs' precision, so the workbook is byte-identical whenever the CSVs are."""
+    frame = frame.copy()
+    for name in [c for c, dtype in frame.dtypes.items() if dtype.kind == "f"]:
+        values = frame[name].to_numpy(dtype=float)
+        frame[name] = np.array([float(FLOAT_FORMAT % v) for v in values.tolist()], dtype=float)
+    return frame
+
+
+def write_workbook(result: Any, xlsx_path: Path, resolved: dict[str, Any]) -> None:
+    """report.xlsx, published like report.html (aggregates only, under the disclosure rule): notes, the headline,
+    settings, warnings and one sheet per published table; stamped so identical runs give identical bytes."""
+    summary = result.summary
+    threshold = summary["suppression_threshold"]
+    notes = [
+        f"Scenario: {summary['scenario']}",
+        (
+            f"Groups counting fewer than {threshold} cases are never shown alone: they are pooled into '(small groups)' "
+            "('(small PDUs)'), or, if the pool is still too small, into the largest group, so no small group can be "
+            "worked out from any total. A figure that comes from fewer cases than that (partner hours, the children's "
+            "cost, excess hours, moves, public-protection shortfall), and the figures it could be worked out from, are "
+            "left blank."
+        ),
+        (
+            "Hours are practitioner hours per case per year; coverage is the share of assessed need met; money is GBP a "
+            "year; a disparity ratio is a group's coverage over the whole caseload's."
+        ),
+        "Cells: " + "; ".join(f"{k} = {v}" for k, v in CELL_LABELS.items()),
+        (
+            "Practitioners and the allocation of each case are in caseload.xlsx in the run folder: case-level, "
+            "pseudonymous, not for publication."
+        ),
+    ]
+    sheets = {
+        "headline": _rounded(_headline(summary)),
+        "settings": _settings(resolved),
+        "warnings": pd.DataFrame({"warning": list(result.warnings) or ["none"]}).rename_axis("n"),
+    }
+    for name in PUBLISHED_TABLES:
+        if name in result.tables:
+            sheets[name] = workbook_table(result.tables[name])
+    formatted_workbook(xlsx_path, sheets, notes)
+    _stamp_workbook(xlsx_path)
+
+
+PRACTITIONER_COLUMNS = [
+    "pdu",
+    "grade",
+    "workload_pct",
+    "wmt_flag",
+    "workload_pct_baseline",
+    "wmt_flag_baseline",
+    "workload_pct_reform",
+    "wmt_flag_reform",
+    "capacity_hours",
+    "allocated_hours",
+    "overflow_hours",
+    "utilisation_baseline",
+    "utilisation",
+]
+"""The practitioners sheet: workload % and flag today, after today's allocation and under the reform, and hours."""
+
+
+def write_caseload_workbook(result: Any, xlsx_path: Path) -> None:
+    """caseload.xlsx: practitioners (today and reform) and the reform's allocation of every case, with moves and
+    their reasons. Case-level like cases.csv and allocations.csv: pseudonymous ids, kept in the run folder, not
+    published (docs/model.md, 'Small cells')."""
+    practitioners = result.practitioners[[c for c in PRACTITIONER_COLUMNS if c in result.practitioners.columns]]
+    practitioners = practitioners.rename(
+        columns={"utilisation": "utilisation (share)", "utilisation_baseline": "utilisation_baseline (share)"}
+    )
+    notes = [
+        (
+            "Case-level and practitioner-level data (pseudonymous ids), like cases.csv, allocations.csv and "
+            "practitioners.csv: keep it in the run folder and do not publish it. report.xlsx holds the published tables."
+        ),
+        (
+            "practitioners: WMT workload % (points over available points) today on the screen, after today's way of "
+            "allocating the new cases (baseline) and under the reform; hours a year and the share of capacity used."
+        ),
+        (
+            "allocation: each case's practitioner and partner under the reform, hours a year, public-protection minimum "
+            "and shortfall, whether it moved (1) and why."
+        ),
+    ]
+    sheets = {"practitioners": _rounded(practitioners), "allocation": _rounded(result.tables["allocations"])}
+    formatted_workbook(xlsx_path, sheets, notes)
     _stamp_workbook(xlsx_path)
 
 
