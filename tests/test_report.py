@@ -123,3 +123,16 @@ def test_workbooks_are_formatted_identical_between_runs_and_keep_case_level_data
     assert caseload.sheetnames == ["notes", "practitioners", "allocation"]
     allocation = {c.value for c in caseload["allocation"][1]}
     assert {"case_id", "practitioner_id", "moved", "move_reason"} <= allocation
+
+
+def test_run_prints_a_line_per_stage_with_progress_and_is_quiet_without(tiny, tmp_path, capsys) -> None:
+    """``workload run --progress`` prints each stage on stderr; without it (stderr not a terminal under pytest)
+    nothing but warnings."""
+    from workload.cli import main
+
+    assert main(["run", str(tiny), "--out", str(tmp_path / "a"), "--workers", "1", "--progress"]) == 0
+    err = capsys.readouterr().err
+    for stage in ("scoring", "today's allocation", "LP allocation", "outcomes", "tables", "assemble"):
+        assert f"  {stage}: done in " in err, stage
+    assert main(["run", str(tiny), "--out", str(tmp_path / "b"), "--workers", "1"]) == 0
+    assert "done in" not in capsys.readouterr().err

@@ -57,7 +57,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / scenario.folder.name
     # every check on the output location is made before the computing starts (OutputError: exit 2)
     check_output(out, force=args.force, kind="run", protected=[scenario.folder])
-    result = run_scenario(scenario, workers=args.workers)
+    show = getattr(args, "progress", False) or sys.stderr.isatty()
+    result = run_scenario(scenario, workers=args.workers, progress=_print_stage if show else None)
     write_run(result, out, force=args.force)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -65,6 +66,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     where = report if report.exists() else out / "summary.json"
     print(f"Run written to {out}/ ({len(scenario.cases):,} cases, {len(scenario.pdus)} PDUs). Open {where}")
     return 0
+
+
+def _print_stage(stage: str, seconds: float) -> None:
+    """``workload run``'s progress: one line per finished stage, on stderr."""
+    print(f"  {stage}: done in {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
 def cmd_allocate(args: argparse.Namespace) -> int:
@@ -261,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=positive_int,
         help="parallel PDU solves, at least 1 (default: the scenario's policy, else all cores)",
+    )
+    p.add_argument(
+        "--progress",
+        action="store_true",
+        help="print a line per stage on stderr even when stderr is not a terminal (it is printed on a terminal)",
     )
     p.set_defaults(func=cmd_run)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,13 @@ def lp_cases(scenario: Scenario, scores: pd.DataFrame, scoring: str) -> pd.DataF
     return frame
 
 
-def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
-    """Run every stage on a validated scenario: scores, the four cells, outcomes, costs, equity."""
+def run_scenario(
+    scenario: Scenario, workers: int | None = None, progress: Callable[[str, float], None] | None = None
+) -> RunResult:
+    """Run every stage on a validated scenario: scores, the four cells, outcomes, costs, equity.
+
+    ``progress``, if given, is called as each stage ends with the stage's name and its seconds (``workload run``
+    prints a line per stage on stderr)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -96,6 +102,8 @@ def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
         now = time.perf_counter()
         timings[name] = round(now - clock, 4)
         clock = now
+        if progress is not None:
+            progress(name, timings[name])
 
     cases, staff, params, policy = scenario.cases, scenario.practitioners, scenario.params, scenario.spec.policy
     workers = workers or policy.workers
