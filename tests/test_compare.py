@@ -50,3 +50,40 @@ def test_compare_refuses_a_folder_that_is_not_a_run(two_runs, tmp_path: Path, ca
     a, _ = two_runs
     assert main(["compare", str(a), str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_compare_shows_the_settings_diff_first_and_warnings_that_come_and_go(tmp_path: Path) -> None:
+    import json
+
+    from workload.compare import compare_runs, format_value
+
+    runs = []
+    for name, share, warnings in (("a", 0.05, ["old problem"]), ("b", 0.1, ["new problem"])):
+        folder = tmp_path / name
+        folder.mkdir()
+        cell = {"coverage": 0.8, "moved": 0.0, "whole_life_cost": -46692.4}
+        summary = {
+            "cells": {"needs_lp": cell},
+            "fte": {},
+            "warnings": warnings,
+            "statutory_shortfall_hours": 12.0,
+            "overflow_hours": 3.0,
+        }
+        (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+        resolved = {"policy": {"max_moves_share": share, "continuity": "rebalance"}, "parameters_overridden": {}}
+        (folder / "scenario.resolved.json").write_text(json.dumps(resolved), encoding="utf-8")
+        runs.append(folder)
+    table = compare_runs(*runs)
+    first = table.iloc[0]
+    assert (first["section"], first["item"], first["a"], first["b"]) == (
+        "settings",
+        "policy.max_moves_share",
+        "0.05",
+        "0.1",
+    )
+    assert not (table["item"] == "policy.continuity").any()
+    items = set(table["item"])
+    assert {"public-protection minimums short, reform", "hours planned above capacity, reform"} <= items
+    warned = table[table["section"] == "warnings"].set_index("item")["measure"].to_dict()
+    assert warned == {"old problem": "disappears", "new problem": "appears"}
+    assert format_value(-46692.4, "whole_life_cost") == "−£46,692" and format_value(0.747, "coverage") == "74.7%"

@@ -58,10 +58,50 @@ def read_run(folder: Path) -> dict[str, Any]:
     return summary
 
 
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict):
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            out.update(_flat(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): tree}
+
+
+def settings_diff(a: Path, b: Path) -> list[dict[str, Any]]:
+    """The policy, output and parameter settings that differ between two runs (their scenario.resolved.json)."""
+    resolved = []
+    for folder in (a, b):
+        path = Path(folder) / "scenario.resolved.json"
+        resolved.append(json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {})
+    flat = [_flat({k: r.get(k, {}) for k in ("policy", "output", "parameters_overridden")}) for r in resolved]
+    rows = []
+    for key in sorted(set(flat[0]) | set(flat[1])):
+        va, vb = flat[0].get(key, "(default)"), flat[1].get(key, "(default)")
+        if va != vb:
+            item = key.replace("parameters_overridden.", "parameter ")
+            rows.append({"section": "settings", "item": item, "measure": "value", "a": str(va), "b": str(vb)})
+    return rows
+
+
+def _warning_rows(sa: dict[str, Any], sb: dict[str, Any]) -> list[dict[str, Any]]:
+    wa, wb = list(sa.get("warnings", [])), list(sb.get("warnings", []))
+    rows = [
+        {"section": "warnings", "item": w, "measure": "disappears", "a": "yes", "b": "no"} for w in wa if w not in wb
+    ]
+    rows += [{"section": "warnings", "item": w, "measure": "appears", "a": "no", "b": "yes"} for w in wb if w not in wa]
+    return rows
+
+
 def compare_runs(a: Path, b: Path) -> pd.DataFrame:
-    """Tidy table of differences: one row per (section, item, measure) with A, B and B - A."""
+    """Tidy table of differences: one row per (section, item, measure) with A, B and B - A: the settings that
+    differ first, then every headline figure, then the warnings that appear or disappear."""
     sa, sb = read_run(a), read_run(b)
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = settings_diff(a, b)
+    for key, item, measure in (
+        ("statutory_shortfall_hours", "public-protection minimums short, reform", "hours"),
+        ("overflow_hours", "hours planned above capacity, reform", "hours"),
+    ):
+        rows.append({"section": "headline", "item": item, "measure": measure, "a": sa.get(key), "b": sb.get(key)})
     for cell in sa["cells"]:
         if cell not in sb["cells"]:
             continue
@@ -104,30 +144,54 @@ def compare_runs(a: Path, b: Path) -> pd.DataFrame:
                 "b": sb.get(key),
             }
         )
+    rows += _warning_rows(sa, sb)
     table = pd.DataFrame(rows)
     numeric_a = pd.to_numeric(table["a"], errors="coerce")
     numeric_b = pd.to_numeric(table["b"], errors="coerce")
-    table["difference"] = numeric_b - numeric_a
+    table["difference"] = (numeric_b - numeric_a).where(~table["section"].isin(["settings", "warnings"]))
     return table
+
+
+MONEY = ("staff_cost", "partner_cost", "reoffending_cost", "children_cost", "whole_life_cost")
+
+
+def format_value(v: Any, measure: str) -> str:
+    """A value as the report shows it: money −£46,692, shares 74.7%, hours and counts whole, settings as text."""
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return "suppressed"
+    if isinstance(v, str):
+        return v
+    if measure == "coverage":
+        return f"{float(v) * 100:.1f}%"
+    if measure in MONEY:
+        amount = round(float(v))
+        return ("−" if amount < 0 else "") + f"£{abs(amount):,}"
+    if measure == "FTE":
+        return f"{float(v):,.1f}"
+    return f"{round(float(v)):,}"
+
+
+def format_difference(d: Any, measure: str) -> str:
+    if d is None or pd.isna(d):
+        return ""
+    if measure == "coverage":
+        return f"{d * 100:+.1f} pts"
+    if measure in MONEY:
+        amount = round(float(d))
+        return ("−" if amount < 0 else "+") + f"£{abs(amount):,}"
+    if measure == "FTE":
+        return f"{d:+,.1f}"
+    return f"{round(float(d)):+,}"
 
 
 def format_table(table: pd.DataFrame, name_a: str, name_b: str) -> str:
     """The comparison as aligned plain text for the terminal."""
 
-    def fmt(v: Any, measure: str) -> str:
-        if v is None or (isinstance(v, float) and pd.isna(v)):
-            return "suppressed"
-        if measure == "coverage":
-            return f"{float(v) * 100:.1f}%"
-        return f"{float(v):,.1f}"
+    fmt = format_value
 
     lines = [f"{'section':<26} {'item':<26} {'measure':<18} {name_a[:16]:>16} {name_b[:16]:>16} {'B - A':>16}"]
     for r in table.itertuples():
-        diff = (
-            ""
-            if pd.isna(r.difference)
-            else (f"{r.difference * 100:+.1f} pts" if r.measure == "coverage" else f"{r.difference:+,.1f}")
-        )
+        diff = format_difference(r.difference, r.measure)
         lines.append(
             f"{r.section:<26} {r.item:<26} {r.measure:<18} {fmt(r.a, r.measure):>16} {fmt(r.b, r.measure):>16} {diff:>16}"
         )
@@ -140,7 +204,17 @@ def write_comparison(
     """compare.csv and compare.html in a folder, written atomically; ``protected`` (the two runs) is never replaced."""
     with atomic_folder(out, force=force, kind="compare", protected=protected) as tmp:
         write_csv(table, tmp / "compare.csv", index=False)
-        body = table.to_html(index=False, na_rep="suppressed", float_format=lambda v: f"{v:,.4g}", border=0)
+        shown = pd.DataFrame(
+            {
+                "section": table["section"],
+                "item": table["item"],
+                "measure": table["measure"].str.replace("_", " "),
+                "A": [format_value(v, m) for v, m in zip(table["a"], table["measure"])],
+                "B": [format_value(v, m) for v, m in zip(table["b"], table["measure"])],
+                "B - A": [format_difference(d, m) for d, m in zip(table["difference"], table["measure"])],
+            }
+        )
+        body = shown.to_html(index=False, border=0)
         page = (
             "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Comparison</title>"
