@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from typing import Any
 
 import matplotlib
@@ -43,9 +44,9 @@ def _svg(fig: Figure) -> str:
 
 def chart_cells(totals: pd.DataFrame) -> str:
     """Bar chart: share of assessed need met, and hours unmet, in each of the four cells."""
-    fig = Figure(figsize=(8, 3))
+    fig = Figure(figsize=(9, 3.4))
     axes = fig.subplots(1, 2)
-    labels = [CELL_SHORT[c].replace(" (", "\n(") for c in totals.index]
+    labels = [textwrap.fill(CELL_SHORT[c], 12) for c in totals.index]
     colours = [COLOURS[c] for c in totals.index]
     axes[0].bar(labels, totals["coverage"].astype(float) * 100, color=colours)
     axes[0].set_ylabel("% of assessed need met")
@@ -54,6 +55,7 @@ def chart_cells(totals: pd.DataFrame) -> str:
     axes[1].set_ylabel("unmet hours a year")
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
+        ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     return _svg(fig)
 
