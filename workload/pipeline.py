@@ -18,7 +18,7 @@ import pandas as pd
 
 from workload import __version__, disclosure, outcomes, today, tradeoff
 from workload.allocate import baseline, lp
-from workload.load import Scenario
+from workload.load import Scenario, resolved_scenario
 from workload.output import atomic_folder, write_csv, write_json
 from workload.report import write_report
 from workload.scoring import needs, wmt
@@ -442,13 +442,6 @@ def headline_summary(
         "continuity": scenario.spec.policy.continuity,
         "suppression_threshold": scenario.spec.output.suppression_threshold,
     }
-
-
-def resolved_scenario(scenario: Scenario) -> dict[str, Any]:
-    """The scenario as the run used it: settings, policy with defaults filled in, parameter overrides."""
-    spec = scenario.spec.model_dump(mode="json")
-    spec["parameters_overridden"] = {p: scenario.params[p] for p in scenario.params.overridden}
-    return spec
 
 
 def write_run(result: RunResult, out: Path, force: bool = False) -> Path:

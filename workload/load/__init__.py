@@ -149,6 +149,13 @@ class Scenario:
 # scenario.toml
 
 
+def resolved_scenario(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as the run used it: settings, policy with defaults filled in, parameter overrides."""
+    spec = scenario.spec.model_dump(mode="json")
+    spec["parameters_overridden"] = {p: scenario.params[p] for p in scenario.params.overridden}
+    return spec
+
+
 def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> Problem:
     match = re.search(r"line (\d+)", str(exc))
     return Problem(

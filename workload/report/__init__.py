@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from workload import outcomes
+from workload.load import resolved_scenario
 from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM
 from workload.report.charts import (
     SPREAD_TOL,
@@ -122,22 +124,8 @@ DIMENSIONS = {
 }
 """The group dimensions the report shows, in order, with their headers."""
 
-CELL_FIGURES = [
-    "cases",
-    "required_hours",
-    "afforded_hours",
-    "partner_hours",
-    "unmet_hours",
-    "excess_hours",
-    "coverage",
-    "hours_per_case",
-    "moved",
-    "staff_cost",
-    "partner_cost",
-    "reoffending_cost",
-    "children_cost",
-    "whole_life_cost",
-]
+CELL_FIGURES = [*outcomes.CELL_FIGURES[: outcomes.CELL_FIGURES.index("coverage") + 1], "hours_per_case"]
+CELL_FIGURES += list(outcomes.CELL_FIGURES[outcomes.CELL_FIGURES.index("coverage") + 1 :])
 """The four-ways table's rows (its columns are the cells)."""
 
 PDU_COLUMNS = [
@@ -163,8 +151,6 @@ def _parameter_units(scenario: Any) -> dict[str, str]:
 
 def build_context(result: Any) -> dict[str, Any]:
     """Everything the template shows, from the run's tables and summary."""
-    from workload.pipeline import resolved_scenario  # the pipeline imports this package
-
     tables, summary = result.tables, result.summary
     totals = tables["totals"]
     by_group = tables["outcomes_by_group"]
@@ -237,8 +223,6 @@ def write_report(result: Any, folder: Path) -> list[Path]:
     html = env.get_template("report.html").render(**build_context(result))
     html_path = folder / "report.html"
     html_path.write_text(html, encoding="utf-8")
-    from workload.pipeline import resolved_scenario  # the pipeline imports this package
-
     xlsx_path = folder / "report.xlsx"
     write_workbook(result, xlsx_path, resolved_scenario(result.scenario))
     caseload_path = folder / "caseload.xlsx"
