@@ -284,3 +284,35 @@ def chart_tradeoff(tradeoff: dict[str, Any]) -> str:
     axes[0].legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     fig.tight_layout()
     return _svg(fig)
+
+
+COMPARE_COLOURS = ("#9e9e9e", COLOURS[REFORM])
+"""Run A and run B in the comparison's chart."""
+
+
+def _paired_bars(ax: Axes, labels: list[str], pairs: list[tuple[Any, Any]], names: tuple[str, str]) -> None:
+    """A's and B's share of assessed need met side by side for each label; a figure not published has no bar."""
+    x = np.arange(len(labels))
+    for i, (name, colour) in enumerate(zip(names, COMPARE_COLOURS)):
+        values = [float("nan") if p[i] is None or pd.isna(p[i]) else float(p[i]) * 100 for p in pairs]
+        bars = ax.bar(x + (i - 0.5) * 0.38, values, width=0.38, color=colour, label=name)
+        ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.1f}" for v in values], fontsize=7, padding=1)
+    ax.set_xticks(x, labels)
+    ax.set_ylabel("% of assessed need met")
+    ax.set_ylim(0, 105)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def chart_compare(cells: list[tuple[str, Any, Any]], groups: list[tuple[str, Any, Any]], names: tuple[str, str]) -> str:
+    """Two runs side by side: the share of assessed need met in each cell (left) and, under the reform, for each
+    group (right); ``cells`` and ``groups`` are (label, A, B) with shares from 0 to 1, None where not published."""
+    fig = Figure(figsize=(10, 3.4))
+    axes = fig.subplots(1, 2, width_ratios=[max(len(cells), 1), max(len(groups), 1)])
+    labels = [c[0].replace(" (", "\n(") if "(" in c[0] else c[0].replace(", ", ",\n") for c in cells]
+    _paired_bars(axes[0], labels, [c[1:] for c in cells], names)
+    axes[0].set_title("By way of working", fontsize=10)
+    _paired_bars(axes[1], [g[0].replace(", ", ",\n") for g in groups], [g[1:] for g in groups], names)
+    axes[1].set_title(f"By group, {CELL_SHORT[REFORM]}", fontsize=10)
+    axes[0].legend(fontsize=9, frameon=False, ncol=2, loc="upper left", bbox_to_anchor=(0.0, -0.3))
+    fig.tight_layout()
+    return _svg(fig)
