@@ -31,6 +31,11 @@ def _figure(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return fig, fig.subplots()
 
 
+def cell_label(name: str) -> str:
+    """A cell's name on two lines under a bar: "WMT today\n(baseline)", "Needs,\ntoday's allocation"."""
+    return name.replace(" (", "\n(") if "(" in name else name.replace(", ", ",\n")
+
+
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context(SVG_SETTINGS):  # type: ignore[arg-type]
@@ -45,7 +50,7 @@ def chart_cells(totals: pd.DataFrame) -> str:
     """Bar chart: share of assessed need met, and hours unmet, in each of the four cells."""
     fig = Figure(figsize=(8, 3))
     axes = fig.subplots(1, 2)
-    labels = [CELL_SHORT[c].replace(" (", "\n(") for c in totals.index]
+    labels = [cell_label(CELL_SHORT[c]) for c in totals.index]
     colours = [COLOURS[c] for c in totals.index]
     axes[0].bar(labels, totals["coverage"].astype(float) * 100, color=colours)
     axes[0].set_ylabel("% of assessed need met")
@@ -54,6 +59,7 @@ def chart_cells(totals: pd.DataFrame) -> str:
     axes[1].set_ylabel("unmet hours a year")
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
+        ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
     return _svg(fig)
 
@@ -84,7 +90,7 @@ def chart_costs(totals: pd.DataFrame) -> str:
     colours = ["#1f4e79", "#8fbc8f", "#c0504d", "#e4a33a"]
     fig, ax = _figure((8, 3))
     bottom = np.zeros(len(totals))
-    labels = [CELL_SHORT[c].replace(" (", "\n(") for c in totals.index]
+    labels = [cell_label(CELL_SHORT[c]) for c in totals.index]
     for part, colour in zip(parts, colours):
         values = totals[part].astype(float).to_numpy() / 1e6
         ax.bar(labels, values, bottom=bottom, color=colour, label=part.replace("_", " "))
@@ -308,7 +314,7 @@ def chart_compare(cells: list[tuple[str, Any, Any]], groups: list[tuple[str, Any
     group (right); ``cells`` and ``groups`` are (label, A, B) with shares from 0 to 1, None where not published."""
     fig = Figure(figsize=(10, 3.4))
     axes = fig.subplots(1, 2, width_ratios=[max(len(cells), 1), max(len(groups), 1)])
-    labels = [c[0].replace(" (", "\n(") if "(" in c[0] else c[0].replace(", ", ",\n") for c in cells]
+    labels = [cell_label(c[0]) for c in cells]
     _paired_bars(axes[0], labels, [c[1:] for c in cells], names)
     axes[0].set_title("By way of working", fontsize=10)
     _paired_bars(axes[1], [g[0].replace(", ", ",\n") for g in groups], [g[1:] for g in groups], names)
