@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +29,9 @@ def test_compare_prints_and_writes_differences(two_runs, tmp_path: Path, capsys)
     out = tmp_path / "cmp"
     assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "whole_life_cost" in printed and "B - A" in printed
+    assert "Whole-life cost (£ a year)" in printed and "B - A" in printed
+    assert "Reform (needs, LP)" in printed and "WMT today (baseline)" in printed
+    assert not any(code in printed for code in ("needs_lp", "wmt_today", "whole_life_cost")), "codes in words"
     table = pd.read_csv(out / "compare.csv")
     sa, sb = (json.loads((p / "summary.json").read_text()) for p in (a, b))
     row = table[
@@ -43,7 +46,12 @@ def test_compare_prints_and_writes_differences(two_runs, tmp_path: Path, capsys)
     # worked out from them: the disclosure rule), so they compare as blank; every figure shown moves no hours
     shown = hours["difference"].dropna()
     assert len(shown) >= 3 and (shown.abs() < 1e-6).all(), "a cost parameter moves no hours"
-    assert (out / "compare.html").read_text().startswith("<!DOCTYPE html>")
+    page = (out / "compare.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count('<svg role="img" class="chart"') == 1, "one chart, inline SVG"
+    assert "@page { size: A4 landscape" in page, "the report's stylesheet"
+    visible = re.sub(r"<[^>]*>", " ", page)  # the text a reader sees, not the links' anchors
+    assert "Reform (needs, LP)" in visible and "needs_lp" not in visible and "whole_life_cost" not in visible
 
 
 def test_compare_refuses_a_folder_that_is_not_a_run(two_runs, tmp_path: Path, capsys) -> None:
@@ -87,3 +95,13 @@ def test_compare_shows_the_settings_diff_first_and_warnings_that_come_and_go(tmp
     warned = table[table["section"] == "warnings"].set_index("item")["measure"].to_dict()
     assert warned == {"old problem": "disappears", "new problem": "appears"}
     assert format_value(-46692.4, "whole_life_cost") == "−£46,692" and format_value(0.747, "coverage") == "74.7%"
+
+
+def test_compare_differences_are_signed_like_the_report() -> None:
+    from workload.compare import format_difference
+
+    assert format_difference(-25098.4, "whole_life_cost") == "−£25,098"
+    assert format_difference(0.015, "coverage") == "+1.5 pts"
+    assert format_difference(-0.015, "coverage") == "−1.5 pts"
+    assert format_difference(0.0001, "coverage") == "0.0 pts"
+    assert format_difference(57.0, "moved") == "+57" and format_difference(0.2, "unmet_hours") == "0"

@@ -556,12 +556,14 @@ def test_a_sweep_stopped_half_way_resumes_and_skips_finished_tasks(tmp_path: Pat
         "parameters.outcomes.reoffending.cost_per_reoffender"
     ]
     assert costs["g00-d00"] / costs["g00-d01"] == pytest.approx(drawn["g00-d00"] / drawn["g00-d01"], rel=1e-6)
-    ranking = pd.read_csv(out / "ranking.csv", index_col="grid_point")
-    assert sorted(ranking.index) == ["g00", "g01"] and ranking["rank"].tolist() == [1, 2]
-    assert ranking["mean"].is_monotonic_increasing, "direction min: lowest whole-life cost first"
+    ranking = pd.read_csv(out / "ranking.csv", index_col="policy")
+    assert sorted(ranking.index) == ["women_specialist_pool=hard", "women_specialist_pool=off"]
+    assert (ranking["assumptions"] == "(all)").all(), "only drawn assumptions: one block"
+    assert ranking["rank"].min() == 1 and ranking["values"].tolist() == [2, 2], "ranked within each of 2 draws"
     html = (out / "sweep.html").read_text(encoding="utf-8")
-    assert "ranked by needs_lp.whole_life_cost (lower is better)" in html
+    assert "ranked by needs_lp.whole_life_cost (lower is better)" in html and "within each value" in html
     assert html.count("<svg") == len({"needs_lp.whole_life_cost", *HEADLINE_METRICS}) and "share best" in html
+    assert "women_specialist_pool=hard" in html
 
 
 def test_process_pool_and_dask_local_cluster_give_identical_results(
@@ -635,11 +637,15 @@ def test_cli_sweep_writes_the_folder_and_resumes(tmp_path: Path, synth_folder: P
         == 0
     )
     printed = capsys.readouterr().out
-    assert "Sweep written to" in printed and "6 task(s) run" in printed and "Best by needs_lp.moved" in printed
+    assert (
+        "Sweep written to" in printed
+        and "6 task(s) run" in printed
+        and "Best by needs_lp.moved, ranked within each value of the assumptions" in printed
+    )
     manifest = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
     assert manifest["variants"] == 2 and manifest["tasks"] == 6 and manifest["pdus"] == ["PDU01", "PDU02", "PDU03"]
-    moved = pd.read_csv(out / "ranking.csv", index_col="grid_point")["mean"]
-    assert moved["g01"] <= moved["g00"], "a larger continuity penalty moves no more cases"
+    moved = pd.read_csv(out / "ranking.csv", index_col="policy")["mean"]
+    assert moved["continuity_penalty=40.0"] <= moved["continuity_penalty=5.0"], "a larger penalty moves no more"
     assert _cli(["sweep", str(synth_folder), "--grid", str(path), "--out", str(out)]) == 0
     assert "0 task(s) run, 6 already done" in capsys.readouterr().out
     assert (

@@ -8,7 +8,6 @@ compare.csv and a small self-contained compare.html.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,10 @@ from typing import Any
 import pandas as pd
 
 from workload.errors import InputError, Problem
+from workload.outcomes import REFORM
 from workload.output import atomic_folder, write_csv
+from workload.report.charts import chart_compare
+from workload.report.formats import CELL_SHORT, gbp, hours, label, pct
 
 HEADLINE_KEYS = (
     "coverage",
@@ -154,75 +156,160 @@ def compare_runs(a: Path, b: Path) -> pd.DataFrame:
 
 MONEY = ("staff_cost", "partner_cost", "reoffending_cost", "children_cost", "whole_life_cost")
 
+GROUPS = {
+    "coverage_women": "Women",
+    "coverage_men": "Men",
+    "coverage_low_risk_complex": "Low risk, complex needs",
+}
+"""The groups whose share of assessed need met compare shows, by their summary.json key."""
+
+FTE = {
+    "available": "FTE available",
+    "needed_for_assessed_need": "FTE to meet assessed need",
+    "needed_for_wmt_hours": "FTE for the WMT's hours",
+}
+
+SECTIONS = {
+    "settings": "Settings that differ",
+    "headline": "Public protection and capacity",
+    "fte": "Staff (FTE)",
+    "net": "Net whole-life cost",
+    "practitioners_red": "Practitioners in the WMT's red band",
+    "warnings": "Warnings that appear or disappear",
+    **{key: f"{name}: share of assessed need met" for key, name in GROUPS.items()},
+}
+"""Each section's title; the ``cell`` section is shown as one section per cell, titled by the cell's name."""
+
 
 def format_value(v: Any, measure: str) -> str:
-    """A value as the report shows it: money −£46,692, shares 74.7%, hours and counts whole, settings as text."""
+    """A value as the report shows it: money −£46,692, shares 74.7%, hours and counts whole, settings as text;
+    a figure not published (the disclosure rule) as "–"."""
     if v is None or (isinstance(v, float) and pd.isna(v)):
-        return "suppressed"
+        return "–"
     if isinstance(v, str):
         return v
     if measure == "coverage":
-        return f"{float(v) * 100:.1f}%"
+        return pct(v)
     if measure in MONEY:
-        amount = round(float(v))
-        return ("−" if amount < 0 else "") + f"£{abs(amount):,}"
+        return gbp(v)
     if measure == "FTE":
         return f"{float(v):,.1f}"
-    return f"{round(float(v)):,}"
+    return hours(v)
+
+
+def _signed(text: str, d: float) -> str:
+    """A difference with its sign (a true minus, or a plus); none where it shows as nothing (0, 0.0 pts, £0)."""
+    if not any(ch in "123456789" for ch in text):
+        return text
+    return ("−" if d < 0 else "+") + text
 
 
 def format_difference(d: Any, measure: str) -> str:
+    """B - A as the report would show it, signed: +1.5 pts, −£25,098, +57; no change as 0."""
     if d is None or pd.isna(d):
         return ""
+    d = float(d)
     if measure == "coverage":
-        return f"{d * 100:+.1f} pts"
-    if measure in MONEY:
-        amount = round(float(d))
-        return ("−" if amount < 0 else "+") + f"£{abs(amount):,}"
-    if measure == "FTE":
-        return f"{d:+,.1f}"
-    return f"{round(float(d)):+,}"
+        text = f"{abs(d) * 100:.1f} pts"
+    elif measure in MONEY:
+        text = gbp(abs(d))
+    elif measure == "FTE":
+        text = f"{abs(d):,.1f}"
+    else:
+        text = hours(abs(d))
+    return _signed(text, d)
+
+
+def _item_name(section: str, item: str, measure: str) -> str:
+    """A row's name in words: a cell's figure by its label, a cell by its name, a setting by its key."""
+    if section == "cell":
+        return label(measure)
+    if section in GROUPS:
+        return CELL_SHORT.get(item, item)
+    if section == "fte":
+        return FTE.get(item, item)
+    if section == "net":
+        return "Reform (needs, LP) vs WMT today (baseline)"
+    if section == "headline":
+        return item[0].upper() + item[1:] + " (h a year)"
+    if section == "warnings":
+        return f"{item} ({measure})"
+    if section == "practitioners_red":
+        return item[0].upper() + item[1:]
+    return item
+
+
+def compare_view(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The comparison as the terminal and compare.html show it: sections in the table's order (each cell its own
+    section, named "WMT today (baseline)" ... "Reform (needs, LP)"), rows named in words, figures formatted."""
+    sections: dict[str, dict[str, Any]] = {}
+    for r in table.itertuples():
+        key = f"cell:{r.item}" if r.section == "cell" else str(r.section)
+        title = CELL_SHORT.get(str(r.item), str(r.item)) if r.section == "cell" else SECTIONS.get(key, key)
+        section = sections.setdefault(key, {"key": key, "title": title, "rows": []})
+        text = r.section in ("settings", "warnings")
+        section["rows"].append(
+            {
+                "name": _item_name(str(r.section), str(r.item), str(r.measure)),
+                "a": format_value(r.a, r.measure),
+                "b": format_value(r.b, r.measure),
+                "difference": "" if text else format_difference(r.difference, r.measure),
+                "text": text,
+            }
+        )
+    return list(sections.values())
 
 
 def format_table(table: pd.DataFrame, name_a: str, name_b: str) -> str:
-    """The comparison as aligned plain text for the terminal."""
-
-    fmt = format_value
-
-    lines = [f"{'section':<26} {'item':<26} {'measure':<18} {name_a[:16]:>16} {name_b[:16]:>16} {'B - A':>16}"]
-    for r in table.itertuples():
-        diff = format_difference(r.difference, r.measure)
-        lines.append(
-            f"{r.section:<26} {r.item:<26} {r.measure:<18} {fmt(r.a, r.measure):>16} {fmt(r.b, r.measure):>16} {diff:>16}"
-        )
+    """The comparison as aligned plain text for the terminal: one block per section, rows named in words."""
+    view = compare_view(table)
+    width = max([len(r["name"]) for s in view for r in s["rows"]] + [20])
+    values = max([len(r[k]) for s in view for r in s["rows"] if not r["text"] for k in ("a", "b")] + [16])
+    a, b = (f"{n[:values]:>{values}}" for n in (f"A: {name_a}", f"B: {name_b}"))
+    lines = [f"{'':<{width + 2}} {a} {b} {'B - A':>{values}}"]
+    for section in view:
+        lines.append(section["title"])
+        for r in section["rows"]:
+            if r["text"]:
+                lines.append(f"  {r['name']:<{width}} {r['a']:>{values}} {r['b']:>{values}}")
+            else:
+                lines.append(
+                    f"  {r['name']:<{width}} {r['a']:>{values}} {r['b']:>{values}} {r['difference']:>{values}}"
+                )
     return "\n".join(lines)
+
+
+def compare_chart(table: pd.DataFrame, name_a: str, name_b: str) -> str:
+    """The headline figures of A and B as paired bars: share of assessed need met by cell, and by group under
+    the reform."""
+    coverage = table[table["measure"] == "coverage"]
+    by_cell = {r.item: (r.a, r.b) for r in coverage[coverage["section"] == "cell"].itertuples()}
+    cells = [(name, *by_cell[cell]) for cell, name in CELL_SHORT.items() if cell in by_cell]
+    groups = [
+        (name, r.a, r.b)
+        for key, name in GROUPS.items()
+        for r in coverage[(coverage["section"] == key) & (coverage["item"] == REFORM)].itertuples()
+    ]
+    return chart_compare(cells, groups, (f"A: {name_a}", f"B: {name_b}"))
 
 
 def write_comparison(
     table: pd.DataFrame, out: Path, name_a: str, name_b: str, force: bool = False, protected: Sequence[Path] = ()
 ) -> Path:
-    """compare.csv and compare.html in a folder, written atomically; ``protected`` (the two runs) is never replaced."""
+    """compare.csv and compare.html in a folder, written atomically; ``protected`` (the two runs) is never replaced.
+
+    compare.csv keeps the codes (``needs_lp``, ``whole_life_cost``) and unformatted numbers, for a script;
+    compare.html shows the same rows in words, formatted like the report, with its stylesheet and a chart."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
     with atomic_folder(out, force=force, kind="compare", protected=protected) as tmp:
         write_csv(table, tmp / "compare.csv", index=False)
-        shown = pd.DataFrame(
-            {
-                "section": table["section"],
-                "item": table["item"],
-                "measure": table["measure"].str.replace("_", " "),
-                "A": [format_value(v, m) for v, m in zip(table["a"], table["measure"])],
-                "B": [format_value(v, m) for v, m in zip(table["b"], table["measure"])],
-                "B - A": [format_difference(d, m) for d, m in zip(table["difference"], table["measure"])],
-            }
-        )
-        body = shown.to_html(index=False, border=0)
-        page = (
-            "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Comparison</title>"
-            "<style>body{font-family:system-ui,Arial,sans-serif;max-width:70rem;margin:auto;padding:1rem}"
-            "table{border-collapse:collapse;font-size:.85rem}td,th{border-bottom:1px solid #ddd;padding:.2rem .5rem;text-align:right}"
-            "td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}div{overflow-x:auto}</style></head><body>"
-            f"<h1>Comparison</h1><p>A = {html.escape(name_a)}; B = {html.escape(name_b)}. Difference = B - A.</p>"
-            f"<div>{body}</div></body></html>"
+        env = Environment(loader=PackageLoader("workload", "report"), autoescape=select_autoescape(["html"]))
+        page = env.get_template("compare.html").render(
+            name_a=name_a,
+            name_b=name_b,
+            sections=compare_view(table),
+            chart=compare_chart(table, name_a, name_b),
         )
         (tmp / "compare.html").write_text(page, encoding="utf-8")
     return out

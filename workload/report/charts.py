@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import math
-import textwrap
 from typing import Any
 
 import matplotlib
@@ -32,6 +31,11 @@ def _figure(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return fig, fig.subplots()
 
 
+def cell_label(name: str) -> str:
+    """A cell's name on two lines under a bar: "WMT today\n(baseline)", "Needs,\ntoday's allocation"."""
+    return name.replace(" (", "\n(") if "(" in name else name.replace(", ", ",\n")
+
+
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context(SVG_SETTINGS):  # type: ignore[arg-type]
@@ -46,7 +50,7 @@ def chart_cells(totals: pd.DataFrame) -> str:
     """Bar chart: share of assessed need met, and hours unmet, in each of the four cells."""
     fig = Figure(figsize=(9, 3.4))
     axes = fig.subplots(1, 2)
-    labels = [textwrap.fill(CELL_SHORT[c], 12) for c in totals.index]
+    labels = [cell_label(CELL_SHORT[c]) for c in totals.index]
     colours = [COLOURS[c] for c in totals.index]
     axes[0].bar(labels, totals["coverage"].astype(float) * 100, color=colours)
     axes[0].set_ylabel("% of assessed need met")
@@ -55,7 +59,7 @@ def chart_cells(totals: pd.DataFrame) -> str:
     axes[1].set_ylabel("unmet hours a year")
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(axis="x", labelsize=8)
+        ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
     return _svg(fig)
 
@@ -86,7 +90,7 @@ def chart_costs(totals: pd.DataFrame) -> str:
     colours = ["#1f4e79", "#8fbc8f", "#c0504d", "#e4a33a"]
     fig, ax = _figure((8, 3))
     bottom = np.zeros(len(totals))
-    labels = [CELL_SHORT[c].replace(" (", "\n(") for c in totals.index]
+    labels = [cell_label(CELL_SHORT[c]) for c in totals.index]
     for part, colour in zip(parts, colours):
         values = totals[part].astype(float).to_numpy() / 1e6
         ax.bar(labels, values, bottom=bottom, color=colour, label=part.replace("_", " "))
@@ -284,5 +288,37 @@ def chart_tradeoff(tradeoff: dict[str, Any]) -> str:
         ax.set_xlabel("public protection: % of need met,\nprotect levels A and B")
     axes[0].set_ylabel("need equity: % of need met,\n'low risk, complex needs'")
     axes[0].legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+COMPARE_COLOURS = ("#9e9e9e", COLOURS[REFORM])
+"""Run A and run B in the comparison's chart."""
+
+
+def _paired_bars(ax: Axes, labels: list[str], pairs: list[tuple[Any, Any]], names: tuple[str, str]) -> None:
+    """A's and B's share of assessed need met side by side for each label; a figure not published has no bar."""
+    x = np.arange(len(labels))
+    for i, (name, colour) in enumerate(zip(names, COMPARE_COLOURS)):
+        values = [float("nan") if p[i] is None or pd.isna(p[i]) else float(p[i]) * 100 for p in pairs]
+        bars = ax.bar(x + (i - 0.5) * 0.38, values, width=0.38, color=colour, label=name)
+        ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.1f}" for v in values], fontsize=7, padding=1)
+    ax.set_xticks(x, labels)
+    ax.set_ylabel("% of assessed need met")
+    ax.set_ylim(0, 105)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def chart_compare(cells: list[tuple[str, Any, Any]], groups: list[tuple[str, Any, Any]], names: tuple[str, str]) -> str:
+    """Two runs side by side: the share of assessed need met in each cell (left) and, under the reform, for each
+    group (right); ``cells`` and ``groups`` are (label, A, B) with shares from 0 to 1, None where not published."""
+    fig = Figure(figsize=(10, 3.4))
+    axes = fig.subplots(1, 2, width_ratios=[max(len(cells), 1), max(len(groups), 1)])
+    labels = [cell_label(c[0]) for c in cells]
+    _paired_bars(axes[0], labels, [c[1:] for c in cells], names)
+    axes[0].set_title("By way of working", fontsize=10)
+    _paired_bars(axes[1], [g[0].replace(", ", ",\n") for g in groups], [g[1:] for g in groups], names)
+    axes[1].set_title(f"By group, {CELL_SHORT[REFORM]}", fontsize=10)
+    axes[0].legend(fontsize=9, frameon=False, ncol=2, loc="upper left", bbox_to_anchor=(0.0, -0.3))
     fig.tight_layout()
     return _svg(fig)

@@ -72,6 +72,7 @@ from workload.sweep.problems import (
 )
 from workload.sweep.results import (
     rank_grid_points,
+    rank_policies,
     small_cell_rule,
     tidy_results,
 )
@@ -158,6 +159,7 @@ __all__ = [
     "plan_sweep",
     "prepare_folder",
     "rank_grid_points",
+    "rank_policies",
     "read_sweep_file",
     "read_task_file",
     "read_task_files",

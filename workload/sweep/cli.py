@@ -95,11 +95,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"interrupted; finished tasks are kept in {out}/tasks: run the same command again to resume", file=stream)
         return 130
-    top = result.ranking.iloc[0]
+    from workload.sweep.results import ranking_text
+
+    top = result.ranking.iloc[-1]
     what = "resumed: " if result.skipped else ""
     print(
         f"Sweep written to {out}/ ({what}{result.ran} task(s) run, {result.skipped} already done; "
-        f"{len(result.plan.variants)} variants x {len(result.plan.pdus)} PDUs). Best by {top['objective']}: "
-        f"{top.name} (mean {top['mean']:.6g}). Open {out / 'sweep.html'}"
+        f"{len(result.plan.variants)} variants x {len(result.plan.pdus)} PDUs). Best by {top['objective']}, "
+        f"ranked within each value of the assumptions: {ranking_text(result.ranking)}. Open {out / 'sweep.html'}"
     )
     return 0

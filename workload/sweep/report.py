@@ -1,6 +1,7 @@
 """The sweep report: one self-contained sweep.html (charts inline as SVG, no network).
 
-It ranks the grid points by the objective the user picked and shows, for the objective and the headline
+It ranks the policy variants by the objective the user picked, within each value of the assumptions
+(``results.rank_policies``), and shows, for the objective and the headline
 outcomes, an interval per grid point: with draws a fan (5-95% thin, 25-75% thick, median dot), without draws
 the single value. It holds only totals over PDUs and per-PDU totals, never case-level data; group coverage
 follows the scenario's small-cell suppression.
@@ -23,6 +24,7 @@ from workload.report import (  # the run report's SVG settings: stable ids, same
 )
 from workload.scenario import ALL_PDUS_LABEL
 from workload.sweep.metrics import HEADLINE_METRICS
+from workload.sweep.results import ALL_ASSUMPTIONS, is_choice, rank_grid_points, ranking_text, setting_label
 
 MAX_CHARTED = 30
 """Grid points shown in the charts and the ranking table (the best by the objective); ranking.csv has them all."""
@@ -60,12 +62,8 @@ def format_value(value: Any, metric: str) -> str:
 
 
 def grid_labels(ranking: pd.DataFrame, keys: Sequence[str]) -> dict[str, str]:
-    """A short label per grid point: ``g03: women_specialist_pool=soft, effect_of_full_coverage=0.2``."""
-    labels = {}
-    for point, row in ranking.iterrows():
-        parts = [f"{k.rsplit('.', 1)[-1]}={row[k]}" for k in keys]
-        labels[str(point)] = f"{point}: " + ", ".join(parts) if parts else str(point)
-    return labels
+    """A label per grid point, by its settings: ``women_specialist_pool=soft, effect_of_full_coverage=0.2``."""
+    return {str(point): setting_label(row, keys) or str(point) for point, row in ranking.iterrows()}
 
 
 def metric_stats(results: pd.DataFrame, variants: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -135,20 +133,28 @@ TEMPLATE = """<!DOCTYPE html>
   {% if description %}<p>{{ description }}</p>{% endif %}
 </header>
 <section id="objective">
-  <h2>Grid points ranked by {{ metric }} ({{ "higher" if direction == "max" else "lower" }} is better)</h2>
-  <p>The objective is totalled over all PDUs.{% if draws %} Each grid point is run with the same {{ draws }} draws of
-    {{ drawn_keys }}, so grid points are compared on equal terms; “share best” is the share of draws in which the
-    grid point is at least as good as every other (ties count for each).{% endif %}{% if truncated %} The best {{ max_charted }} of {{ n_points }} are shown;
-    ranking.csv lists them all.{% endif %}</p>
+  <h2>Policy variants ranked by {{ metric }} ({{ "higher" if direction == "max" else "lower" }} is better)</h2>
+  <p class="note"><strong>Best, within each value of the assumptions: {{ best }}.</strong></p>
+  <p>The variants are the choices: {{ choice_keys or "none (no policy.* key in [grid])" }}. Everything else the sweep
+    varies is an assumption it is uncertain about: {{ assumption_keys or "none" }}. Each variant is ranked against
+    the others facing the same value{% if draws %} and the same draw{% endif %} of the assumptions, never across them,
+    so a variant is not ranked first only because it was run with the most optimistic assumption. Objectives within
+    {{ tolerance }} of each other tie and share a rank ("tie"). The objective is totalled over all PDUs.
+    “Mean rank” is over the assumption values{% if draws %} and draws{% endif %}; “share best”, the share of them in
+    which the variant is best (tied or alone).</p>
   <div class="scroll"><table>
     <thead><tr>{% for h in ranking_header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
-    <tbody>{% for row in ranking_rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</tbody>
+    <tbody>{% for row in ranking_rows %}<tr{% if row[0] == all_label %} style="font-weight:600"{% endif %}>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</tbody>
   </table></div>
+  {% if truncated %}<p>The charts below show the best {{ max_charted }} of {{ n_points }} grid points; ranking.csv
+    ranks every variant.</p>{% endif %}
 </section>
 <section id="outcomes">
   <h2>Headline outcomes by grid point</h2>
   <p>{% if draws %}Fan: the thick bar holds the middle half of the draws, the thin line 90% of them, the dot is the
-    median.{% else %}One dot per grid point.{% endif %} Rows are in ranking order, best at the top.</p>
+    median.{% else %}One dot per grid point.{% endif %} One row per grid point (a variant with the assumption
+    grid values it was run with), in order of its mean objective, best at the top: read them for the spread; the
+    ranking is the table above.</p>
   {% for chart in charts %}
   <h3>{{ chart.metric }}</h3>
   {{ chart.svg | safe }}
@@ -195,25 +201,19 @@ def sweep_report_html(
     """sweep.html's text: the ranking, interval or fan charts of the headline outcomes, the objective by PDU."""
     draws = plan.n_draws
     grid_keys = list(plan.spec.grid)
-    shown = ranking.head(MAX_CHARTED)
+    points = rank_grid_points(results, variants, metric, direction)  # the charts' rows: every grid point
+    shown = points.head(MAX_CHARTED)
     labels = grid_labels(shown, [k for k in grid_keys if k in shown.columns])
     order = [str(p) for p in shown.index]
 
-    header = ["rank", "grid point"] + [k.split(".", 1)[1] for k in grid_keys]
-    header += [f"mean {metric}", "5%", "95%", "share best"] if draws else [metric]
+    header = ["assumptions", "rank", "variant", "mean rank", "share best", f"mean {metric}"]
+    header += ["5%", "95%"] if draws else []
     rows = []
-    for point, row in shown.iterrows():
-        cells = [str(int(row["rank"])), str(point)] + [str(row[k]) for k in grid_keys]
+    for _, row in ranking.iterrows():
+        cells = [str(row["assumptions"]), f"{int(row['rank'])}{' (tie)' if row['tie'] else ''}", str(row["policy"])]
+        cells += [f"{row['mean_rank']:.2f}", f"{row['share_best'] * 100:.0f}%", format_value(row["mean"], metric)]
         if draws:
-            best = "–" if pd.isna(row["share_best"]) else f"{row['share_best'] * 100:.0f}%"
-            cells += [
-                format_value(row["mean"], metric),
-                format_value(row["p05"], metric),
-                format_value(row["p95"], metric),
-                best,
-            ]
-        else:
-            cells += [format_value(row["mean"], metric)]
+            cells += [format_value(row["p05"], metric), format_value(row["p95"], metric)]
         rows.append(cells)
 
     charts = []
@@ -226,7 +226,7 @@ def sweep_report_html(
     by_pdu = by_pdu.join(variants["grid_point"], on="variant")
     table = by_pdu[by_pdu["grid_point"].isin(top)].groupby(["pdu", "grid_point"])["value"].mean().unstack()
     table = table.reindex(columns=top)
-    pdu_header = ["PDU"] + [f"{p} ({'mean ' if draws else ''}{metric})" for p in top]
+    pdu_header = ["PDU"] + [f"{labels.get(p, p)} ({'mean ' if draws else ''}{metric})" for p in top]
     pdu_rows = [[str(pdu)] + [format_value(v, metric) for v in row] for pdu, row in table.iterrows()]
 
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
@@ -237,7 +237,7 @@ def sweep_report_html(
         scenario=scenario.spec.name,
         n_cases=f"{len(scenario.cases):,}",
         n_pdus=len(plan.pdus),
-        n_points=len(ranking),
+        n_points=len(points),
         draws=draws,
         drawn_keys=", ".join(plan.spec.draws),
         n_variants=len(plan.variants),
@@ -246,7 +246,12 @@ def sweep_report_html(
         version=__version__,
         metric=metric,
         direction=direction,
-        truncated=len(ranking) > MAX_CHARTED,
+        truncated=len(points) > MAX_CHARTED,
+        best=ranking_text(ranking),
+        choice_keys=", ".join(k for k in grid_keys if is_choice(k)),
+        assumption_keys=", ".join([*(k for k in grid_keys if not is_choice(k)), *plan.spec.draws]),
+        tolerance="one part in a million",
+        all_label=ALL_ASSUMPTIONS,
         max_charted=MAX_CHARTED,
         ranking_header=header,
         ranking_rows=rows,

@@ -3,6 +3,9 @@ pooled, small groups and figures from few cases blank), and the ranking of grid 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -223,3 +226,119 @@ def rank_grid_points(results: pd.DataFrame, variants: pd.DataFrame, metric: str,
     stats = stats.sort_values(["rank"], kind="stable")
     stats.insert(1, "objective", metric)
     return stats
+
+
+# ----------------------------------------------------------------------------------------------------------
+# ranking policy variants within each value of the assumptions
+
+TIE_TOLERANCE = 1e-6
+"""Objectives within this share of each other (or 1e-6 of a unit, whichever is larger) tie: they share a rank."""
+
+ALL_ASSUMPTIONS = "(all)"
+"""``ranking.csv``'s ``assumptions`` value for the ranking over every value and draw of the assumptions."""
+
+
+def is_choice(key: str) -> bool:
+    """A ``[grid]`` key the user chooses (a ``policy.*`` setting); every other grid key and every ``[draws]`` key is
+    an assumption the sweep is uncertain about."""
+    return key.startswith("policy.")
+
+
+def setting_label(row: Any, keys: Sequence[str]) -> str:
+    """A variant or assumption value named by its settings: ``women_specialist_pool=hard, continuity=rebalance``."""
+    return ", ".join(f"{k.rsplit('.', 1)[-1]}={row[k]}" for k in keys)
+
+
+def _ranks(values: pd.Series, direction: str) -> pd.Series:
+    """1 + the number of others better by more than the tolerance: tied values share a rank; blank ranks last."""
+    v = values.astype(float).to_numpy()
+    sign = 1.0 if direction == "min" else -1.0
+    filled = np.where(np.isnan(v), np.inf, sign * v)
+    scale = np.maximum(np.maximum(np.abs(v[:, None]), np.abs(v[None, :])), 1.0)
+    scale = np.where(np.isnan(scale), 1.0, scale)
+    better = (filled[None, :] < filled[:, None] - TIE_TOLERANCE * scale) & ~np.isnan(v[None, :])
+    return pd.Series(1 + better.sum(axis=1), index=values.index)
+
+
+def rank_within_assumptions(
+    results: pd.DataFrame, variants: pd.DataFrame, grid_keys: Sequence[str], metric: str, direction: str
+) -> pd.DataFrame:
+    """Each variant's objective and its rank among the policy variants facing the same assumptions (the same values
+    of the non-policy grid keys and the same draw): one row per variant, with ``policy`` and ``assumption``
+    named by their settings."""
+    choices = [k for k in grid_keys if is_choice(k)]
+    assumed = [k for k in grid_keys if not is_choice(k)]
+    rows = results[(results["pdu"] == ALL_PDUS) & (results["metric"] == metric)].set_index("variant")["value"]
+    frame = variants[["grid_point", "draw", *grid_keys]].join(rows.rename("objective"))
+    frame["policy"] = [setting_label(r, choices) or "as in the scenario" for _, r in frame.iterrows()]
+    frame["assumption"] = [setting_label(r, assumed) or "as in the scenario" for _, r in frame.iterrows()]
+    within = frame.groupby(["assumption", "draw"], dropna=False, sort=False)["objective"]
+    frame["rank"] = within.transform(lambda s: _ranks(s, direction)).astype(int)
+    frame["tied"] = frame.groupby(["assumption", "draw", "rank"], dropna=False)["rank"].transform("size") > 1
+    return frame
+
+
+def _summary(frame: pd.DataFrame, choices: Sequence[str], direction: str) -> pd.DataFrame:
+    """Per policy variant over the given assumption values and draws: its mean rank among the variants, the share
+    in which it is best (tied or alone), and its objective's mean and 5th / 95th percentiles; ranked by mean rank
+    (equal mean ranks tie)."""
+    grouped = frame.groupby("policy", sort=True)
+    stats = pd.DataFrame(
+        {
+            "mean_rank": grouped["rank"].mean(),
+            "share_best": grouped["rank"].apply(lambda r: float((r == 1).mean())),
+            "share_best_alone": grouped.apply(lambda g: float(((g["rank"] == 1) & ~g["tied"]).mean())),
+            "mean": grouped["objective"].mean(),
+            "p05": grouped["objective"].quantile(0.05),
+            "p95": grouped["objective"].quantile(0.95),
+            "values": grouped.size(),
+        }
+    )
+    stats.insert(0, "rank", _ranks(stats["mean_rank"], "min").astype(int))
+    stats.insert(1, "tie", stats.groupby("rank")["rank"].transform("size") > 1)
+    settings = frame.drop_duplicates("policy").set_index("policy")[list(choices)]
+    return stats.join(settings).sort_values(["rank", "mean"], ascending=[True, direction == "min"], kind="stable")
+
+
+def rank_policies(
+    results: pd.DataFrame, variants: pd.DataFrame, grid_keys: Sequence[str], metric: str, direction: str
+) -> pd.DataFrame:
+    """ranking.csv: policy variants (the ``policy.*`` grid keys) ranked within each value of the assumptions
+    (every other grid key and the draws), never across them, so the best variant is not simply the one run with
+    the most optimistic assumption.
+
+    One block of rows per value of the assumption grid keys (its draws pooled: the ranks are still taken within
+    each draw), then ``assumptions = (all)``: over every value and draw. In each, ``rank`` 1 is best by mean rank,
+    ``tie`` marks variants sharing their rank (objectives within :data:`TIE_TOLERANCE`).
+    """
+    choices = [k for k in grid_keys if is_choice(k)]
+    within = rank_within_assumptions(results, variants, grid_keys, metric, direction)
+    blocks = []
+    values = list(dict.fromkeys(within["assumption"]))
+    for value in [*values, ALL_ASSUMPTIONS] if len(values) > 1 else [ALL_ASSUMPTIONS]:
+        part = within if value == ALL_ASSUMPTIONS else within[within["assumption"] == value]
+        block = _summary(part, choices, direction)
+        block.insert(0, "assumptions", value)
+        blocks.append(block)
+    ranking = pd.concat(blocks).rename_axis("policy").reset_index()
+    ranking.insert(2, "objective", metric)
+    return ranking[
+        [
+            "assumptions",
+            "rank",
+            "tie",
+            "policy",
+            *[c for c in ranking.columns if c not in ("assumptions", "rank", "tie", "policy")],
+        ]
+    ]
+
+
+def ranking_text(ranking: pd.DataFrame, assumptions: str = ALL_ASSUMPTIONS) -> str:
+    """The best of a ranking in words: the variant, or "tie between ..." when several share rank 1."""
+    part = ranking[ranking["assumptions"] == assumptions]
+    best = part[part["rank"] == 1]["policy"].tolist()
+    if len(best) == 1:
+        return best[0]
+    if len(best) == len(part):
+        return f"tie: all {len(best)} variants"
+    return f"tie between {len(best)} variants ({'; '.join(best)})"

@@ -17,7 +17,7 @@ from workload.sweep.executors import Progress, open_executor
 from workload.sweep.folder import csv_text, prepare_folder, write_atomic
 from workload.sweep.plan import SweepPlan, Task, plan_sweep
 from workload.sweep.problems import SweepError, SweepProblem, SweepTaskError
-from workload.sweep.results import rank_grid_points, tidy_results
+from workload.sweep.results import rank_policies, tidy_results
 from workload.sweep.spec import objective_problems, read_sweep_file
 from workload.sweep.task import finished_tasks, read_task_files, run_task, write_task_file
 
@@ -174,8 +174,8 @@ def run_sweep(
     raw = read_task_files(out, tasks)
     results = tidy_results(raw, plan.scenario.spec.output.suppression_threshold)
     variants = plan.variants_table()
-    ranking = rank_grid_points(results, variants, metric, direction)
-    write_atomic(out / "ranking.csv", csv_text(ranking))
+    ranking = rank_policies(results, variants, list(plan.spec.grid), metric, direction)
+    write_atomic(out / "ranking.csv", csv_text(ranking, index=False))
     from workload.sweep.report import sweep_report_html
 
     html = sweep_report_html(
