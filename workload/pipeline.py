@@ -19,6 +19,7 @@ from workload import __version__, disclosure, outcomes, tradeoff
 from workload.allocate import baseline, lp
 from workload.load import Scenario
 from workload.output import atomic_folder, write_csv, write_json
+from workload.reform import Reform
 from workload.report import write_report
 from workload.scoring import needs, wmt
 
@@ -86,7 +87,12 @@ def lp_cases(scenario: Scenario, scores: pd.DataFrame, scoring: str) -> pd.DataF
     return frame
 
 
-def run_scenario(scenario: Scenario, workers: int | None = None) -> RunResult:
+def run_scenario(scenario: Scenario, workers: int | None = None, reform: Reform | None = None) -> RunResult:
+    """Run every stage on a validated scenario, with ``reform`` applied when given (docs/python.md)."""
+    return _run_stages(reform.apply(scenario) if reform else scenario, workers)
+
+
+def _run_stages(scenario: Scenario, workers: int | None = None) -> RunResult:
     """Run every stage on a validated scenario: scores, the four cells, outcomes, costs, equity."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
