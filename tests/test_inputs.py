@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import workload
+from tests.conftest import read_raw, write_raw
 from workload.cli import default_run_folder, main
 from workload.load import ScenarioError, load_scenario
 from workload.reform import Reform, ReformError, parse_value
@@ -112,3 +113,39 @@ def test_a_reform_that_leaves_a_pdu_with_nobody_to_hold_cases_is_refused(tiny: P
     with pytest.raises(ScenarioError) as err:
         Reform(parameters=nobody).apply(scenario)
     assert {p.code for p in err.value.problems} == {"cross.pdu_without_practitioners"}
+
+
+def test_every_problem_is_listed_in_one_pass(tiny: Path, capsys) -> None:
+    """A bad header does not hide a bad cell, nor a bad policy value a bad parameter."""
+    cases = read_raw(tiny, "cases.csv").rename(columns={"rosh": "rsh"})
+    cases.loc[1, "tier"] = "E9"
+    write_raw(cases, tiny, "cases.csv")
+    toml = tiny / "scenario.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            "[tables]", '[policy]\ncontinuity = "sometimes"\n[parameters]\n"needs.nope" = 1\n[tables]'
+        )
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(tiny)
+    codes = {p.code for p in err.value.problems}
+    assert {"header.missing_column", "header.unknown_column", "cell.unknown_category", "settings.invalid"} <= codes
+    assert "parameter.unknown" in codes
+    assert main(["validate", str(tiny)]) == 2
+    err_text = capsys.readouterr().err
+    assert "cases.csv, column rsh: is not a column of this table; did you mean rosh?" in err_text
+    assert 'cases.csv, row 3, column tier: "E9"' in err_text
+    assert "scenario.toml: policy.continuity: Input should be" in err_text
+    assert "scenario.toml: [parameters]: needs.nope is not a parameter" in err_text
+
+
+def test_a_column_twice_does_not_hide_the_other_columns_cells(tiny: Path) -> None:
+    cases = read_raw(tiny, "cases.csv")
+    cases.loc[0, "sex"] = "?"
+    cases.insert(3, "tier_copy", cases["tier"])
+    write_raw(cases, tiny, "cases.csv")
+    (tiny / "cases.csv").write_text((tiny / "cases.csv").read_text().replace("tier_copy", "tier", 1))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(tiny)
+    codes = [p.code for p in err.value.problems]
+    assert "header.duplicate_column" in codes and "cell.unknown_category" in codes, codes
