@@ -149,3 +149,60 @@ def test_a_column_twice_does_not_hide_the_other_columns_cells(tiny: Path) -> Non
         load_scenario(tiny)
     codes = [p.code for p in err.value.problems]
     assert "header.duplicate_column" in codes and "cell.unknown_category" in codes, codes
+
+
+def implausible(tiny: Path) -> None:
+    """The tiny scenario made implausible: its PSO holds an A-tier case, a licence case is at tier C0, and an SPO
+    holds a case."""
+    cases = read_raw(tiny, "cases.csv")
+    cases.loc[2, "tier"] = "A1"  # C003, held by the PSO P02
+    cases.loc[1, ["tier", "current_practitioner_id"]] = ["C0", "P03"]  # C002, licence, now held by an SPO
+    write_raw(cases, tiny, "cases.csv")
+    staff = read_raw(tiny, "practitioners.csv")
+    staff.loc[2] = ["P03", "PDU1", "SPO", "37", "0", "", "0", "0"]
+    write_raw(staff, tiny, "practitioners.csv")
+
+
+def test_implausible_data_gives_warnings_not_errors(tiny: Path, capsys) -> None:
+    implausible(tiny)
+    scenario = load_scenario(tiny)
+    by_code = {w.code: str(w) for w in scenario.warnings}
+    assert set(by_code) == {
+        "warning.grade_above_protect_level",
+        "warning.tier_case_type",
+        "warning.no_available_points",
+    }
+    assert by_code["warning.grade_above_protect_level"].startswith(
+        "cases.csv, column current_practitioner_id: 1 case(s) at protect level A are held by 1 PSO practitioner(s)"
+    )
+    assert by_code["warning.grade_above_protect_level"].endswith("first on row 4")
+    assert "1 case(s) are licence cases at tier C0" in by_code["warning.tier_case_type"]
+    assert by_code["warning.no_available_points"].startswith(
+        "practitioners.csv, row 4, column grade: practitioner P03 (SPO) holds 1 case(s) but has no available WMT points"
+    )
+    assert main(["validate", str(tiny)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: ") == 3 and "0% and ok" in err
+
+
+def test_a_clean_scenario_has_no_warnings(tiny: Path) -> None:
+    assert load_scenario(tiny).warnings == []
+
+
+def test_warnings_reach_the_run_in_words(tiny: Path, tmp_path: Path) -> None:
+    implausible(tiny)
+    out = tmp_path / "run"
+    assert main(["run", str(tiny), "--workers", "1", "--out", str(out)]) == 0
+    warnings = json.loads((out / "summary.json").read_text())["warnings"]
+    grade = [w for w in warnings if "protect level A are held by" in w]
+    assert grade and grade[0].startswith("cases.csv, column current_practitioner_id: fewer than 5 case(s)"), warnings
+    assert any("licence cases at tier C0" in w for w in warnings)
+    assert "protect level A are held by" in (out / "report.html").read_text()
+
+
+def test_a_reform_of_the_rules_checks_the_warnings_again(tiny: Path) -> None:
+    implausible(tiny)
+    scenario = load_scenario(tiny)
+    allowed = Reform(parameters={"wmt.baseline_allocation.highest_protect_level.PSO": "A"}).apply(scenario)
+    assert "warning.grade_above_protect_level" not in {w.code for w in allowed.warnings}
+    assert len(allowed.warnings) == 2

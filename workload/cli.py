@@ -55,6 +55,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{scenario.path}: valid. {n_cases:,} cases, {n_staff:,} practitioners, "
         f"{len(scenario.partners):,} partners in {len(scenario.pdus)} PDUs."
     )
+    for warning in scenario.warnings:  # implausible but possible data: the run goes ahead and says so
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -105,7 +105,7 @@ def _run_stages(scenario: Scenario, workers: int | None = None) -> RunResult:
 
     cases, staff, params, policy = scenario.cases, scenario.practitioners, scenario.params, scenario.spec.policy
     workers = workers or policy.workers
-    warnings: list[str] = []
+    warnings: list[str] = [str(w) for w in scenario.warnings]  # implausible data (workload.load.plausibility)
     # the LP's worker processes start now, while this process scores the cases and allocates as today
     lp.start_workers(lp.worker_count(workers, 2 * int(cases["pdu"].nunique())))
 

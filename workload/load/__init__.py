@@ -63,6 +63,7 @@ from workload.load.personal import (
     PERSONAL_DATA_VALUES,
     PSEUDONYMISATION,
 )
+from workload.load.plausibility import plausibility_warnings
 from workload.load.problems import Problem, ScenarioError, file_problem_code, size_text
 from workload.load.readers import (
     DELIMITERS,
@@ -377,6 +378,7 @@ def load_scenario(path: str | Path, reform: Reform | None = None) -> Scenario:
     if problems:
         raise ScenarioError(problems)
 
+    warnings = plausibility_warnings(frames["cases"], frames["practitioners"], params, labels)
     cases = frames["cases"].set_index("case_id")
     practitioners = frames["practitioners"].set_index("practitioner_id")
     partners = frames.get("partners")
@@ -384,7 +386,13 @@ def load_scenario(path: str | Path, reform: Reform | None = None) -> Scenario:
         partners = pd.DataFrame({name: pd.Series(dtype=object) for name in TABLE_MODELS["partners"].model_fields})
     partners = partners.set_index("partner_id")
     return Scenario(
-        path=path.resolve(), spec=spec, cases=cases, practitioners=practitioners, partners=partners, params=params
+        path=path.resolve(),
+        spec=spec,
+        cases=cases,
+        practitioners=practitioners,
+        partners=partners,
+        params=params,
+        warnings=warnings,
     )
 
 
@@ -409,4 +417,10 @@ def apply_reform(scenario: Scenario, reform: Reform) -> Scenario:
         ]
     if problems:
         raise ScenarioError(problems)
-    return replace(scenario, spec=spec, params=params, warnings=list(scenario.warnings))
+    warnings = list(scenario.warnings)
+    if reform.parameters:  # the warnings' rules are parameters: checked again, without row numbers
+        labels = {key: Path(getattr(spec.tables, key)).name for key in ("cases", "practitioners")}
+        warnings = plausibility_warnings(
+            scenario.cases.reset_index(), scenario.practitioners.reset_index(), params, labels, rows=False
+        )
+    return replace(scenario, spec=spec, params=params, warnings=warnings)
