@@ -31,7 +31,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import ValidationError
@@ -75,9 +75,11 @@ from workload.load.readers import (
 )
 from workload.load.schema import ROW_RULES, ColumnRule, NotMoreThan, column_rules
 from workload.params import ParameterError, Parameters, load_parameters
-from workload.reform import Reform
 from workload.safety import regular_file_problem
 from workload.scenario import CONTROL_CHARACTERS, TABLE_MODELS, ScenarioFile
+
+if TYPE_CHECKING:
+    from workload.reform import Reform
 
 _convert_uniques = convert_uniques
 """The name tests have always imported."""
@@ -109,7 +111,6 @@ __all__ = [
     "Converted",
     "NotMoreThan",
     "Problem",
-    "Reform",
     "Scenario",
     "ScenarioError",
     "_convert_uniques",
