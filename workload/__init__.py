@@ -9,6 +9,9 @@ The public Python API (docs/python.md)::
     result.tables["totals"]                                     # the four cells, side by side
     workload.write_run(result, "runs/women-pdu")                # the run folder, atomically
 
+    rebalance = workload.Reform(policy={"continuity": "rebalance"})  # checked like scenario.toml's [policy]
+    reformed = workload.run(scenario, reform=rebalance)
+
 Names are imported on first use, so ``import workload`` is cheap and changes no global state (no matplotlib
 backend, no worker processes).
 """
@@ -25,6 +28,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Scenario": ("workload.load", "Scenario"),
     "ScenarioError": ("workload.load", "ScenarioError"),
     "Problem": ("workload.load", "Problem"),
+    "Reform": ("workload.reform", "Reform"),
+    "ReformError": ("workload.reform", "ReformError"),
     "run": ("workload.pipeline", "run_scenario"),
     "RunResult": ("workload.pipeline", "RunResult"),
     "write_run": ("workload.pipeline", "write_run"),
@@ -43,6 +48,8 @@ __all__ = [
     "ParameterError",
     "Parameters",
     "Problem",
+    "Reform",
+    "ReformError",
     "RunResult",
     "Scenario",
     "ScenarioError",
@@ -64,6 +71,7 @@ if TYPE_CHECKING:
     from workload.params import ParameterError, Parameters, load_parameters
     from workload.pipeline import RunResult, write_run
     from workload.pipeline import run_scenario as run
+    from workload.reform import Reform, ReformError
     from workload.synth import synth_scenario, write_scenario
 
 

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from workload import __version__
 from workload.output import OutputError, is_output_os_error, output_problem
@@ -25,12 +26,28 @@ def _print_problems(problems: Sequence[object]) -> None:
     print(render(problems), file=sys.stderr)  # type: ignore[arg-type]
 
 
+def _load(args: argparse.Namespace) -> Any:
+    """The scenario with the ``--set`` options applied (raises ScenarioError or ReformError, both InputErrors)."""
+    from workload.load import load_scenario
+    from workload.reform import Reform
+
+    reform = Reform.from_options(args.set or [])
+    return load_scenario(args.scenario, reform=reform or None)
+
+
+def default_run_folder(scenario_path: Path) -> Path:
+    """``runs/<scenario folder>`` for a scenario.toml, ``runs/<scenario folder>-<file stem>`` for a scenario file
+    of another name, so two scenario files in one folder do not write the same run folder."""
+    folder = scenario_path.parent.name
+    return Path("runs") / (folder if scenario_path.name == "scenario.toml" else f"{folder}-{scenario_path.stem}")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    from workload.load import ScenarioError, load_scenario
+    from workload.errors import InputError
 
     try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as exc:
+        scenario = _load(args)
+    except InputError as exc:
         _print_problems(exc.problems)
         return EXIT_BAD_INPUT
     n_cases, n_staff = len(scenario.cases), len(scenario.practitioners)
@@ -38,23 +55,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{scenario.path}: valid. {n_cases:,} cases, {n_staff:,} practitioners, "
         f"{len(scenario.partners):,} partners in {len(scenario.pdus)} PDUs."
     )
+    for warning in scenario.warnings:  # implausible but possible data: the run goes ahead and says so
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from workload.load import ScenarioError, load_scenario
+    from workload.errors import InputError
     from workload.output import check_output
     from workload.pipeline import run_scenario, write_run
 
     try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as exc:
+        scenario = _load(args)
+    except InputError as exc:
         _print_problems(exc.problems)
         return EXIT_BAD_INPUT
     if args.out is not None and not args.out.strip():
         _print_problems(["--out is blank; give the run folder to write, or leave --out out for runs/<scenario folder>"])
         return EXIT_BAD_INPUT
-    out = Path(args.out) if args.out else Path("runs") / scenario.folder.name
+    out = Path(args.out) if args.out else default_run_folder(scenario.path)
     # every check on the output location is made before the computing starts (OutputError: exit 2)
     check_output(out, force=args.force, kind="run", protected=[scenario.folder])
     show = getattr(args, "progress", False) or sys.stderr.isatty()
@@ -247,6 +266,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_set_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="change a setting for this command, checked like the scenario file's own (repeatable): "
+        "policy.<field>=VALUE, output.<field>=VALUE or a parameter path, e.g. needs.hours_per_severity.drugs=14; "
+        "VALUE as TOML reads it (0.5, true, rebalance)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workload",
@@ -257,11 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a scenario and list every problem")
     p.add_argument("scenario", help="scenario.toml or the folder holding it")
+    _add_set_option(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run", help="score, allocate and compare; write a run folder")
     p.add_argument("scenario", help="scenario.toml or the folder holding it")
-    p.add_argument("--out", help="run folder to write (default runs/<scenario folder name>)")
+    _add_set_option(p)
+    p.add_argument(
+        "--out",
+        help="run folder to write (default runs/<scenario folder name>, or runs/<folder>-<file stem> for a scenario "
+        "file not named scenario.toml)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing run folder")
     p.add_argument(
         "--workers",

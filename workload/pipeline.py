@@ -20,6 +20,7 @@ from workload import __version__, disclosure, outcomes, today, tradeoff
 from workload.allocate import baseline, lp
 from workload.load import Scenario, resolved_scenario
 from workload.output import atomic_folder, write_csv, write_json
+from workload.reform import Reform
 from workload.report import write_report
 from workload.scoring import needs, wmt
 
@@ -88,12 +89,22 @@ def lp_cases(scenario: Scenario, scores: pd.DataFrame, scoring: str) -> pd.DataF
 
 
 def run_scenario(
-    scenario: Scenario, workers: int | None = None, progress: Callable[[str, float], None] | None = None
+    scenario: Scenario,
+    workers: int | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    reform: Reform | None = None,
 ) -> RunResult:
-    """Run every stage on a validated scenario: scores, the four cells, outcomes, costs, equity.
+    """Run every stage on a validated scenario, with ``reform`` applied when given (docs/python.md).
 
     ``progress``, if given, is called as each stage ends with the stage's name and its seconds (``workload run``
     prints a line per stage on stderr)."""
+    return _run_stages(reform.apply(scenario) if reform else scenario, workers, progress)
+
+
+def _run_stages(
+    scenario: Scenario, workers: int | None = None, progress: Callable[[str, float], None] | None = None
+) -> RunResult:
+    """Run every stage on a validated scenario: scores, the four cells, outcomes, costs, equity."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -107,7 +118,7 @@ def run_scenario(
 
     cases, staff, params, policy = scenario.cases, scenario.practitioners, scenario.params, scenario.spec.policy
     workers = workers or policy.workers
-    warnings: list[str] = []
+    warnings: list[str] = [str(w) for w in scenario.warnings]  # implausible data (workload.load.plausibility)
     # the LP's worker processes start now, while this process scores the cases and allocates as today
     lp.start_workers(lp.worker_count(workers, 2 * int(cases["pdu"].nunique())))
 

@@ -9,8 +9,10 @@ threads of the parent are copied.
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +34,39 @@ def restore_environ(saved: Mapping[str, str]) -> None:
 
 PARENT_CHECK_SECONDS = 1.0
 """How often a worker checks that the process that started it is still there."""
+
+
+def spawn_is_safe() -> bool:
+    """Whether worker processes may be spawned from here without running the caller's script again.
+
+    A spawned worker imports the ``__main__`` script afresh; a script that calls :func:`workload.run` at its top
+    level, not under ``if __name__ == "__main__":``, would run again in every worker and fail there with a
+    traceback. So when this process is itself a spawned worker, or the call comes from a top-level statement of
+    a ``__main__`` script that is not such an ``if``, workers are not spawned and the work is done here
+    (quietly: the answer is the same). Notebooks, ``python -c``, the ``workload`` command and guarded scripts
+    are safe.
+    """
+    if multiprocessing.parent_process() is not None:
+        return False
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path or not str(path).endswith(".py"):
+        return True
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals is vars(main)):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return True  # not called from the script's top level (a thread, a callback): nothing re-runs it
+    try:
+        with open(path, encoding="utf-8") as source:
+            tree = ast.parse(source.read())
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return False
+    line = frame.f_lineno
+    for node in tree.body:
+        if node.lineno <= line <= (node.end_lineno or node.lineno):
+            return isinstance(node, ast.If) and "__name__" in ast.unparse(node.test)
+    return False
 
 
 def _watch_parent(parent: int) -> None:

@@ -13,11 +13,15 @@ from workload.allocate.pdu import PduResult, solve_pdu
 from workload.allocate.solvers import load_highs_quietly
 from workload.params import Parameters
 from workload.scenario import Policy
-from workload.workers import spawn_pool
+from workload.workers import spawn_is_safe, spawn_pool
 
 
 def worker_count(workers: int | None, n_tasks: int) -> int:
-    """How many worker processes solve ``n_tasks`` PDUs: as asked (default: the machine's cores), at most one per PDU."""
+    """How many worker processes solve ``n_tasks`` PDUs: as asked (default: the machine's cores), at most one per
+    PDU; one (solved in this process) when workers cannot be spawned safely from here (:func:`spawn_is_safe`: a
+    script calling a run at its top level, without a main guard)."""
+    if not spawn_is_safe():
+        return 1
     return max(1, min(int(workers or os.cpu_count() or 1), n_tasks))
 
 

@@ -28,9 +28,10 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import ValidationError
@@ -62,6 +63,7 @@ from workload.load.personal import (
     PERSONAL_DATA_VALUES,
     PSEUDONYMISATION,
 )
+from workload.load.plausibility import plausibility_warnings
 from workload.load.problems import Problem, ScenarioError, file_problem_code, size_text
 from workload.load.readers import (
     DELIMITERS,
@@ -75,6 +77,9 @@ from workload.load.schema import ROW_RULES, ColumnRule, NotMoreThan, column_rule
 from workload.params import ParameterError, Parameters, load_parameters
 from workload.safety import regular_file_problem
 from workload.scenario import CONTROL_CHARACTERS, TABLE_MODELS, ScenarioFile
+
+if TYPE_CHECKING:
+    from workload.reform import Reform
 
 _convert_uniques = convert_uniques
 """The name tests have always imported."""
@@ -111,6 +116,8 @@ __all__ = [
     "_convert_uniques",
     "_records",
     "_records_by_csv",
+    "apply_reform",
+    "check_spec",
     "check_table",
     "column_rules",
     "convert_uniques",
@@ -118,6 +125,7 @@ __all__ = [
     "limits",
     "load_scenario",
     "read_spec",
+    "read_spec_data",
     "read_table",
     "resolve_table_path",
 ]
@@ -169,30 +177,59 @@ def _found(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _settings_problems(label: str, exc: ValidationError) -> list[Problem]:
+def _settings_problems(label: str, exc: ValidationError, sources: Mapping[str, str] | None = None) -> list[Problem]:
     """One problem per setting pydantic refused: an unknown one (with the nearest real name), a missing one,
-    or a value it may not take (quoted as :func:`_found` shows it)."""
+    or a value it may not take (quoted as :func:`_found` shows it). A setting a reform made (``sources``: its
+    dotted location -> the reform's label, e.g. ``--set``) names the reform as its file."""
     problems = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
+        where = (sources or {}).get(loc, label)
         if err["type"] == "extra_forbidden":
             section: Any = ScenarioFile
             for part in err["loc"][:-1]:
                 section = section.model_fields[str(part)].annotation
             close = difflib.get_close_matches(str(err["loc"][-1]), list(section.model_fields), n=1)
             hint = f"; did you mean {close[0]}?" if close else f"; allowed: {', '.join(section.model_fields)}"
-            problems.append(Problem(label, f"{loc} is not a setting{hint}", code="settings.unknown"))
+            problems.append(Problem(where, f"{loc} is not a setting{hint}", code="settings.unknown"))
         elif err["type"] == "missing":
-            problems.append(Problem(label, f"{loc}: {err['msg']}", code="settings.missing"))
+            problems.append(Problem(where, f"{loc}: {err['msg']}", code="settings.missing"))
         else:
             problems.append(
-                Problem(label, f"{loc}: {err['msg']} (found {_found(err['input'])})", code="settings.invalid")
+                Problem(where, f"{loc}: {err['msg']} (found {_found(err['input'])})", code="settings.invalid")
             )
     return problems
 
 
-def read_spec(path: Path) -> ScenarioFile:
-    """Read and check scenario.toml (or raise ScenarioError naming every problem).
+_FALLBACK: dict[str, Any] = {"name": "scenario"}
+"""What a refused top-level setting is replaced by while the rest of a scenario is checked (absent: its
+default), so one bad setting does not hide the problems in the others or in the tables."""
+
+
+def check_spec(
+    label: str, data: dict[str, Any], sources: Mapping[str, str] | None = None
+) -> tuple[ScenarioFile | None, list[Problem]]:
+    """Check scenario.toml's settings (as TOML read them): the settings and every problem with them. When some
+    are refused, the settings returned have those sections at their defaults, so the tables and the other
+    sections can still be checked; None when the tables' own settings are refused."""
+    try:
+        return ScenarioFile.model_validate(data), []
+    except ValidationError as exc:
+        problems = _settings_problems(label, exc, sources)
+        refused = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+    if "tables" in refused or not isinstance(data, dict):
+        return None, problems
+    fallback = {k: v for k, v in data.items() if k not in refused}
+    fallback.update({k: _FALLBACK[k] for k in refused if k in _FALLBACK})
+    try:
+        return ScenarioFile.model_validate(fallback), problems
+    except ValidationError:
+        return None, problems
+
+
+def read_spec_data(path: Path) -> tuple[Path, dict[str, Any]]:
+    """scenario.toml (or the one in the folder ``path``) as TOML reads it: its path and its settings, unchecked
+    (or raise ScenarioError when it cannot be read as TOML).
 
     Only a regular file is read (a named pipe or a device is refused without being opened), and one larger
     than :data:`~workload.load.limits.MAX_SPEC_BYTES` is refused before it is read.
@@ -203,7 +240,7 @@ def read_spec(path: Path) -> ScenarioFile:
             raise ScenarioError([Problem(str(path), "scenario file not found", code="file.not_found")])
         if path.is_dir():
             if (path / "scenario.toml").exists():
-                return read_spec(path / "scenario.toml")
+                return read_spec_data(path / "scenario.toml")
             raise ScenarioError(
                 [Problem(str(path), "is a folder with no scenario.toml in it", code="file.no_scenario")]
             )
@@ -224,10 +261,16 @@ def read_spec(path: Path) -> ScenarioFile:
     except OSError as exc:
         message = f"could not be read ({exc.strerror or type(exc).__name__})"
         raise ScenarioError([Problem(label, message, code="file.unreadable")]) from None
-    try:
-        return ScenarioFile.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(_settings_problems(label, exc)) from None
+    return path, data
+
+
+def read_spec(path: Path) -> ScenarioFile:
+    """Read and check scenario.toml (or raise ScenarioError naming every problem); see :func:`read_spec_data`."""
+    path, data = read_spec_data(path)
+    spec, problems = check_spec(path.name, data)
+    if problems or spec is None:
+        raise ScenarioError(problems)
+    return spec
 
 
 def resolve_table_path(folder: Path, relative: str, label: str) -> Path:
@@ -257,15 +300,36 @@ def resolve_table_path(folder: Path, relative: str, label: str) -> Path:
 # the scenario as a whole
 
 
-def _parameter_problems(label: str, exc: ParameterError) -> list[Problem]:
-    """One problem per bad parameter override, each as ``scenario.toml: [parameters]: <what is wrong>``."""
-    return [Problem(label, p.message, code=p.code, key="[parameters]") for p in exc.problems]
+def _parameter_problems(label: str, exc: ParameterError, sources: Mapping[str, str] | None = None) -> list[Problem]:
+    """One problem per bad parameter override, each as ``scenario.toml: [parameters]: <what is wrong>`` (or
+    ``--set: [parameters]: ...`` for one a reform made: ``sources`` maps its path to the reform's label)."""
+    return [
+        Problem((sources or {}).get(p.key or "", label), p.message, code=p.code, key="[parameters]")
+        for p in exc.problems
+    ]
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def _checked_parameters(
+    label: str, overrides: Mapping[str, Any], sources: Mapping[str, str] | None
+) -> tuple[Parameters, list[Problem]]:
+    try:
+        return load_parameters(overrides), []
+    except ParameterError as exc:
+        return load_parameters(), _parameter_problems(label, exc, sources)
+
+
+def _holding_grades(params: Parameters) -> tuple[str, ...]:
+    share = params.table("allocation.capacity.grade_share")
+    return tuple(grade for grade, value in share.items() if float(value) > 0)
+
+
+def load_scenario(path: str | Path, reform: Reform | None = None) -> Scenario:
     """Read scenario.toml and its tables, check everything, and return a typed Scenario.
 
-    Raises ScenarioError listing every problem found (file, row, column, value, what is allowed).
+    ``reform`` (a :class:`workload.reform.Reform`, e.g. ``workload run --set``'s) is merged into the file's
+    ``[policy]``, ``[output]`` and ``[parameters]`` before they are checked. Raises ScenarioError listing every
+    problem found (file, row, column, value, what is allowed): the settings, the parameters and every table
+    are all checked, whichever of them has problems.
     """
     path = Path(path)
     try:
@@ -274,16 +338,18 @@ def load_scenario(path: str | Path) -> Scenario:
     except OSError as exc:
         message = f"cannot be opened ({exc.strerror or type(exc).__name__})"
         raise ScenarioError([Problem(str(path)[:80], message, code="file.unreadable")]) from None
-    spec = read_spec(path)
+    path, data = read_spec_data(path)
+    sources = reform.sources() if reform else {}
+    if reform:
+        data = reform.merge_into(data)
     label = path.name
     folder = path.parent
-    problems: list[Problem] = []
+    spec, problems = check_spec(label, data, sources)
+    if spec is None:
+        raise ScenarioError(problems)
 
-    try:
-        params = load_parameters(spec.parameters)
-    except ParameterError as exc:
-        problems += _parameter_problems(label, exc)
-        params = load_parameters()
+    params, parameter_problems = _checked_parameters(label, spec.parameters, sources)
+    problems += parameter_problems
 
     frames: dict[str, pd.DataFrame] = {}
     labels: dict[str, str] = {}
@@ -316,11 +382,11 @@ def load_scenario(path: str | Path) -> Scenario:
         and not frames["cases"].empty
         and not frames["practitioners"].empty
     ):
-        share = params.table("allocation.capacity.grade_share")
-        problems += cross_checks(frames, labels, tuple(grade for grade, value in share.items() if float(value) > 0))
+        problems += cross_checks(frames, labels, _holding_grades(params))
     if problems:
         raise ScenarioError(problems)
 
+    warnings = plausibility_warnings(frames["cases"], frames["practitioners"], params, labels)
     cases = frames["cases"].set_index("case_id")
     practitioners = frames["practitioners"].set_index("practitioner_id")
     partners = frames.get("partners")
@@ -328,5 +394,41 @@ def load_scenario(path: str | Path) -> Scenario:
         partners = pd.DataFrame({name: pd.Series(dtype=object) for name in TABLE_MODELS["partners"].model_fields})
     partners = partners.set_index("partner_id")
     return Scenario(
-        path=path.resolve(), spec=spec, cases=cases, practitioners=practitioners, partners=partners, params=params
+        path=path.resolve(),
+        spec=spec,
+        cases=cases,
+        practitioners=practitioners,
+        partners=partners,
+        params=params,
+        warnings=warnings,
     )
+
+
+def apply_reform(scenario: Scenario, reform: Reform) -> Scenario:
+    """``scenario`` with ``reform`` merged into its settings and parameters, checked as :func:`load_scenario`
+    checks a file's (raises ScenarioError listing every problem); the tables are shared, not copied."""
+    sources = reform.sources()
+    data = reform.merge_into(scenario.spec.model_dump(mode="python"))
+    label = scenario.path.name
+    spec, problems = check_spec(label, data, sources)
+    if spec is None:
+        raise ScenarioError(problems)
+    params, parameter_problems = _checked_parameters(label, spec.parameters, sources)
+    problems += parameter_problems
+    if not problems and not scenario.cases.empty and not scenario.practitioners.empty:
+        frames = {"cases": scenario.cases.reset_index(), "practitioners": scenario.practitioners.reset_index()}
+        labels = {key: Path(getattr(spec.tables, key)).name for key in frames}
+        problems += [
+            p
+            for p in cross_checks(frames, labels, _holding_grades(params))
+            if p.code == "cross.pdu_without_practitioners"
+        ]
+    if problems:
+        raise ScenarioError(problems)
+    warnings = list(scenario.warnings)
+    if reform.parameters:  # the warnings' rules are parameters: checked again, without row numbers
+        labels = {key: Path(getattr(spec.tables, key)).name for key in ("cases", "practitioners")}
+        warnings = plausibility_warnings(
+            scenario.cases.reset_index(), scenario.practitioners.reset_index(), params, labels, rows=False
+        )
+    return replace(scenario, spec=spec, params=params, warnings=warnings)

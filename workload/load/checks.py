@@ -46,8 +46,8 @@ def _header_problems(
     frame: pd.DataFrame, rules: list[ColumnRule], label: str, people: bool
 ) -> tuple[list[Problem], bool]:
     """Problems with the header (unknown, personal, duplicate, unnamed and missing columns) and the table's
-    size, and whether the table can be checked cell by cell. Columns with no name and no values (Excel
-    leaves them) are ignored."""
+    size, and whether its cells can be checked (it has rows, and not more than any caseload). Columns with no
+    name and no values (Excel leaves them) are ignored."""
     problems: list[Problem] = []
     known = [r.name for r in rules]
     columns = [str(c) for c in frame.columns]
@@ -105,7 +105,7 @@ def _header_problems(
                 code="table.too_many_rows",
             )
         )
-    checkable = not (missing or dupes or len(frame) == 0 or len(frame) > limits.MAX_ROWS)
+    checkable = not (len(frame) == 0 or len(frame) > limits.MAX_ROWS)
     return problems, checkable
 
 
@@ -128,6 +128,9 @@ def check_table(frame: pd.DataFrame, model: type[BaseModel], label: str) -> tupl
     problems, checkable = _header_problems(frame, rules, label, people=model in PEOPLE_MODELS)
     if not checkable:
         return pd.DataFrame(), problems
+    columns = [str(c) for c in frame.columns]
+    repeated = {c for c in columns if columns.count(c) > 1}
+    whole = not any((r.required and r.name not in columns) or r.name in repeated for r in rules)
 
     n = len(frame)
     rows = spreadsheet_rows(frame)
@@ -135,8 +138,9 @@ def check_table(frame: pd.DataFrame, model: type[BaseModel], label: str) -> tupl
     typed: dict[str, Any] = {}
     bad_cells: dict[str, np.ndarray] = {}
     for rule in rules:
-        if rule.name not in frame.columns:
-            typed[rule.name] = default_column(rule, n)
+        if rule.name not in frame.columns or rule.name in repeated:
+            if not rule.required:
+                typed[rule.name] = default_column(rule, n)
             bad_cells[rule.name] = np.zeros(n, dtype=bool)
             continue
         codes, uniques = factorize(frame[rule.name])
@@ -162,7 +166,9 @@ def check_table(frame: pd.DataFrame, model: type[BaseModel], label: str) -> tupl
         bad_cells[rule.name] = bad | (blank & rule.required)
     result = pd.DataFrame(typed, index=pd.Index(rows))
     problems += _row_rule_problems(model, result, bad_cells, label)
-    return result, problems
+    # a header with a required column missing or a column twice: the cells that could be read are checked
+    # (every problem in one pass), but the table is not used further
+    return (result if whole else pd.DataFrame()), problems
 
 
 def _row_rule_problems(
@@ -173,7 +179,7 @@ def _row_rule_problems(
     rows = typed.index.to_numpy()
     cap = limits.MAX_PROBLEMS_PER_COLUMN
     for rule in ROW_RULES:
-        if rule.model is not model:
+        if rule.model is not model or rule.column not in typed or rule.limit not in typed:
             continue
         value, limit = typed[rule.column].to_numpy(), typed[rule.limit].to_numpy()
         broken = (value > limit) & ~bad_cells[rule.column] & ~bad_cells[rule.limit]
