@@ -70,9 +70,13 @@ def ration_hours(
     factor = pd.Series(scale, index=load.index)
     out = demand * holder.map(factor).astype(float).fillna(0.0)
     if need is not None and spread:
-        with np.errstate(over="ignore"):
-            ratio = np.divide(cap.to_numpy(), load.to_numpy(), out=np.ones(len(load)), where=load.to_numpy() > 0)
-        up = demand * holder.map(pd.Series(ratio, index=load.index)).astype(float).fillna(0.0)
+        # each case's share of its practitioner's demand times their capacity: a share is at most 1, so no
+        # overflow however small the demand (demand x capacity / load would overflow for a denormal load)
+        case_load = holder.map(load).astype(float).fillna(0.0)
+        share = np.divide(
+            demand.to_numpy(), case_load.to_numpy(), out=np.zeros(len(demand)), where=case_load.to_numpy() > 0
+        )
+        up = pd.Series(np.minimum(share, 1.0), index=demand.index) * holder.map(cap).astype(float).fillna(0.0)
         out = np.minimum(up, np.maximum(out, need.reindex(demand.index).fillna(0.0)))
     elif need is not None:
         gap = (need.reindex(demand.index).fillna(0.0) - demand).clip(lower=0.0)
