@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from workload.allocation_day.plan import AllocationDay
 from workload.errors import Problem
@@ -98,7 +98,9 @@ def read_new_cases(scenario: Scenario, path: str | Path) -> Scenario:
 
 
 def _page(day: AllocationDay) -> str:
-    env = Environment(loader=PackageLoader("workload", "allocation_day"), autoescape=select_autoescape(["html"]))
+    # the page's own template, with the report's stylesheet (report.css) shared
+    loader = ChoiceLoader([PackageLoader("workload", "allocation_day"), PackageLoader("workload", "report")])
+    env = Environment(loader=loader, autoescape=select_autoescape(["html"]))
     env.filters["h"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{float(v):,.0f}"
     env.filters["pct"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{float(v):.1f}%"
     env.filters["text"] = lambda v: "–" if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else str(v)

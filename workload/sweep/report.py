@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from workload import __version__
 from workload.report import (  # the run report's SVG settings: stable ids, same bytes for the same sweep
@@ -106,22 +106,7 @@ TEMPLATE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sweep report: {{ name }}</title>
 <style>
-  :root { --ink: #1d1d1b; --muted: #5f5f5f; --line: #d8d8d8; --accent: #1b7f5f; }
-  body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: var(--ink);
-         margin: 0 auto; padding: 1rem; max-width: 70rem; line-height: 1.45; }
-  h1 { font-size: 1.6rem; margin-bottom: .2rem; }
-  h2 { font-size: 1.25rem; border-bottom: 2px solid var(--accent); padding-bottom: .2rem; margin-top: 2rem; }
-  h3 { font-size: 1.05rem; margin-top: 1.2rem; }
-  p.lede { color: var(--muted); margin-top: 0; }
-  .scroll { overflow-x: auto; }
-  table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
-  th, td { border-bottom: 1px solid var(--line); padding: .25rem .5rem; text-align: right; white-space: nowrap; }
-  th:first-child, td:first-child { text-align: left; }
-  thead th { background: #f3f3f3; }
-  svg.chart { width: 100%; height: auto; max-width: 52rem; display: block; }
-  .note { background: #f6f8f4; border-left: 4px solid var(--accent); padding: .5rem .8rem; font-size: .9rem; }
-  .warn { background: #fff4e5; border-left: 4px solid #e4a33a; padding: .5rem .8rem; font-size: .9rem; }
-  footer { color: var(--muted); font-size: .8rem; margin-top: 2rem; border-top: 1px solid var(--line); padding-top: .5rem; }
+{% include "report.css" %}
 </style>
 </head>
 <body>
@@ -229,7 +214,11 @@ def sweep_report_html(
     pdu_header = ["PDU"] + [f"{labels.get(p, p)} ({'mean ' if draws else ''}{metric})" for p in top]
     pdu_rows = [[str(pdu)] + [format_value(v, metric) for v in row] for pdu, row in table.iterrows()]
 
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    # the report's stylesheet, shared (report.css), so every page this tool writes looks alike
+    env = Environment(
+        loader=PackageLoader("workload", "report"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
     scenario = plan.scenario
     return env.from_string(TEMPLATE).render(
         name=plan.spec.name,
