@@ -392,13 +392,20 @@ class PartnerRecord(BaseModel):
 
 
 class Tables(BaseModel):
-    """Where the tables are: CSV or XLSX paths relative to scenario.toml, inside its folder."""
+    """Where the tables are: CSV or XLSX paths relative to scenario.toml, inside its folder; a workbook's path
+    may name one of its sheets after ``#`` (several tables may be sheets of one workbook)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    cases: str = Field(description="Case table (CSV or XLSX).")
-    practitioners: str = Field(description="Practitioner table (CSV or XLSX).")
-    partners: str | None = Field(default=None, description="Partner agency table (optional).")
+    cases: str = Field(
+        description='Case table (CSV or XLSX); "extract.xlsx#Cases" reads the workbook\'s sheet "Cases" (else its first).'
+    )
+    practitioners: str = Field(
+        description='Practitioner table (CSV or XLSX); "extract.xlsx#Staff" reads the sheet "Staff" of a workbook.'
+    )
+    partners: str | None = Field(
+        default=None, description="Partner agency table (optional; CSV, or XLSX with #Sheet as for cases)."
+    )
 
 
 class Policy(BaseModel):

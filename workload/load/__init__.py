@@ -128,6 +128,8 @@ __all__ = [
     "read_spec_data",
     "read_table",
     "resolve_table_path",
+    "split_sheet",
+    "table_label",
 ]
 
 
@@ -273,8 +275,41 @@ def read_spec(path: Path) -> ScenarioFile:
     return spec
 
 
+_SHEET = re.compile(r"(.*?\.xls[xm])#(.*)", re.IGNORECASE | re.DOTALL)
+"""A workbook's path, then ``#`` and the name of one of its sheets."""
+
+
+def split_sheet(relative: str) -> tuple[str, str | None]:
+    """A tables entry as its file's path and the sheet it names: ``"extract.xlsx#Cases"`` gives
+    ``("extract.xlsx", "Cases")``; a path naming no sheet (``"cases.csv"``, ``"extract.xlsx"``) gives it and None."""
+    match = _SHEET.fullmatch(relative)
+    return (match.group(1), match.group(2)) if match else (relative, None)
+
+
+def table_label(relative: str) -> str:
+    """How messages name a table: its file's name, then ``#`` and its sheet when it names one."""
+    file, sheet = split_sheet(relative)
+    return Path(file).name if sheet is None else f"{Path(file).name}#{sheet}"
+
+
+def _sheet_read_problem(frame: pd.DataFrame, label: str, relative: str, problems: list[Problem]) -> Problem | None:
+    """When a workbook of several sheets was read with no sheet named and its first sheet is not the table (a
+    cover sheet? required columns are missing): which sheet was read, and how to name another."""
+    names = list(frame.attrs.get("sheets") or [])
+    if len(names) < 2 or not any(p.code == "header.missing_column" for p in problems):
+        return None
+    read = str(frame.attrs.get("sheet"))
+    others = ", ".join(f'"{relative}#{n}"' for n in names if n != read)
+    message = (
+        f'was read from its first sheet, "{read}", which is not the table; to read another sheet, name it after '
+        f"the file's name in [tables]: {others}"
+    )
+    return Problem(label, message, code="xlsx.wrong_sheet", sheet=read)
+
+
 def resolve_table_path(folder: Path, relative: str, label: str) -> Path:
-    """A table path inside the scenario folder, refusing absolute paths and '..' escapes."""
+    """A table path inside the scenario folder, refusing absolute paths and '..' escapes (a workbook's
+    ``#Sheet`` is left off: see :func:`split_sheet`)."""
 
     def refuse(message: str) -> ScenarioError:
         return ScenarioError([Problem(label, message, code="settings.table_path")])
@@ -283,6 +318,9 @@ def resolve_table_path(folder: Path, relative: str, label: str) -> Path:
         raise refuse('a tables path is blank; give the table\'s file name, e.g. "cases.csv"')
     if CONTROL_CHARACTERS.search(relative):
         raise refuse(f"tables path {relative!r} has a control character in it")
+    relative, sheet = split_sheet(relative)
+    if sheet is not None and not sheet.strip():
+        raise refuse(f'tables path {relative + "#"!r} names no sheet after "#"; e.g. "{relative}#Cases"')
     candidate = Path(relative)
     if candidate.is_absolute() or candidate.drive:
         raise refuse(f"tables path {relative!r} is absolute; give a path relative to scenario.toml, inside its folder")
@@ -353,26 +391,37 @@ def load_scenario(path: str | Path, reform: Reform | None = None) -> Scenario:
 
     frames: dict[str, pd.DataFrame] = {}
     labels: dict[str, str] = {}
-    used: dict[Path, str] = {}
+    places: dict[str, tuple[str, str]] = {}  # a sheet's label -> its file and sheet, as problems name them
+    used: dict[tuple[Path, str | None], str] = {}
     for key in ("cases", "practitioners", "partners"):
         relative = getattr(spec.tables, key)
         if relative is None:
             continue
         try:
             table_path = resolve_table_path(folder, relative, label)
-            if table_path in used:
+            sheet = split_sheet(relative)[1]
+            if (table_path, sheet) in used:
+                same = "sheet" if sheet is not None else "file"
                 message = (
-                    f"tables.{key} names the same file as tables.{used[table_path]} ({relative!r}); "
-                    "each table needs its own file"
+                    f"tables.{key} names the same {same} as tables.{used[table_path, sheet]} ({relative!r}); "
+                    f"each table needs its own {same}"
                 )
                 raise ScenarioError([Problem(label, message, code="settings.same_file")])
-            used[table_path] = key
-            labels[key] = table_path.name
-            raw = read_table(table_path, table_path.name)
+            used[table_path, sheet] = key
+            labels[key] = table_label(relative)
+            if sheet is not None:
+                places[labels[key]] = (table_path.name, sheet)
+            raw = read_table(table_path, table_path.name, sheet)
         except ScenarioError as exc:
             problems += exc.problems
             continue
-        typed, table_problems = check_table(raw, TABLE_MODELS[key], table_path.name)
+        typed, table_problems = check_table(raw, TABLE_MODELS[key], labels[key])
+        extra = _sheet_read_problem(raw, labels[key], relative, table_problems) if sheet is None else None
+        if extra is not None:  # a workbook's first sheet read, and not the table: the problems name it
+            table_problems = [
+                replace(p, sheet=extra.sheet) if p.code == "header.missing_column" else p for p in table_problems
+            ]
+            table_problems.append(extra)
         problems += table_problems
         frames[key] = typed
 
@@ -384,9 +433,9 @@ def load_scenario(path: str | Path, reform: Reform | None = None) -> Scenario:
     ):
         problems += cross_checks(frames, labels, _holding_grades(params))
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(_placed(problems, places))
 
-    warnings = plausibility_warnings(frames["cases"], frames["practitioners"], params, labels)
+    warnings = _placed(plausibility_warnings(frames["cases"], frames["practitioners"], params, labels), places)
     cases = frames["cases"].set_index("case_id")
     practitioners = frames["practitioners"].set_index("practitioner_id")
     partners = frames.get("partners")
@@ -404,11 +453,28 @@ def load_scenario(path: str | Path, reform: Reform | None = None) -> Scenario:
     )
 
 
+def _placed(problems: list[Problem], places: Mapping[str, tuple[str, str]]) -> list[Problem]:
+    """``problems`` with each one labelled ``file#Sheet`` pointing at its file and sheet instead."""
+    return [replace(p, file=places[p.file][0], sheet=places[p.file][1]) if p.file in places else p for p in problems]
+
+
+def _places(tables: Any) -> dict[str, tuple[str, str]]:
+    """Each sheet-naming table's label (``extract.xlsx#Cases``) -> its file's name and its sheet."""
+    places = {}
+    for key in ("cases", "practitioners", "partners"):
+        relative = getattr(tables, key)
+        file, sheet = split_sheet(relative) if relative is not None else (None, None)
+        if file is not None and sheet is not None:
+            places[table_label(relative)] = (Path(file).name, sheet)
+    return places
+
+
 def apply_reform(scenario: Scenario, reform: Reform) -> Scenario:
     """``scenario`` with ``reform`` merged into its settings and parameters, checked as :func:`load_scenario`
     checks a file's (raises ScenarioError listing every problem); the tables are shared, not copied."""
     sources = reform.sources()
     data = reform.merge_into(scenario.spec.model_dump(mode="python"))
+    places = _places(scenario.spec.tables)
     label = scenario.path.name
     spec, problems = check_spec(label, data, sources)
     if spec is None:
@@ -417,18 +483,19 @@ def apply_reform(scenario: Scenario, reform: Reform) -> Scenario:
     problems += parameter_problems
     if not problems and not scenario.cases.empty and not scenario.practitioners.empty:
         frames = {"cases": scenario.cases.reset_index(), "practitioners": scenario.practitioners.reset_index()}
-        labels = {key: Path(getattr(spec.tables, key)).name for key in frames}
+        labels = {key: table_label(getattr(spec.tables, key)) for key in frames}
         problems += [
             p
             for p in cross_checks(frames, labels, _holding_grades(params))
             if p.code == "cross.pdu_without_practitioners"
         ]
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(_placed(problems, places))
     warnings = list(scenario.warnings)
     if reform.parameters:  # the warnings' rules are parameters: checked again, without row numbers
-        labels = {key: Path(getattr(spec.tables, key)).name for key in ("cases", "practitioners")}
+        labels = {key: table_label(getattr(spec.tables, key)) for key in ("cases", "practitioners")}
         warnings = plausibility_warnings(
             scenario.cases.reset_index(), scenario.practitioners.reset_index(), params, labels, rows=False
         )
+        warnings = _placed(warnings, places)
     return replace(scenario, spec=spec, params=params, warnings=warnings)

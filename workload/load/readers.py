@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -26,6 +27,7 @@ from workload.load.problems import (
     ScenarioError,
     column_letters,
     file_problem_code,
+    quote,
     size_text,
 )
 from workload.safety import regular_file_problem
@@ -446,14 +448,29 @@ def _scan_sheet_exactly(archive: zipfile.ZipFile, part: str, label: str) -> None
                 data.clear()  # the rows read so far, so memory stays that of one row
 
 
-def _sheet_rows(path: Path, label: str) -> tuple[list[tuple[Any, ...]], list[int]]:
-    """The rows of a workbook's first sheet that hold anything, as tuples of cell values without trailing empty
-    cells, and each one's row number as Excel shows it.
+def _with_sheet(exc: ScenarioError, sheet: str) -> ScenarioError:
+    """``exc`` with every problem that names no sheet naming ``sheet``."""
+    return ScenarioError([p if p.sheet is not None else replace(p, sheet=sheet) for p in exc.problems])
+
+
+def sheet_list(names: list[str]) -> str:
+    """A workbook's sheet names as a message lists them: "Cover", "Cases" and "Staff"."""
+    quoted = [quote(n, limit=60) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" and {quoted[-1]}"
+
+
+def _sheet_rows(
+    path: Path, label: str, sheet_name: str | None = None
+) -> tuple[list[tuple[Any, ...]], list[int], str, list[str]]:
+    """The rows of a workbook's sheet (``sheet_name``, else its first) that hold anything, as tuples of cell
+    values without trailing empty cells, each one's row number as Excel shows it, the sheet's name and the
+    names of all the workbook's sheets.
 
     The sheet is streamed (openpyxl read-only, formulas as their saved values) and its declared size is not
     trusted: a sheet whose dimension says A1:XFD1048576 is read row by row like any other, and empty rows
     cost nothing. A value further right than :data:`~workload.load.limits.MAX_COLUMNS`, more than :data:`~workload.load.limits.MAX_ROWS` rows, or a row
-    past Excel's last is refused as soon as it is met, so memory stays bounded by the table itself.
+    past Excel's last is refused as soon as it is met, so memory stays bounded by the table itself. A named
+    sheet gets every one of these checks, as the first sheet does.
     """
     import openpyxl
 
@@ -463,7 +480,9 @@ def _sheet_rows(path: Path, label: str) -> tuple[list[tuple[Any, ...]], list[int
         raise _not_a_workbook(label, exc) from None
     rows: list[tuple[Any, ...]] = []
     numbers: list[int] = []
+    names: list[str] = []
     try:
+        names = [str(s.title) for s in book.worksheets]
         if not book.worksheets:
             raise ScenarioError(
                 [
@@ -474,33 +493,52 @@ def _sheet_rows(path: Path, label: str) -> tuple[list[tuple[Any, ...]], list[int
                     )
                 ]
             )
-        sheet = book.worksheets[0]
-        with zipfile.ZipFile(path) as archive:
-            _scan_sheet(archive, sheet._worksheet_path, label)
-        sheet.reset_dimensions()  # read to the last cell actually present, not the declared dimension
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number > limits.EXCEL_MAX_ROWS:
-                raise _past_last_row(label)
-            width = len(row)
-            if width > limits.MAX_COLUMNS and all(v is None for v in row[limits.MAX_COLUMNS :]):
-                width = limits.MAX_COLUMNS  # formatted but empty cells out to the right
-            while width and row[width - 1] is None:
-                width -= 1
-            if not width:
-                continue
-            if width > limits.MAX_COLUMNS:
-                raise _stray_cell(label, f"{column_letters(width - 1)}{number}")
-            rows.append(row[:width] if width < len(row) else row)
-            numbers.append(number)
-            if len(rows) > limits.MAX_ROWS + 1:  # the header and more data rows than any caseload
-                raise _too_many_rows(label)
+        if sheet_name is None:
+            sheet = book.worksheets[0]
+        elif sheet_name in names:
+            sheet = book.worksheets[names.index(sheet_name)]
+        else:
+            others = [n for n in names if n.casefold() == sheet_name.casefold()]
+            hint = f" (names must match exactly: did you mean {quote(others[0], limit=60)}?)" if others else ""
+            example = f"{path.name}#{(others or names)[0]}"
+            message = (
+                f"has no sheet {quote(sheet_name, limit=60)}{hint}; its sheets are {sheet_list(names)} "
+                f"(name one in [tables] as {quote(example, limit=80)})"
+            )
+            raise ScenarioError([Problem(label, message, code="xlsx.no_such_sheet")])
+        title = str(sheet.title)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                _scan_sheet(archive, sheet._worksheet_path, label)
+            sheet.reset_dimensions()  # read to the last cell actually present, not the declared dimension
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if number > limits.EXCEL_MAX_ROWS:
+                    raise _past_last_row(label)
+                width = len(row)
+                if width > limits.MAX_COLUMNS and all(v is None for v in row[limits.MAX_COLUMNS :]):
+                    width = limits.MAX_COLUMNS  # formatted but empty cells out to the right
+                while width and row[width - 1] is None:
+                    width -= 1
+                if not width:
+                    continue
+                if width > limits.MAX_COLUMNS:
+                    raise _stray_cell(label, f"{column_letters(width - 1)}{number}")
+                rows.append(row[:width] if width < len(row) else row)
+                numbers.append(number)
+                if len(rows) > limits.MAX_ROWS + 1:  # the header and more data rows than any caseload
+                    raise _too_many_rows(label)
+        except ScenarioError as exc:
+            raise _with_sheet(exc, title) if sheet_name is not None else exc from None
+        except Exception as exc:  # noqa: BLE001 (a corrupt sheet met part way through)
+            problem = _not_a_workbook(label, exc)
+            raise _with_sheet(problem, title) if sheet_name is not None else problem from None
     except ScenarioError:
         raise
-    except Exception as exc:  # noqa: BLE001 (a corrupt sheet met part way through)
+    except Exception as exc:  # noqa: BLE001 (a corrupt workbook met part way through)
         raise _not_a_workbook(label, exc) from None
     finally:
         book.close()
-    return rows, numbers
+    return rows, numbers, title, names
 
 
 def _cells_as_text(rows: list[tuple[Any, ...]]) -> np.ndarray:
@@ -524,44 +562,40 @@ def _cells_as_text(rows: list[tuple[Any, ...]]) -> np.ndarray:
     return text
 
 
-def _read_xlsx(path: Path, label: str) -> pd.DataFrame:
-    """Read the first sheet of a workbook as text cells, header as column names, spreadsheet rows as index.
+def _read_xlsx(path: Path, label: str, sheet: str | None = None) -> pd.DataFrame:
+    """Read a sheet of a workbook (``sheet``, else its first) as text cells, header as column names,
+    spreadsheet rows as index; ``attrs["sheet"]`` is the sheet read and ``attrs["sheets"]`` all the workbook's.
 
     Memory stays bounded (see :func:`_check_unzipped_size` and :func:`_sheet_rows`); rows are numbered as Excel
     shows them, and blank rows, before the header or between rows, are left out but still counted.
     """
     _check_unzippedsize_text(path, label)
-    rows, numbers = _sheet_rows(path, label)
+    rows, numbers, title, names = _sheet_rows(path, label, sheet)
+    which = "the sheet" if sheet is not None else "its first sheet"
+    tag = title if sheet is not None else None
+    empty = Problem(
+        label, f"is empty: {which} needs a header row and at least one data row", code="file.empty", sheet=tag
+    )
     if not rows:
-        raise ScenarioError(
-            [
-                Problem(
-                    label, "is empty: its first sheet needs a header row and at least one data row", code="file.empty"
-                )
-            ]
-        )
+        raise ScenarioError([empty])
     cells = _cells_as_text(rows)
     blank = np.ones(len(cells), dtype=bool)
     for j in range(cells.shape[1]):
         blank &= (pd.Series(cells[:, j], dtype=object).str.strip() == "").to_numpy(dtype=bool)
     if blank.all():
-        raise ScenarioError(
-            [
-                Problem(
-                    label, "is empty: its first sheet needs a header row and at least one data row", code="file.empty"
-                )
-            ]
-        )
+        raise ScenarioError([empty])
     first = int(np.argmax(~blank))
     header = [str(c).strip() for c in cells[first]]
     keep = ~blank[first + 1 :]
     body = pd.DataFrame(cells[first + 1 :][keep], columns=header, dtype=object)
     body.index = pd.Index(np.asarray(numbers[first + 1 :], dtype=np.int64)[keep])
     body.attrs["numbers"] = "point"
+    body.attrs["sheet"] = title
+    body.attrs["sheets"] = names
     return body
 
 
-def read_table(path: Path, label: str) -> pd.DataFrame:
+def read_table(path: Path, label: str, sheet: str | None = None) -> pd.DataFrame:
     """Read a CSV or XLSX table as text cells (nothing guessed), or raise ScenarioError naming the file.
 
     The frame's columns are the header's names as written (duplicates kept, so they can be reported) and its
@@ -572,7 +606,8 @@ def read_table(path: Path, label: str) -> pd.DataFrame:
     to re-save the file. A row with more or fewer cells than the header is refused, never padded or shifted.
     Numbers are read in the file's convention (:data:`NUMBER_CONVENTIONS`, kept in the frame's
     ``attrs["numbers"]``). Only regular files are read: a named pipe or a device is refused without being
-    opened (it would hang the reader or feed it without end).
+    opened (it would hang the reader or feed it without end). ``sheet`` names the sheet of a workbook to read
+    (else its first); a CSV has none.
     """
     try:
         if not path.exists():
@@ -595,7 +630,10 @@ def read_table(path: Path, label: str) -> pd.DataFrame:
             )
         suffix = path.suffix.lower()
         if suffix in (".xlsx", ".xlsm"):
-            return _read_xlsx(path, label)
+            return _read_xlsx(path, label, sheet)
+        if sheet is not None:
+            message = f"is not a workbook, so it has no sheet {quote(sheet, limit=60)}; only .xlsx tables have sheets"
+            raise ScenarioError([Problem(label, message, code="file.no_sheets")])
         if suffix not in (".csv", ".txt"):
             raise ScenarioError(
                 [Problem(label, f"has extension {path.suffix!r}; tables must be .csv or .xlsx", code="file.extension")]
