@@ -10,7 +10,7 @@ report, and warnings); docs/model.md ("Small cells") states it for readers. With
    subtraction. A pooled row shows only figures that add up; per-row solver figures are left blank.
 2. **Figures within a row.** Some figures come from a subset of the row's cases: partner hours from the
    cases referred to a partner, the children's cost from primary carers of dependent children, excess hours
-   from cases given more than their need, moves from the cases moved, statutory-floor shortfall from the cases short of their floor. When 1 to T-1 cases contribute, the
+   from cases given more than their need, moves from the cases moved, public-protection shortfall from the cases short of their minimum. When 1 to T-1 cases contribute, the
    figure is suppressed, and so is every figure it could be recomputed from in that row (its complements:
    partner hours with partner cost, practitioner hours and staff cost; the children's cost with the whole-life
    cost; excess hours with unmet hours). Where rows add up to a published total (groups, PDUs), more rows are

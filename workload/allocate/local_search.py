@@ -457,16 +457,3 @@ class LocalSearch:
                 depth = SPARE_MOVES_PER_PRACTITIONER
             else:
                 return self.moves
-
-
-def improve(
-    a: PduArrays,
-    pair: np.ndarray,
-    prac: np.ndarray,
-    hours: np.ndarray,
-    partner_hours: np.ndarray,
-    count: np.ndarray,
-    limit: np.ndarray | None,
-) -> int:
-    """Run the :class:`LocalSearch` on this allocation (arrays updated in place); returns the moves made."""
-    return LocalSearch(a, pair, prac, hours, partner_hours, count, limit).run()

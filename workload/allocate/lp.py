@@ -101,7 +101,7 @@ class Allocation:
     practitioners
         Indexed by practitioner_id (input order): ``allocated_hours``, ``capacity_hours``, ``utilisation``
         (allocated / capacity; NaN when capacity is 0), ``overflow_hours`` (hours above capacity, only ever
-        to meet statutory floors) and ``caseload`` (cases held).
+        to meet public-protection minimums) and ``caseload`` (cases held).
     pdus
         Indexed by pdu (sorted): ``status`` (optimal, rounded, time-limit, fallback, no-model), ``solver``,
         ``objective`` (of the final one-practitioner allocation), ``bound`` (LP relaxation or MIP bound),
@@ -110,7 +110,7 @@ class Allocation:
         (floor hours not met), ``overflow_hours``, ``practitioners_over_capacity`` and
         ``practitioners_over_cap`` (';'-joined ids), ``message``.
     warnings
-        Plain-English notes: cases no one may hold, statutory shortfalls, overflow, solver fallbacks.
+        Plain-English notes: cases no one may hold, public-protection shortfalls, overflow, solver fallbacks.
     """
 
     cases: pd.DataFrame
