@@ -64,7 +64,12 @@ def headline_cards(summary: dict[str, Any], policy: dict[str, Any]) -> list[dict
         {
             "title": "Unmet need",
             "big": hours(cells[reform]["unmet_hours"]) + " h a year",
-            "vs": f"against {hours(cells[base]['unmet_hours'])} h a year today",
+            "vs": (
+                f"today's figure is not shown: fewer than {threshold} cases get more than their need today, and "
+                "it would reveal their hours"
+                if _missing(cells[base]["unmet_hours"])
+                else f"against {hours(cells[base]['unmet_hours'])} h a year today"
+            ),
         },
         {
             "title": "Women: assessed need met",
