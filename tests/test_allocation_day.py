@@ -162,3 +162,28 @@ def test_a_new_table_adds_cases_and_bad_rows_are_refused_with_nothing_written(
     err = capsys.readouterr().err
     assert "bad.csv, row 2, column case_id" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_set_changes_a_setting_for_the_allocation_and_is_checked(
+    scenario_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workload import allocation_day
+
+    planned = []
+
+    def plan(scenario, **options):
+        planned.append(scenario)
+        return plan_allocation_day(scenario, **options)
+
+    monkeypatch.setattr(allocation_day, "plan_allocation_day", plan)
+    out = tmp_path / "day"
+    args = ["allocate", str(scenario_folder), "--out", str(out), "--set", "policy.continuity=rebalance"]
+    assert main(args) == 0
+    assert [s.spec.policy.continuity for s in planned] == ["rebalance"]
+    assert load_scenario(scenario_folder).spec.policy.continuity == "keep"  # the file itself is not changed
+    capsys.readouterr()
+    bad = ["allocate", str(scenario_folder), "--out", str(tmp_path / "bad"), "--set", "policy.continuity=sometimes"]
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert "--set" in err and "sometimes" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()

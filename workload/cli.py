@@ -94,14 +94,14 @@ def _print_stage(stage: str, seconds: float) -> None:
 
 def cmd_allocate(args: argparse.Namespace) -> int:
     from workload.allocation_day import plan_allocation_day, read_new_cases, write_allocation_day
-    from workload.load import ScenarioError, load_scenario
+    from workload.errors import InputError
     from workload.output import check_output
 
     try:
-        scenario = load_scenario(args.scenario)
+        scenario = _load(args)
         if args.new:
             scenario = read_new_cases(scenario, args.new)
-    except ScenarioError as exc:
+    except InputError as exc:
         _print_problems(exc.problems)
         return EXIT_BAD_INPUT
     if args.out is not None and not args.out.strip():
@@ -319,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder to write (default allocations/<scenario folder name>)")
     p.add_argument("--force", action="store_true", help="replace an existing allocation folder")
     p.add_argument("--shortlist", type=positive_int, default=5, help="practitioners listed per new case (default 5)")
+    _add_set_option(p)
     p.add_argument("--workers", type=positive_int, default=1, help="parallel PDU solves (default 1)")
     p.set_defaults(func=cmd_allocate)
 

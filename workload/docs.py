@@ -65,10 +65,12 @@ def scenario_format_markdown() -> str:
         "",
         (
             "A scenario is a folder with a `scenario.toml` that names its tables. Tables are CSV (UTF-8; a byte-order "
-            "mark and `;` separators from Excel are accepted) or XLSX (first sheet), with a header row. Paths are "
-            "relative to `scenario.toml` and must stay inside its folder. `workload validate SCENARIO` checks "
-            "everything and lists every problem with file, row (as a spreadsheet numbers it: the header is row 1), "
-            "column, the value found and what is allowed. `workload schema` prints the same rules as JSON Schema."
+            "mark and `;` separators from Excel are accepted) or XLSX (the first sheet, or the one named after `#`), "
+            'with a header row, or Parquet (needs `pip install "workload[parquet]"`; its column names are the '
+            "header and its rows are numbered from its first record). Paths are relative to `scenario.toml` and must "
+            "stay inside its folder. `workload validate SCENARIO` checks everything and lists every problem with "
+            "file, row (as a spreadsheet numbers it: the header is row 1), column, the value found and what is "
+            "allowed. `workload schema` prints the same rules as JSON Schema."
         ),
         "",
         "```toml",

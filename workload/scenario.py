@@ -392,19 +392,19 @@ class PartnerRecord(BaseModel):
 
 
 class Tables(BaseModel):
-    """Where the tables are: CSV or XLSX paths relative to scenario.toml, inside its folder; a workbook's path
+    """Where the tables are: CSV, XLSX or Parquet paths relative to scenario.toml, inside its folder; a workbook's path
     may name one of its sheets after ``#`` (several tables may be sheets of one workbook)."""
 
     model_config = ConfigDict(extra="forbid")
 
     cases: str = Field(
-        description='Case table (CSV or XLSX); "extract.xlsx#Cases" reads the workbook\'s sheet "Cases" (else its first).'
+        description='Case table (CSV, XLSX or Parquet); "extract.xlsx#Cases" reads the workbook\'s sheet "Cases" (else its first).'
     )
     practitioners: str = Field(
-        description='Practitioner table (CSV or XLSX); "extract.xlsx#Staff" reads the sheet "Staff" of a workbook.'
+        description='Practitioner table (CSV, XLSX or Parquet); "extract.xlsx#Staff" reads the sheet "Staff" of a workbook.'
     )
     partners: str | None = Field(
-        default=None, description="Partner agency table (optional; CSV, or XLSX with #Sheet as for cases)."
+        default=None, description="Partner agency table (optional; CSV, Parquet, or XLSX with #Sheet as for cases)."
     )
 
 

@@ -275,8 +275,9 @@ def read_spec(path: Path) -> ScenarioFile:
     return spec
 
 
-_SHEET = re.compile(r"(.*?\.xls[xm])#(.*)", re.IGNORECASE | re.DOTALL)
-"""A workbook's path, then ``#`` and the name of one of its sheets."""
+_SHEET = re.compile(r"(.*?\.(?:xls[xm]|csv|txt|parquet|pq))#(.*)", re.IGNORECASE | re.DOTALL)
+"""A table's path, then ``#`` and the name of one of its sheets (only a workbook has any: naming one of a CSV or
+Parquet table is refused by the reader, saying so)."""
 
 
 def split_sheet(relative: str) -> tuple[str, str | None]:

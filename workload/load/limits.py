@@ -42,3 +42,7 @@ MAX_SPEC_BYTES = 10_000_000
 
 MAX_PROBLEMS_PER_COLUMN = 20
 """Past this many bad cells in one column, the rest are counted, not listed."""
+
+MAX_PARQUET_UNCOMPRESSED_BYTES = 4_000_000_000
+"""A Parquet table whose row groups would decompress to more than this (4 GB, by its footer) is refused before
+its data is read: 250,000 cases take about 100 MB uncompressed."""

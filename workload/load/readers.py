@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 
-from workload.load import limits
+from workload.load import limits, parquet
 from workload.load.problems import (
     Problem,
     ScenarioError,
@@ -596,7 +596,7 @@ def _read_xlsx(path: Path, label: str, sheet: str | None = None) -> pd.DataFrame
 
 
 def read_table(path: Path, label: str, sheet: str | None = None) -> pd.DataFrame:
-    """Read a CSV or XLSX table as text cells (nothing guessed), or raise ScenarioError naming the file.
+    """Read a CSV, XLSX or Parquet table as text cells (nothing guessed), or raise ScenarioError naming the file.
 
     The frame's columns are the header's names as written (duplicates kept, so they can be reported) and its
     index is each row's number as a spreadsheet shows it; blank rows are left out but still counted.
@@ -607,7 +607,7 @@ def read_table(path: Path, label: str, sheet: str | None = None) -> pd.DataFrame
     Numbers are read in the file's convention (:data:`NUMBER_CONVENTIONS`, kept in the frame's
     ``attrs["numbers"]``). Only regular files are read: a named pipe or a device is refused without being
     opened (it would hang the reader or feed it without end). ``sheet`` names the sheet of a workbook to read
-    (else its first); a CSV has none.
+    (else its first); a CSV has none. Parquet tables are read by :mod:`workload.load.parquet`.
     """
     try:
         if not path.exists():
@@ -634,10 +634,11 @@ def read_table(path: Path, label: str, sheet: str | None = None) -> pd.DataFrame
         if sheet is not None:
             message = f"is not a workbook, so it has no sheet {quote(sheet, limit=60)}; only .xlsx tables have sheets"
             raise ScenarioError([Problem(label, message, code="file.no_sheets")])
+        if suffix in parquet.SUFFIXES:
+            return parquet.read_parquet(path, label)
         if suffix not in (".csv", ".txt"):
-            raise ScenarioError(
-                [Problem(label, f"has extension {path.suffix!r}; tables must be .csv or .xlsx", code="file.extension")]
-            )
+            message = f"has extension {path.suffix!r}; tables must be .csv, .xlsx or .parquet"
+            raise ScenarioError([Problem(label, message, code="file.extension")])
         raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(
