@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import FIXTURES
 from workload.cli import main
 
 
@@ -105,3 +106,18 @@ def test_compare_differences_are_signed_like_the_report() -> None:
     assert format_difference(-0.015, "coverage") == "−1.5 pts"
     assert format_difference(0.0001, "coverage") == "0.0 pts"
     assert format_difference(57.0, "moved") == "+57" and format_difference(0.2, "unmet_hours") == "0"
+
+
+def test_results_in_memory_compare_exactly_as_their_run_folders(tmp_path: Path) -> None:
+    import workload
+
+    scenario = workload.load_scenario(FIXTURES / "tiny")
+    reform = workload.Reform(policy={"continuity": "rebalance"})
+    base, variant = workload.run(scenario, workers=1), workload.run(scenario, reform=reform, workers=1)
+    in_memory = workload.compare_runs(base, variant)
+    folders = workload.compare_runs(
+        workload.write_run(base, tmp_path / "a"), workload.write_run(variant, tmp_path / "b")
+    )
+    pd.testing.assert_frame_equal(in_memory, folders)
+    settings = in_memory[in_memory["section"] == "settings"]
+    assert settings[["item", "a", "b"]].values.tolist() == [["policy.continuity", "keep", "rebalance"]]

@@ -16,8 +16,10 @@ from typing import Any
 import pandas as pd
 
 from workload.errors import InputError, Problem
+from workload.load import resolved_scenario
 from workload.outcomes import REFORM
-from workload.output import atomic_folder, write_csv
+from workload.output import atomic_folder, jsonable, write_csv
+from workload.pipeline import RunResult
 from workload.report.charts import chart_compare
 from workload.report.formats import CELL_SHORT, gbp, hours, label, pct
 
@@ -69,12 +71,22 @@ def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): tree}
 
 
-def settings_diff(a: Path, b: Path) -> list[dict[str, Any]]:
-    """The policy, output and parameter settings that differ between two runs (their scenario.resolved.json)."""
-    resolved = []
-    for folder in (a, b):
-        path = Path(folder) / "scenario.resolved.json"
-        resolved.append(json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {})
+def _as_written(data: Any) -> Any:
+    """``data`` as its JSON file in a run folder holds it (floats rounded, keys sorted, numpy values plain)."""
+    return json.loads(json.dumps(jsonable(data), sort_keys=True))
+
+
+def _run(run: Path | RunResult) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A run's summary and resolved scenario: read from its folder, or taken from a result in memory exactly as
+    ``write_run`` would write them."""
+    if isinstance(run, RunResult):
+        return _as_written(run.summary), _as_written(resolved_scenario(run.scenario))
+    path = Path(run) / "scenario.resolved.json"
+    return read_run(Path(run)), json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def settings_diff(resolved: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The policy, output and parameter settings that differ between two runs (their resolved scenarios)."""
     flat = [_flat({k: r.get(k, {}) for k in ("policy", "output", "parameters_overridden")}) for r in resolved]
     rows = []
     for key in sorted(set(flat[0]) | set(flat[1])):
@@ -94,11 +106,13 @@ def _warning_rows(sa: dict[str, Any], sb: dict[str, Any]) -> list[dict[str, Any]
     return rows
 
 
-def compare_runs(a: Path, b: Path) -> pd.DataFrame:
+def compare_runs(a: Path | RunResult, b: Path | RunResult) -> pd.DataFrame:
     """Tidy table of differences: one row per (section, item, measure) with A, B and B - A: the settings that
-    differ first, then every headline figure, then the warnings that appear or disappear."""
-    sa, sb = read_run(a), read_run(b)
-    rows: list[dict[str, Any]] = settings_diff(a, b)
+    differ first, then every headline figure, then the warnings that appear or disappear.
+
+    ``a`` and ``b`` are run folders or results of :func:`workload.run` (then nothing need be written)."""
+    (sa, ra), (sb, rb) = _run(a), _run(b)
+    rows: list[dict[str, Any]] = settings_diff([ra, rb])
     for key, item, measure in (
         ("statutory_shortfall_hours", "public-protection minimums short, reform", "hours"),
         ("overflow_hours", "hours planned above capacity, reform", "hours"),

@@ -72,11 +72,11 @@ def write_csv(frame: pd.DataFrame, path: Path, index: bool = True) -> None:
     frame.to_csv(path, index=index, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating, float)):
@@ -91,7 +91,7 @@ def _jsonable(value: Any) -> Any:
 
 def write_json(data: Any, path: Path) -> None:
     """JSON with sorted keys and rounded floats, so two identical runs give identical bytes."""
-    path.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(jsonable(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 MANIFEST = "manifest.json"
