@@ -53,6 +53,7 @@ def test_typed_columns_become_the_text_a_csv_holds(tmp_path: Path) -> None:
     table = pa.table(
         {
             "whole": pa.array([37.0, 22.5, None]),
+            "nan": pa.array([float("nan"), 1.25, None]),
             "count": pa.array([1, None, 3], type=pa.int32()),
             "flag": pa.array([True, False, None]),
             "start": pa.array([dt.date(2026, 4, 1), None, dt.date(2025, 12, 31)]),
@@ -64,6 +65,7 @@ def test_typed_columns_become_the_text_a_csv_holds(tmp_path: Path) -> None:
     pq.write_table(table, tmp_path / "t.parquet")
     frame = read_parquet(tmp_path / "t.parquet", "t.parquet")
     assert frame["whole"].tolist() == ["37", "22.5", ""]
+    assert frame["nan"].tolist() == ["", "1.25", ""]
     assert frame["count"].tolist() == ["1", "", "3"]
     assert frame["flag"].tolist() == ["true", "false", ""]
     assert frame["start"].tolist() == ["2026-04-01", "", "2025-12-31"]

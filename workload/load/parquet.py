@@ -2,7 +2,8 @@
 
 A Parquet file carries its own column types, but the loader checks every table the same way, so each cell is
 turned into the text a CSV of the table would hold: whole numbers without ".0", other numbers as Python
-writes them, dates as ISO dates (2026-04-01), booleans as true/false, missing values as empty cells. Columns
+writes them, dates as ISO dates (2026-04-01), booleans as true/false, missing values (and NaN, pandas's missing
+number) as empty cells. Columns
 that cannot be one cell of a table (lists, structs, maps, binary) are refused by name.
 
 Rows are numbered from 1, the table's first record (a Parquet file has no header row), so "row 5" is the
@@ -103,6 +104,7 @@ def _column_as_text(column: Any, name: str, label: str, types: Any) -> np.ndarra
     elif types.is_floating(kind) or types.is_decimal(kind):
         values = np.asarray(column.cast("float64").fill_null(0.0).to_numpy(zero_copy_only=False), dtype=float)
         text = _whole_as_int(values, pd.Series(values).astype(str).to_numpy(dtype=object))
+        missing |= np.isnan(values)  # NaN is how pandas writes a missing number
     elif types.is_date(kind) or types.is_timestamp(kind):
         stamps = pd.to_datetime(pd.Series(column.to_pandas()), errors="coerce")
         text = stamps.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
