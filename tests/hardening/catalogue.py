@@ -483,7 +483,7 @@ CATALOGUE: tuple[BadInput, ...] = (
         "old-xls",
         "file format",
         (Edit("copy", "cases.xls", old="cases.csv"), toml('cases = "cases.csv"', 'cases = "cases.xls"')),
-        "cases.xls: has extension '.xls'; tables must be .csv or .xlsx",
+        "cases.xls: has extension '.xls'; tables must be .csv, .xlsx or .parquet",
     ),
     B(
         "semicolon-bad-grade",
