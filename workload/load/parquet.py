@@ -75,7 +75,9 @@ def _check_size(meta: Any, label: str) -> None:
 def _whole_as_int(values: np.ndarray, text: np.ndarray) -> np.ndarray:
     """Floats that are whole numbers written without ".0" (37, not 37.0), as a CSV of them would hold them."""
     finite = np.isfinite(values)
-    whole = finite & (np.mod(values, 1.0, where=finite, out=np.ones_like(values)) == 0) & (np.abs(values) < 2**53)
+    whole = (
+        finite & (np.mod(values, 1.0, where=finite, out=np.ones_like(values)) == 0) & (np.abs(values) < 9.2e18)
+    )  # within int64: every such float is a whole number exactly
     out = text.copy()
     out[whole] = values[whole].astype(np.int64).astype(str).astype(object)
     return out
