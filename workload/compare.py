@@ -31,6 +31,7 @@ HEADLINE_KEYS = (
     "partner_cost",
     "reoffending_cost",
     "children_cost",
+    "near_miss_cost",
     "whole_life_cost",
 )
 
@@ -154,7 +155,7 @@ def compare_runs(a: Path, b: Path) -> pd.DataFrame:
     return table
 
 
-MONEY = ("staff_cost", "partner_cost", "reoffending_cost", "children_cost", "whole_life_cost")
+MONEY = ("staff_cost", "partner_cost", "reoffending_cost", "children_cost", "near_miss_cost", "whole_life_cost")
 
 GROUPS = {
     "coverage_women": "Women",
