@@ -148,7 +148,7 @@ def expected_reoffending_rate(
     met = coverage.astype(float) * required
     fall = relative_fall(met, values["effect_of_full_coverage"], values)
     rate = values["base_rate"] if likelihood is None else likelihood.reindex(coverage.index).astype(float)
-    return (rate * (1.0 - fall)).rename("reoffending_rate")
+    return pd.Series(rate * (1.0 - fall), index=coverage.index, name="reoffending_rate")
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -86,7 +86,9 @@ def chart_groups(by_group: pd.DataFrame, dimension: str, title: str) -> str:
 
 def chart_costs(totals: pd.DataFrame) -> str:
     """Stacked bars: staff, partner, reoffending, children's and near-miss costs in each cell (GBP million a year)."""
-    parts = [p for p in ("staff_cost", "partner_cost", "reoffending_cost", "children_cost", "near_miss_cost") if p in totals]
+    parts = [
+        p for p in ("staff_cost", "partner_cost", "reoffending_cost", "children_cost", "near_miss_cost") if p in totals
+    ]
     colours = ["#1f4e79", "#8fbc8f", "#c0504d", "#e4a33a", "#7f6fa8"]
     fig, ax = _figure((8, 3))
     bottom = np.zeros(len(totals))
