@@ -252,3 +252,30 @@ def test_the_likelihood_column_is_optional_blank_is_derived_and_out_of_range_is_
     with pytest.raises(Exception) as caught:
         load_scenario(tmp_path / "scenario.toml")
     assert "reoffending_likelihood_pct" in str(caught.value) and "140" in str(caught.value)
+
+
+def test_sensitivity_central_is_the_net_of_the_per_case_costs_and_each_end_moves_one_figure() -> None:
+    cases, _, _ = _scenario_frames(1.5, 12)
+    need = cases["required_hours"].astype(float)
+    rng = np.random.default_rng(3)
+    per_case, staff_by, partner_by = {}, {}, {}
+    for cell, share in ((outcomes.BASELINE, 0.4), (outcomes.REFORM, 0.6)):
+        given = need * rng.uniform(share - 0.2, share + 0.2, len(need))
+        result = outcomes.CellResult(given, 0.0 * given, pd.Series("P1", index=cases.index), given < 0)
+        frame = outcomes.case_outcomes(need, result)
+        staff_by[cell] = given * 30.0
+        partner_by[cell] = 0.0 * given
+        per_case[cell] = pd.concat(
+            [frame, costs.whole_life_costs(cases, frame, staff_by[cell], partner_by[cell], VALUES)], axis=1
+        )
+    table = outcomes.sensitivity(cases, per_case, staff_by, partner_by, PARAMS)
+    net = per_case[outcomes.REFORM]["whole_life_cost"].sum() - per_case[outcomes.BASELINE]["whole_life_cost"].sum()
+    assert table["net_cost_central"].iloc[0] == pytest.approx(net)
+    # the effect's high end recomputed through whole_life_costs
+    high = {**VALUES, "effect_of_full_coverage": float(table.loc["effect_of_full_coverage", "high"])}
+    again = [
+        costs.whole_life_costs(cases, per_case[c], staff_by[c], partner_by[c], high)["whole_life_cost"].sum()
+        for c in (outcomes.BASELINE, outcomes.REFORM)
+    ]
+    assert table.loc["effect_of_full_coverage", "net_cost_at_high"] == pytest.approx(again[1] - again[0])
+    assert net < 0 and table.loc["effect_of_full_coverage", "net_cost_at_high"] < net  # more effect, more saved

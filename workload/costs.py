@@ -22,6 +22,8 @@ what ``[policy] objective = "whole_life_cost"`` gives the allocator as each case
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -80,6 +82,56 @@ def cost_values(params: Parameters) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# what the cost model reads of each case
+
+
+@dataclass(frozen=True)
+class CaseTraits:
+    """What the cost model reads of each case, as arrays: read once, priced many times (the sensitivity table)."""
+
+    index: pd.Index
+    points: np.ndarray
+    """OASys severity points, 0 to 20."""
+    level: np.ndarray
+    """Position of the case's protect level in :data:`LIKELIHOOD_LEVELS`."""
+    given: np.ndarray
+    """The case table's likelihood (0 to 1), NaN where blank or absent."""
+    carer: np.ndarray
+    """1.0 for a primary carer of dependent children."""
+    self_harm: np.ndarray
+    overdose: np.ndarray
+
+
+def _any_flag(cases: pd.DataFrame, flags: tuple[str, ...]) -> np.ndarray:
+    missing = [c for c in flags if c not in cases.columns]
+    if missing:
+        raise ValueError(f"cases frame lacks column(s) {', '.join(missing)} needed by the cost model")
+    return cases[list(flags)].to_numpy(dtype=float).max(axis=1) > 0
+
+
+def case_traits(cases: pd.DataFrame) -> CaseTraits:
+    """The arrays :class:`CaseTraits` holds, from a case table (ValueError naming any column it lacks)."""
+    points = severity_points(cases).to_numpy(dtype=float)
+    letter = protect_letter(cases["tier"]).astype(str).to_numpy()
+    level = np.full(len(cases), LIKELIHOOD_LEVELS.index("untiered"), dtype=np.int64)
+    for i, name in enumerate(LIKELIHOOD_LEVELS):
+        level[letter == name] = i
+    if LIKELIHOOD_COLUMN in cases.columns:
+        given = pd.to_numeric(cases[LIKELIHOOD_COLUMN], errors="coerce").to_numpy(dtype=float) / 100.0
+    else:
+        given = np.full(len(cases), np.nan)
+    return CaseTraits(
+        index=cases.index,
+        points=points,
+        level=level,
+        given=np.clip(given, 0.0, 1.0),
+        carer=_any_flag(cases, ("dependent_children",)).astype(float),
+        self_harm=_any_flag(cases, SELF_HARM_FLAGS),
+        overdose=_any_flag(cases, OVERDOSE_FLAGS),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
 # likelihood of reoffending
 
 
@@ -91,6 +143,22 @@ def severity_points(cases: pd.DataFrame) -> pd.Series:
     return cases[list(OASYS_NEEDS)].astype(float).sum(axis=1).rename("severity_points")
 
 
+def _derived(traits: CaseTraits, values: dict[str, float]) -> np.ndarray:
+    base = min(max(values["base_rate"], 1e-6), 1 - 1e-6)
+    odds = np.array([values[f"protect_odds_{level}"] for level in LIKELIHOOD_LEVELS])[traits.level]
+    with np.errstate(divide="ignore"):
+        logit = (
+            np.log(base / (1 - base))
+            + np.log(values["odds_ratio_per_severity"]) * (traits.points - values["reference_points"])
+            + np.log(odds)
+        )
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _likelihood(traits: CaseTraits, values: dict[str, float]) -> np.ndarray:
+    return np.where(np.isnan(traits.given), _derived(traits, values), traits.given)
+
+
 def derived_likelihood(cases: pd.DataFrame, values: dict[str, float]) -> pd.Series:
     """The likelihood of proven reoffending in a year derived from needs and protect level (0 to 1).
 
@@ -98,19 +166,7 @@ def derived_likelihood(cases: pd.DataFrame, values: dict[str, float]) -> pd.Seri
     ln(protect_odds[level])``: a case with the reference points at an odds multiplier of 1 has the national
     rate; each severity point multiplies the odds by ``odds_ratio_per_severity``.
     """
-    base = min(max(values["base_rate"], 1e-6), 1 - 1e-6)
-    points = severity_points(cases).to_numpy(dtype=float)
-    letter = protect_letter(cases["tier"]).astype(str).to_numpy()
-    odds_multiplier = np.ones(len(cases))
-    for level in LIKELIHOOD_LEVELS:
-        odds_multiplier[letter == level] = values[f"protect_odds_{level}"]
-    with np.errstate(divide="ignore"):
-        logit = (
-            np.log(base / (1 - base))
-            + np.log(values["odds_ratio_per_severity"]) * (points - values["reference_points"])
-            + np.log(odds_multiplier)
-        )
-    return pd.Series(1.0 / (1.0 + np.exp(-logit)), index=cases.index, name="reoffending_likelihood")
+    return pd.Series(_derived(case_traits(cases), values), index=cases.index, name="reoffending_likelihood")
 
 
 def reoffending_likelihood(cases: pd.DataFrame, values: dict[str, float]) -> pd.Series:
@@ -119,11 +175,7 @@ def reoffending_likelihood(cases: pd.DataFrame, values: dict[str, float]) -> pd.
     The case table's ``reoffending_likelihood_pct`` / 100 where given (a planner's OGRS/OGP-style score),
     otherwise :func:`derived_likelihood`.
     """
-    derived = derived_likelihood(cases, values)
-    if LIKELIHOOD_COLUMN not in cases.columns:
-        return derived
-    given = pd.to_numeric(cases[LIKELIHOOD_COLUMN], errors="coerce").astype(float) / 100.0
-    return given.where(given.notna(), derived).clip(0.0, 1.0).rename("reoffending_likelihood")
+    return pd.Series(_likelihood(case_traits(cases), values), index=cases.index, name="reoffending_likelihood")
 
 
 def relative_fall(met_hours: pd.Series | np.ndarray, effect: float, values: dict[str, float]) -> np.ndarray:
@@ -155,31 +207,29 @@ def expected_reoffending_rate(
 # harm
 
 
+def _children_per_reoffence(traits: CaseTraits, values: dict[str, float]) -> np.ndarray:
+    per_custody = (
+        values["children_per_mother"] * values["care_share"] * values["foster_cost_per_week"] * values["weeks_in_care"]
+    )
+    return traits.carer * values["custody_share_of_reoffenders"] * per_custody
+
+
+def _episodes(traits: CaseTraits, values: dict[str, float]) -> np.ndarray:
+    return values["self_harm_repeat_rate"] * traits.self_harm + values["overdose_repeat_rate"] * traits.overdose
+
+
 def children_cost_per_reoffence(cases: pd.DataFrame, values: dict[str, float]) -> pd.Series:
     """GBP per reoffence of a primary carer that falls on the children: their care placements while the
     mother is in custody, ``custody_share x children_per_mother x care_share x foster_cost_per_week x
     weeks_in_care``. The prison place is not here: it is inside ``cost_per_reoffender``."""
-    per_custody = (
-        values["children_per_mother"] * values["care_share"] * values["foster_cost_per_week"] * values["weeks_in_care"]
-    )
-    carer = cases["dependent_children"].astype(float)
-    return (carer * values["custody_share_of_reoffenders"] * per_custody).rename("children_cost_per_reoffence")
-
-
-def _any_flag(cases: pd.DataFrame, flags: tuple[str, ...]) -> np.ndarray:
-    missing = [c for c in flags if c not in cases.columns]
-    if missing:
-        raise ValueError(f"cases frame lacks column(s) {', '.join(missing)} needed by the near-miss costs")
-    return cases[list(flags)].to_numpy(dtype=float).max(axis=1) > 0
+    out = _children_per_reoffence(case_traits(cases), values)
+    return pd.Series(out, index=cases.index, name="children_cost_per_reoffence")
 
 
 def near_miss_episodes(cases: pd.DataFrame, values: dict[str, float]) -> pd.Series:
     """Expected hospital episodes a year with no supervision effect: ``self_harm_repeat_rate`` for a case with
     a self-harm or suicide-attempt history, plus ``overdose_repeat_rate`` for one with an overdose history."""
-    episodes = values["self_harm_repeat_rate"] * _any_flag(cases, SELF_HARM_FLAGS) + values[
-        "overdose_repeat_rate"
-    ] * _any_flag(cases, OVERDOSE_FLAGS)
-    return pd.Series(episodes, index=cases.index, name="near_miss_episodes")
+    return pd.Series(_episodes(case_traits(cases), values), index=cases.index, name="near_miss_episodes")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -208,6 +258,20 @@ def met_hours(cases: pd.DataFrame, outcomes: pd.DataFrame, values: dict[str, flo
     return met.astype(float).clip(lower=0.0).rename("met_hours")
 
 
+def outcome_costs(
+    traits: CaseTraits, met: np.ndarray, values: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per case, GBP a year: expected reoffending, children's and near-miss costs given the hours that meet
+    need (the formulas of :func:`whole_life_costs`, on arrays)."""
+    rate = _likelihood(traits, values) * (1.0 - relative_fall(met, values["effect_of_full_coverage"], values))
+    near_miss = (
+        _episodes(traits, values)
+        * (1.0 - relative_fall(met, values["near_miss_effect"], values))
+        * values["cost_per_episode"]
+    )
+    return rate * values["cost_per_reoffender"], rate * _children_per_reoffence(traits, values), near_miss
+
+
 def whole_life_costs(
     cases: pd.DataFrame, outcomes: pd.DataFrame, staff: pd.Series, partner_cost: pd.Series, values: dict[str, float]
 ) -> pd.DataFrame:
@@ -221,15 +285,8 @@ def whole_life_costs(
     - near misses = :func:`near_miss_episodes` ``x (1 - fall_nm) x cost_per_episode``, ``fall_nm`` the
       relative fall at ``near_miss_effect``.
     """
-    met = met_hours(cases, outcomes, values)
-    rate = reoffending_likelihood(cases, values) * (1.0 - relative_fall(met, values["effect_of_full_coverage"], values))
-    reoffending = rate * values["cost_per_reoffender"]
-    children = rate * children_cost_per_reoffence(cases, values)
-    near_miss = (
-        near_miss_episodes(cases, values)
-        * (1.0 - relative_fall(met, values["near_miss_effect"], values))
-        * values["cost_per_episode"]
-    )
+    met = met_hours(cases, outcomes, values).reindex(cases.index).to_numpy(dtype=float)
+    reoffending, children, near_miss = outcome_costs(case_traits(cases), met, values)
     frame = pd.DataFrame(
         {
             "staff_cost": staff,
@@ -251,11 +308,11 @@ def hour_value(cases: pd.DataFrame, values: dict[str, float]) -> pd.Series:
     episodes x cost_per_episode x near_miss_effect / reference_hours``. It does not depend on the hours the
     case already has (below ``max_relative_fall``), and rises with every need and flag.
     """
-    likelihood = reoffending_likelihood(cases, values)
-    harm = values["cost_per_reoffender"] + children_cost_per_reoffence(cases, values)
-    reoffending = likelihood * harm * values["effect_of_full_coverage"]
-    near_miss = near_miss_episodes(cases, values) * values["cost_per_episode"] * values["near_miss_effect"]
-    return ((reoffending + near_miss) / values["reference_hours"]).rename("hour_value")
+    traits = case_traits(cases)
+    harm = values["cost_per_reoffender"] + _children_per_reoffence(traits, values)
+    reoffending = _likelihood(traits, values) * harm * values["effect_of_full_coverage"]
+    near_miss = _episodes(traits, values) * values["cost_per_episode"] * values["near_miss_effect"]
+    return pd.Series((reoffending + near_miss) / values["reference_hours"], index=cases.index, name="hour_value")
 
 
 WEIGHT_FLOOR = 1e-3

@@ -298,14 +298,20 @@ def sensitivity(
     by the swing (|high - low|), so the assumption that moves the answer most comes first.
     """
     base_values = cost_values(params)
+    traits = costs.case_traits(cases)
+    met = {
+        cell: costs.met_hours(cases, outcomes[cell], base_values).reindex(cases.index).to_numpy(dtype=float)
+        for cell in (BASELINE, REFORM)
+    }
+    staff = {cell: float(staff_by_cell[cell].sum()) for cell in (BASELINE, REFORM)}
+    partner = {cell: float(partner_by_cell[cell].sum()) for cell in (BASELINE, REFORM)}
 
     def net(values: dict[str, float], multiplier: float = 1.0) -> float:
+        """Reform minus baseline whole-life cost: the costs of :func:`workload.costs.whole_life_costs`, summed."""
         totals = {}
         for cell in (BASELINE, REFORM):
-            costs = whole_life_costs(
-                cases, outcomes[cell], staff_by_cell[cell] * multiplier, partner_by_cell[cell], values
-            )
-            totals[cell] = float(costs["whole_life_cost"].sum())
+            parts = costs.outcome_costs(traits, met[cell], values)
+            totals[cell] = staff[cell] * multiplier + partner[cell] + float(sum(part.sum() for part in parts))
         return totals[REFORM] - totals[BASELINE]
 
     central = net(base_values)
