@@ -279,3 +279,22 @@ def test_sensitivity_central_is_the_net_of_the_per_case_costs_and_each_end_moves
     ]
     assert table.loc["effect_of_full_coverage", "net_cost_at_high"] == pytest.approx(again[1] - again[0])
     assert net < 0 and table.loc["effect_of_full_coverage", "net_cost_at_high"] < net  # more effect, more saved
+
+
+def test_a_whole_life_cost_run_reports_its_costs_and_says_why_there_is_no_trade_off(tmp_path: Path) -> None:
+    from workload.cli import main
+    from workload.synth import synth_scenario, write_scenario
+
+    scenario = write_scenario(tmp_path / "s", synth_scenario(n_cases=150, n_practitioners=8, n_pdus=1, seed=5), "wlc")
+    toml = scenario / "scenario.toml"
+    toml.write_text(toml.read_text() + '\n[policy]\nobjective = "whole_life_cost"\n')
+    assert main(["run", str(toml), "--out", str(tmp_path / "out")]) == 0
+    import json
+
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert "tradeoff" not in summary and "whole_life_cost" in summary["tradeoff_skipped"]
+    reform = summary["cells"]["needs_lp"]
+    assert reform["near_miss_cost"] > 0 and reform["whole_life_cost"] > reform["reoffending_cost"]
+    table = pd.read_csv(tmp_path / "out" / "sensitivity.csv").set_index("assumption")
+    assert set(costs.COST_VALUE_PATHS) | {"staff_cost_multiplier"} == set(table.index)
+    assert "whole-life cost" in (tmp_path / "out" / "report.html").read_text()

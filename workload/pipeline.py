@@ -331,7 +331,7 @@ def _run_stages(
         pool = lp.worker_count(workers, 2 * int(cases["pdu"].nunique()))
         summary["tradeoff"] = tradeoff.frontier(scenario, scores, cells, jobs[scorings.index("needs")], reform, pool)
         lap("trade-off")
-    elif scenario.spec.output.tradeoff == "auto":
+    elif scenario.spec.output.tradeoff == "auto" or scenario.spec.policy.objective == "whole_life_cost":
         summary["tradeoff_skipped"] = tradeoff.skipped_note(scenario)
     contributors["contributors_statutory_shortfall_hours"] = all_short
     result = RunResult(
