@@ -219,7 +219,10 @@ def test_objective_weights_follow_the_value_of_an_hour_and_stay_under_the_cap() 
     cases, _, _ = _scenario_frames(1.5)
     weight = costs.objective_weight(cases, PARAMS)
     value = costs.hour_value(cases, VALUES)
-    assert weight.mean() == pytest.approx(1.0, rel=0.05)  # only the cap could move the mean
+    assert weight.to_numpy() == pytest.approx((value / costs.reference_hour_value(VALUES)).clip(upper=6).to_numpy())
+    # the unit does not depend on the cases given: a PDU weighed alone gets the weights it gets among all
+    half = cases.iloc[: len(cases) // 2]
+    assert costs.objective_weight(half, PARAMS).tolist() == pytest.approx(weight.iloc[: len(half)].tolist())
     assert (weight <= PARAMS["costs.objective.max_weight"]).all() and (weight > 0).all()
     order = np.argsort(value.to_numpy())
     assert np.all(np.diff(weight.to_numpy()[order]) >= -1e-12)

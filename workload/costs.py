@@ -320,17 +320,31 @@ WEIGHT_FLOOR = 1e-3
 weight positive)."""
 
 
+def reference_hour_value(values: dict[str, float]) -> float:
+    """GBP an hour saves for the reference case: likelihood ``base_rate``, no children, no near-miss history
+    (``base_rate x cost_per_reoffender x effect_of_full_coverage / reference_hours``)."""
+    return (
+        values["base_rate"]
+        * values["cost_per_reoffender"]
+        * values["effect_of_full_coverage"]
+        / values["reference_hours"]
+    )
+
+
 def objective_weight(cases: pd.DataFrame, params: Parameters) -> pd.Series:
     """Each case's weight of an unmet hour under ``[policy] objective = "whole_life_cost"``.
 
-    ``w_c = min(hour_value_c / mean(hour_value), costs.objective.max_weight)``: proportional to the GBP an hour
-    saves, scaled so the cases given average 1 (the unit of ``allocation.priority.base_weight``, so the
-    objective's penalties keep their meaning), capped so that the public-protection minimums' penalty still
-    dwarfs any weight. All 1 when no hour saves anything.
+    ``w_c = min(hour_value_c / reference_hour_value, costs.objective.max_weight)``: proportional to the GBP an
+    hour saves, in units of the reference case's hour (weight 1, the unit of ``allocation.priority.base_weight``,
+    so the objective's penalties keep their meaning), capped so that the public-protection minimums' penalty
+    still dwarfs any weight. The unit is fixed by the parameters, not by the cases given, so a PDU solved alone
+    (a sweep, allocation day) gets the weights it gets in a whole run. All 1 when the reference hour saves
+    nothing (no effect on reoffending, or no cost of it).
     """
-    value = hour_value(cases, cost_values(params)).to_numpy(dtype=float)
-    mean = float(value.mean()) if len(value) else 0.0
-    if not np.isfinite(mean) or mean <= 0:
+    values = cost_values(params)
+    unit = reference_hour_value(values)
+    if not np.isfinite(unit) or unit <= 0:
         return pd.Series(1.0, index=cases.index, name="unmet_need_weight")
-    weight = np.clip(value / mean, WEIGHT_FLOOR, float(params["costs.objective.max_weight"]))
+    value = hour_value(cases, values).to_numpy(dtype=float)
+    weight = np.clip(value / unit, WEIGHT_FLOOR, float(params["costs.objective.max_weight"]))
     return pd.Series(weight, index=cases.index, name="unmet_need_weight")
