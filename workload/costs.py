@@ -89,7 +89,6 @@ def cost_values(params: Parameters) -> dict[str, float]:
 class CaseTraits:
     """What the cost model reads of each case, as arrays: read once, priced many times (the sensitivity table)."""
 
-    index: pd.Index
     points: np.ndarray
     """OASys severity points, 0 to 20."""
     level: np.ndarray
@@ -121,7 +120,6 @@ def case_traits(cases: pd.DataFrame) -> CaseTraits:
     else:
         given = np.full(len(cases), np.nan)
     return CaseTraits(
-        index=cases.index,
         points=points,
         level=level,
         given=np.clip(given, 0.0, 1.0),
