@@ -99,34 +99,18 @@ def test_case_outcomes_measure_unmet_against_assessed_need() -> None:
     assert got["coverage"].tolist() == pytest.approx([0.7, 1.0, 1.0])
 
 
-def test_costs_recomputed_by_hand_for_three_cases() -> None:
-    """Three cases; every cost figure worked out by hand from the default parameters."""
+def test_staff_cost_by_the_holders_grade() -> None:
+    """Staff cost by hand; the whole-life costs are worked out by hand in tests/test_costs.py."""
     params = load_parameters()
-    v = outcomes.cost_values(params)
-    cases = pd.DataFrame({"dependent_children": [1, 0, 1]}, index=["a", "b", "c"])
-    frame = pd.DataFrame({"coverage": [0.5, 1.0, 0.0]}, index=cases.index)
-    grades = pd.Series({"P1": "PO", "P2": "PSO"})
+    index = ["a", "b", "c"]
     staff = outcomes.staff_cost(
-        pd.Series([10.0, 20.0, 0.0], index=cases.index),
-        pd.Series(["P1", "P2", None], index=cases.index),
-        grades,
+        pd.Series([10.0, 20.0, 0.0], index=index),
+        pd.Series(["P1", "P2", None], index=index),
+        pd.Series({"P1": "PO", "P2": "PSO"}),
         params,
     )
     po, pso = params["costs.staff_cost_per_hour.PO"], params["costs.staff_cost_per_hour.PSO"]
     assert staff.tolist() == pytest.approx([10 * po, 20 * pso, 0.0])
-    partner = pd.Series([0.0, 0.0, 100.0], index=cases.index)
-    costs = outcomes.whole_life_costs(cases, frame, staff, partner, v)
-    # by hand, with the defaults: base 0.273, effect 0.10, cost per reoffender 128,000
-    rates = [0.273 * (1 - 0.10 * 0.5), 0.273 * (1 - 0.10), 0.273]
-    assert costs["reoffending_cost"].tolist() == pytest.approx([r * 128_000 for r in rates])
-    per_custody = 2.0 * 0.12 * 600 * 26 + 52_121 * 0.5
-    assert costs["children_cost"].tolist() == pytest.approx(
-        [rates[0] * 0.15 * per_custody, 0.0, rates[2] * 0.15 * per_custody]
-    )
-    assert costs["whole_life_cost"].tolist() == pytest.approx(
-        (costs[["staff_cost", "partner_cost", "reoffending_cost", "children_cost"]].sum(axis=1)).tolist()
-    )
-    assert costs.loc["c", "partner_cost"] == 100.0
 
 
 def test_low_risk_complex_group() -> None:

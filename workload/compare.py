@@ -33,6 +33,7 @@ HEADLINE_KEYS = (
     "partner_cost",
     "reoffending_cost",
     "children_cost",
+    "near_miss_cost",
     "whole_life_cost",
 )
 
@@ -168,7 +169,7 @@ def compare_runs(a: Path | RunResult, b: Path | RunResult) -> pd.DataFrame:
     return table
 
 
-MONEY = ("staff_cost", "partner_cost", "reoffending_cost", "children_cost", "whole_life_cost")
+MONEY = ("staff_cost", "partner_cost", "reoffending_cost", "children_cost", "near_miss_cost", "whole_life_cost")
 
 GROUPS = {
     "coverage_women": "Women",

@@ -36,6 +36,7 @@ from workload.scenario import SMALL_PDUS_LABEL
 CONTRIBUTORS = {
     "partner_hours": ("partner_hours", "partner_cost", "afforded_hours", "staff_cost"),
     "children_cost": ("children_cost", "whole_life_cost"),
+    "near_miss_cost": ("near_miss_cost", "whole_life_cost"),
     "excess_hours": ("excess_hours", "unmet_hours"),
     "moved": ("moved",),
     "shortfall_hours": ("shortfall_hours",),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from workload import costs
 from workload.disclosure import CONTRIBUTOR_PREFIX, contributor_columns, pool_small_rows
 from workload.params import Parameters
 from workload.scenario import BLANK_LABEL, OASYS_NEEDS, RESEARCH_FLAGS, SMALL_GROUPS_LABEL, TOTAL_LABEL
@@ -160,63 +161,15 @@ def case_outcomes(need: pd.Series, cell: CellResult) -> pd.DataFrame:
 # costs
 
 
-def staff_cost(
-    afforded: pd.Series, holder: pd.Series, grades: pd.Series, params: Parameters, multiplier: float = 1.0
-) -> pd.Series:
-    """Staff cost per case: afforded hours x cost per hour of the holder's grade (costs.staff_cost_per_hour)."""
-    rate = holder.map(grades).map(params.table("costs.staff_cost_per_hour")).astype(float).fillna(0.0)
-    return afforded * rate * multiplier
-
-
-def expected_reoffending_rate(coverage: pd.Series, values: dict[str, float]) -> pd.Series:
-    """Expected proven reoffending in a year: ``base_rate x (1 - effect x coverage)``."""
-    return values["base_rate"] * (1.0 - values["effect_of_full_coverage"] * coverage)
-
-
-def whole_life_costs(
-    cases: pd.DataFrame, outcomes: pd.DataFrame, staff: pd.Series, partner_cost: pd.Series, values: dict[str, float]
-) -> pd.DataFrame:
-    """Per case, GBP a year: staff, partner, expected reoffending and the costs that fall on children.
-
-    - reoffending = rate x cost_per_reoffender, with rate from :func:`expected_reoffending_rate`;
-    - children (primary carers of dependent children only) = rate x custody_share x (children_per_mother x
-      care_share x foster_cost_per_week x weeks_in_care + prison_cost_per_woman_year x years_in_custody).
-
-    The children term keys on ``dependent_children`` (the primary carer), not on sex: it is the mothers of
-    the research, and the same cost for a father who is the primary carer.
-    """
-    rate = expected_reoffending_rate(outcomes["coverage"], values)
-    reoffending = rate * values["cost_per_reoffender"]
-    per_custody = (
-        values["children_per_mother"] * values["care_share"] * values["foster_cost_per_week"] * values["weeks_in_care"]
-        + values["prison_cost_per_woman_year"] * values["years_in_custody"]
-    )
-    children = rate * values["custody_share_of_reoffenders"] * per_custody * cases["dependent_children"].astype(float)
-    frame = pd.DataFrame(
-        {"staff_cost": staff, "partner_cost": partner_cost, "reoffending_cost": reoffending, "children_cost": children},
-        index=cases.index,
-    )
-    frame["whole_life_cost"] = frame.sum(axis=1)
-    return frame
-
-
-COST_VALUE_PATHS = {
-    "base_rate": "outcomes.reoffending.base_rate",
-    "cost_per_reoffender": "outcomes.reoffending.cost_per_reoffender",
-    "effect_of_full_coverage": "outcomes.reoffending.effect_of_full_coverage",
-    "custody_share_of_reoffenders": "outcomes.children.custody_share_of_reoffenders",
-    "children_per_mother": "outcomes.children.children_per_mother",
-    "care_share": "outcomes.children.care_share",
-    "foster_cost_per_week": "outcomes.children.foster_cost_per_week",
-    "weeks_in_care": "outcomes.children.weeks_in_care",
-    "prison_cost_per_woman_year": "outcomes.children.prison_cost_per_woman_year",
-    "years_in_custody": "outcomes.children.years_in_custody",
-}
-
-
-def cost_values(params: Parameters) -> dict[str, float]:
-    """The cost model's numbers by short name, read from the parameters."""
-    return {name: float(params[path]) for name, path in COST_VALUE_PATHS.items()}
+# The cost model lives in workload/costs.py; its public functions are re-exported here, where the pipeline,
+# today's baseline rules and the sensitivity table have always found them.
+staff_cost = costs.staff_cost
+expected_reoffending_rate = costs.expected_reoffending_rate
+whole_life_costs = costs.whole_life_costs
+cost_values = costs.cost_values
+hour_value = costs.hour_value
+reoffending_likelihood = costs.reoffending_likelihood
+COST_VALUE_PATHS = costs.COST_VALUE_PATHS
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -234,6 +187,7 @@ SUM_COLUMNS = (
     "partner_cost",
     "reoffending_cost",
     "children_cost",
+    "near_miss_cost",
     "whole_life_cost",
 )
 
@@ -251,6 +205,7 @@ CELL_FIGURES: tuple[str, ...] = (
     "partner_cost",
     "reoffending_cost",
     "children_cost",
+    "near_miss_cost",
     "whole_life_cost",
 )
 """The headline figures of each cell, as summary.json's ``cells`` and a sweep's task files hold them."""
@@ -343,14 +298,20 @@ def sensitivity(
     by the swing (|high - low|), so the assumption that moves the answer most comes first.
     """
     base_values = cost_values(params)
+    traits = costs.case_traits(cases)
+    met = {
+        cell: costs.met_hours(cases, outcomes[cell], base_values).reindex(cases.index).to_numpy(dtype=float)
+        for cell in (BASELINE, REFORM)
+    }
+    staff = {cell: float(staff_by_cell[cell].sum()) for cell in (BASELINE, REFORM)}
+    partner = {cell: float(partner_by_cell[cell].sum()) for cell in (BASELINE, REFORM)}
 
     def net(values: dict[str, float], multiplier: float = 1.0) -> float:
+        """Reform minus baseline whole-life cost: the costs of :func:`workload.costs.whole_life_costs`, summed."""
         totals = {}
         for cell in (BASELINE, REFORM):
-            costs = whole_life_costs(
-                cases, outcomes[cell], staff_by_cell[cell] * multiplier, partner_by_cell[cell], values
-            )
-            totals[cell] = float(costs["whole_life_cost"].sum())
+            parts = costs.outcome_costs(traits, met[cell], values)
+            totals[cell] = staff[cell] * multiplier + partner[cell] + float(sum(part.sum() for part in parts))
         return totals[REFORM] - totals[BASELINE]
 
     central = net(base_values)

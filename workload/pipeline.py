@@ -226,7 +226,9 @@ def _run_stages(
     sensitivity = outcomes.sensitivity(cases, per_case, staff_by_cell, partner_by_cell, params)
     # every net cost there sums every cost of both cells: when one of those totals is not published (too few
     # cases contribute to it), neither are the net costs it could be worked out from
-    hidden = totals.loc[[outcomes.BASELINE, outcomes.REFORM], ["partner_cost", "children_cost", "whole_life_cost"]]
+    hidden = totals.loc[
+        [outcomes.BASELINE, outcomes.REFORM], ["partner_cost", "children_cost", "near_miss_cost", "whole_life_cost"]
+    ]
     if hidden.isna().to_numpy().any():
         net = [c for c in sensitivity.columns if c.startswith("net_cost") or c == "swing"]
         sensitivity[net] = np.nan
@@ -329,7 +331,7 @@ def _run_stages(
         pool = lp.worker_count(workers, 2 * int(cases["pdu"].nunique()))
         summary["tradeoff"] = tradeoff.frontier(scenario, scores, cells, jobs[scorings.index("needs")], reform, pool)
         lap("trade-off")
-    elif scenario.spec.output.tradeoff == "auto":
+    elif scenario.spec.output.tradeoff == "auto" or scenario.spec.policy.objective == "whole_life_cost":
         summary["tradeoff_skipped"] = tradeoff.skipped_note(scenario)
     contributors["contributors_statutory_shortfall_hours"] = all_short
     result = RunResult(

@@ -325,6 +325,14 @@ class CaseRecord(BaseModel):
         "counts a missing RSR). Read only to derive the protect level of a case with no tier: 7.00-99.99 scores "
         "20 points, 3.00-6.99 10 points, anything else 0; only the larger of the RSR and RoSH points counts.",
     )
+    reoffending_likelihood_pct: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Likelihood of proven reoffending within a year, percent (optional): an OGRS or OGP one-year score "
+        "where the planner has one. Read only by the cost model; blank or absent, it is derived from the case's OASys "
+        "need severities and protect level (docs/model.md, Costs).",
+    )
     complexity_registrations: int = Field(
         default=0,
         ge=0,
@@ -417,6 +425,15 @@ class Policy(BaseModel):
     scoring_mode: Literal["full", "budget-neutral"] = Field(
         default="full",
         description="full: hours that meet assessed need. budget-neutral: scaled so total hours equal the WMT baseline's.",
+    )
+    objective: Literal["need", "whole_life_cost"] = Field(
+        default="need",
+        description=(
+            "need: an unmet hour of each case weighs by the priority rules (allocation.priority). whole_life_cost: it "
+            "weighs in proportion to the whole-life cost (GBP) an hour of that case saves (reoffending, children's care "
+            "placements, near misses; costs.objective.max_weight caps it); public-protection minimums stay hard floors "
+            "either way."
+        ),
     )
     women_specialist_pool: Literal["off", "soft", "hard"] = Field(
         default="off",

@@ -57,7 +57,11 @@ TODAY_CELLS = {"today": "wmt_today", "needs_today": "needs_today"}
 
 def wanted(scenario: Scenario) -> bool:
     """Whether the run computes the trade-off: ``[output] tradeoff`` true, or ``"auto"`` (the default) and the
-    scenario has at most ``outcomes.tradeoff.auto_max_cases`` cases."""
+    scenario has at most ``outcomes.tradeoff.auto_max_cases`` cases. Never under ``[policy] objective =
+    "whole_life_cost"``: the weights are then the value of an hour, which the protect-level uplift the
+    trade-off scales does not enter."""
+    if scenario.spec.policy.objective == "whole_life_cost":
+        return False
     setting = scenario.spec.output.tradeoff
     if setting == "auto":
         return len(scenario.cases) <= float(scenario.params["outcomes.tradeoff.auto_max_cases"])
@@ -65,7 +69,14 @@ def wanted(scenario: Scenario) -> bool:
 
 
 def skipped_note(scenario: Scenario) -> str:
-    """Why an ``"auto"`` run left the trade-off out, and how to ask for it."""
+    """Why the run left the trade-off out, and how to ask for it."""
+    if scenario.spec.policy.objective == "whole_life_cost":
+        return (
+            "The trade-off was not computed: it re-solves the LP with the protect-level uplift of the priority rules "
+            'scaled, and under [policy] objective = "whole_life_cost" each case\'s weight is the value of an hour '
+            "of it in whole-life cost, which that uplift does not enter (the public-protection minimums are kept "
+            "either way). Run the scenario with the default objective to see it."
+        )
     limit = float(scenario.params["outcomes.tradeoff.auto_max_cases"])
     return (
         f"The trade-off was not computed: this scenario has {len(scenario.cases):,} cases, more than the "

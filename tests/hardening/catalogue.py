@@ -104,7 +104,7 @@ CASE_COLUMNS = (
     "case_id, pdu, sex, ethnicity, case_type, tier, rosh, mappa_level, months_on_order, accommodation, ete, finance, "
     "relationships, lifestyle, drugs, alcohol, emotional_wellbeing, thinking_behaviour, attitudes, domestic_abuse_victim, "
     "sexual_violence_victim, sex_work, dependent_children, pregnant, self_harm_history, suicide_attempt_history, "
-    "care_experienced, overdose_history, breach_recall_12m, rsr_pct, complexity_registrations, impulsivity_or_temper, valid_assessment, current_practitioner_id"
+    "care_experienced, overdose_history, breach_recall_12m, rsr_pct, reoffending_likelihood_pct, complexity_registrations, impulsivity_or_temper, valid_assessment, current_practitioner_id"
 )
 
 CATALOGUE: tuple[BadInput, ...] = (

@@ -20,6 +20,7 @@ from workload.allocate.continuity import (
     move_budget,
 )
 from workload.allocate.priority import unmet_need_weight
+from workload.costs import objective_weight
 from workload.params import ParameterError, Parameters
 from workload.scenario import NeedArea, Policy
 
@@ -421,7 +422,9 @@ def pdu_inputs(
     case_frame = cases[keep_cases].copy()
     case_frame["required_hours"] = case_frame["required_hours"].astype(float)
     case_frame["wmt_hours"] = case_frame["wmt_hours"].astype(float)
-    case_frame["unmet_need_weight"] = unmet_need_weight(cases, params)
+    case_frame["unmet_need_weight"] = (
+        objective_weight(cases, params) if policy.objective == "whole_life_cost" else unmet_need_weight(cases, params)
+    )
     case_frame["floor_hours"] = protection_minimum(cases, params)
     case_frame["restart_hours"] = (
         cases["restart_hours"].astype(float) if "restart_hours" in cases.columns else pd.Series(0.0, index=cases.index)

@@ -1,7 +1,8 @@
 """Weights of unmet need: how much one unmet hour of each case counts in the allocator's objective.
 
-Until a cost model prices what unmet need costs (reoffending, costs that fall on children), the weights come
-from documented priority rules, each a parameter under ``allocation.priority`` with its reasoning. The rules
+Under the default ``[policy] objective = "need"`` the weights come from documented priority rules, each a
+parameter under ``allocation.priority`` with its reasoning (``objective = "whole_life_cost"`` uses
+:func:`workload.costs.objective_weight` instead, in :func:`workload.allocate.arrays.pdu_inputs`). The rules
 use risk of serious harm and the case's experiences and circumstances, never sex: a man with the same tier,
 history and children gets the same weight.
 

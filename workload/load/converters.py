@@ -164,7 +164,10 @@ def convert_number(uniques: np.ndarray, rule: ColumnRule, convention: str) -> Co
     for i, why in separator_reasons.items():
         reasons[i] = why
         codes[i] = "cell.number_format"
-    default = float(rule.default) if rule.default is not None else 0.0
+    if rule.default is not None:
+        default = float(rule.default)
+    else:  # an optional number without a default (reoffending_likelihood_pct) stays blank, as NaN
+        default = np.nan if rule.kind == "float" and not rule.required else 0.0
     numbers = np.where(blank | bad, default, numbers)
     values = numbers.astype(np.int64) if rule.kind == "int" else numbers
     return Converted(values, bad, blank, reasons, codes, hidden)
@@ -343,6 +346,6 @@ def default_column(rule: ColumnRule, n: int) -> Any:
     if rule.kind in ("int", "intenum"):
         return np.full(n, int(rule.default or 0), dtype=np.int64)
     if rule.kind == "float":
-        return np.full(n, float(rule.default or 0.0))
+        return np.full(n, np.nan if rule.default is None else float(rule.default))
     default = rule.default.value if isinstance(rule.default, Enum) else rule.default
     return pd.Series([default] * n, dtype=object).to_numpy()

@@ -85,9 +85,11 @@ def chart_groups(by_group: pd.DataFrame, dimension: str, title: str) -> str:
 
 
 def chart_costs(totals: pd.DataFrame) -> str:
-    """Stacked bars: staff, partner, reoffending and children's costs in each cell (GBP million a year)."""
-    parts = ["staff_cost", "partner_cost", "reoffending_cost", "children_cost"]
-    colours = ["#1f4e79", "#8fbc8f", "#c0504d", "#e4a33a"]
+    """Stacked bars: staff, partner, reoffending, children's and near-miss costs in each cell (GBP million a year)."""
+    parts = [
+        p for p in ("staff_cost", "partner_cost", "reoffending_cost", "children_cost", "near_miss_cost") if p in totals
+    ]
+    colours = ["#1f4e79", "#8fbc8f", "#c0504d", "#e4a33a", "#7f6fa8"]
     fig, ax = _figure((8, 3))
     bottom = np.zeros(len(totals))
     labels = [cell_label(CELL_SHORT[c]) for c in totals.index]
@@ -96,7 +98,7 @@ def chart_costs(totals: pd.DataFrame) -> str:
         ax.bar(labels, values, bottom=bottom, color=colour, label=part.replace("_", " "))
         bottom += values
     ax.set_ylabel("GBP million a year")
-    ax.legend(fontsize=8, frameon=False, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    ax.legend(fontsize=8, frameon=False, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return _svg(fig)

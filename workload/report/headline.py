@@ -85,7 +85,7 @@ def headline_cards(summary: dict[str, Any], policy: dict[str, Any]) -> list[dict
         {
             "title": "Whole-life cost, reform against today",
             "big": money_in_words(net, ""),
-            "vs": "the reform's expected cost a year (staff, partners, reoffending, children) against today's; "
+            "vs": "the reform's expected cost a year (staff, partners, reoffending, children, near misses) against today's; "
             "how sure that is: the Sensitivity section",
             "cost": float(net or 0.0) > 0.5,
         },

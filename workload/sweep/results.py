@@ -118,7 +118,9 @@ def _suppress_few_contributors(out: pd.DataFrame, wide: pd.DataFrame, threshold:
         hidden = hidden_rows(shortfall.to_numpy(dtype=float), threshold, variants, totals)
         out.loc[hidden, "statutory_shortfall_hours"] = np.nan
     costs = [
-        f"{cell}.{name}" for cell in (BASELINE, REFORM) for name in ("partner_cost", "children_cost", "whole_life_cost")
+        f"{cell}.{name}"
+        for cell in (BASELINE, REFORM)
+        for name in ("partner_cost", "children_cost", "near_miss_cost", "whole_life_cost")
     ]
     out.loc[out[costs].isna().any(axis=1), "net_whole_life_cost_reform_vs_baseline"] = np.nan
     return out

@@ -17,12 +17,14 @@ from workload.tier import RSR_BANDS, change_level, change_points, protect_level,
 
 UNWRITTEN_COLUMNS: tuple[str, ...] = (
     "rsr_pct",
+    "reoffending_likelihood_pct",
     "complexity_registrations",
     "impulsivity_or_temper",
     "valid_assessment",
 )
 """Optional case columns a synthetic case table leaves out (their defaults apply): the inputs of an untiered case's
-derived protect level beyond RoSH and MAPPA, which the generator draws only as parts of the tiers it assigns."""
+derived protect level beyond RoSH and MAPPA, which the generator draws only as parts of the tiers it assigns, and
+the likelihood of reoffending, which the cost model then derives from needs and protect level."""
 
 CASE_COLUMNS: tuple[str, ...] = tuple(c for c in CaseRecord.model_fields if c not in UNWRITTEN_COLUMNS)
 
