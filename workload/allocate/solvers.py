@@ -57,6 +57,9 @@ class SolveResult:
     """The solver's own run time (HiGHS's ``getRunTime``; equal to ``seconds`` for CBC)."""
     solver: str
     message: str = ""
+    row_dual: np.ndarray | None = None
+    """The LP's row duals at its optimum (HiGHS's sign: d objective / d row bound, so <= 0 on a binding
+    ``<=`` row of this minimisation); None for a MIP, a non-optimal answer or a hand-off through PuLP."""
 
 
 def relative_gap(objective: float, bound: float, scale: float) -> float:
@@ -218,8 +221,21 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         label = SolveStatus.FAILED
         values = None
     message = h.modelStatusToString(status) + (f" after {rounds} pricing round(s)" if pricing else "")
+    # the last restricted LP prices every left-out pair at a non-negative reduced cost, so its duals are the
+    # full LP's (a left-out column at 0 is dual feasible): the shadow prices read them
+    row_dual = None
+    if label == SolveStatus.OPTIMAL and not model.integral and info.dual_solution_status == 2:
+        row_dual = np.array(h.getSolution().row_dual, dtype=float)
     return SolveResult(
-        label, values, objective, bound, time.perf_counter() - start, float(h.getRunTime()), "highs", message
+        label,
+        values,
+        objective,
+        bound,
+        time.perf_counter() - start,
+        float(h.getRunTime()),
+        "highs",
+        message,
+        row_dual,
     )
 
 
