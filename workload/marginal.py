@@ -105,5 +105,14 @@ def partner_values(contracts: pd.DataFrame, rates: pd.Series, cases_by_pdu: pd.S
     worth = np.where(out["hour_value_gbp"] > out["price_per_hour"], "yes", "no")
     out["worth_price"] = pd.Series(worth, index=out.index, dtype=object).where(out["hour_value_gbp"].notna(), None)
     return out[
-        ["pdu", "contract_hours", "used_hours", "use_share", "price_per_hour", "hour_value", "hour_value_gbp", "worth_price"]
+        [
+            "pdu",
+            "contract_hours",
+            "used_hours",
+            "use_share",
+            "price_per_hour",
+            "hour_value",
+            "hour_value_gbp",
+            "worth_price",
+        ]
     ]

@@ -283,7 +283,9 @@ def _run_stages(
     saving = marginal.hour_savings(
         cases, need, cells[outcomes.REFORM], staff_by_cell[outcomes.REFORM], partner_by_cell[outcomes.REFORM], params
     )
-    rates = marginal.exchange_rates(by_pdu, reform.cases["hour_value"], saving, per_case[outcomes.REFORM]["unmet_hours"])
+    rates = marginal.exchange_rates(
+        by_pdu, reform.cases["hour_value"], saving, per_case[outcomes.REFORM]["unmet_hours"]
+    )
     staff_values = marginal.practitioner_values(staff, reform.practitioners["hour_value"], rates)
     pdus = pdus.join(marginal.grade_values(staff, staff_values))
     pdus["gbp_per_weighted_hour"] = rates.reindex(pdus.index)

@@ -299,9 +299,7 @@ def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
         bound: float | None,
         row_dual: np.ndarray | None = None,
     ) -> Solved:
-        return Solved(
-            model, values, status, solver, bound, tuple(notes), tuple(warnings), tuple(solver_time), row_dual
-        )
+        return Solved(model, values, status, solver, bound, tuple(notes), tuple(warnings), tuple(solver_time), row_dual)
 
     limit = float(policy.time_limit_seconds)
     if policy.exact:
