@@ -44,8 +44,18 @@ OBJECTIVES = ("whole_life_cost", "need")
 
 RULES_WEIGHT = 1e-3
 """Numerical guard, not a model number: the allocation objective's weight (pounds per weighted hour) in the
-``whole_life_cost`` objective, small against any pound an hour saves, so it only breaks ties between
-allocations of equal cost the way the allocator would."""
+``whole_life_cost`` objective on the need bands and the pair and partner hours, small against any pound an
+hour saves, so it only breaks ties between allocations of equal cost the way the allocator would."""
+
+SAFEGUARD_WEIGHT = 1e3
+"""Numerical guard, not a model number: the allocator's penalties on a public-protection minimum's shortfall,
+hours over capacity and cases over a cap are kept in the ``whole_life_cost`` objective at this many pounds
+per weighted hour (their weighted penalties are 40 and more, so GBP 40,000 an hour and more: far above what an
+hour saves), so minimums come before pounds and capacity is not stretched to save pounds, as in the
+allocator."""
+
+SAFEGUARDS = ("s", "o", "q")
+"""The allocator's columns priced by :data:`SAFEGUARD_WEIGHT` in the ``whole_life_cost`` objective."""
 
 TIE_BREAK = 1e-6
 """Numerical guard, not a model number: the spend's weight in the ``need`` objective (per pound), so of two
@@ -240,13 +250,18 @@ class Planner:
         """Column costs. Unpriced (``need``): the allocation's objective, the spend a tie-break. Priced
         (``whole_life_cost``): the spend in pounds, each unmet hour of case c at ``v_c`` pounds (the whole-life
         cost one more hour saves it at today's staffing, :func:`workload.marginal.hour_savings`), and the
-        allocation's objective x :data:`RULES_WEIGHT` so its rules (bands, minimums, continuity) break ties."""
+        allocation's objective x :data:`RULES_WEIGHT` so its rules (bands, continuity, the women's pool) break
+        ties; its safeguards (minimums, capacity, caps: :data:`SAFEGUARDS`) x :data:`SAFEGUARD_WEIGHT`."""
         if not priced:
             return np.concatenate([self.alloc_cost, TIE_BREAK * self.extra_price])
         saving = self._hour_savings()
         cost = RULES_WEIGHT * self.alloc_cost
         for b in self.blocks:
             m = b.model
+            for name in SAFEGUARDS:
+                if name in m.blocks:
+                    cols = b.col0 + np.arange(m.blocks[name].start, m.blocks[name].stop)
+                    cost[cols] = SAFEGUARD_WEIGHT * self.alloc_cost[cols]
             v = saving.reindex(b.arrays.case_ids).to_numpy(dtype=float)
             for name in [*band_names(b.arrays), "s"]:
                 cols = b.col0 + np.arange(m.blocks[name].start, m.blocks[name].stop)
