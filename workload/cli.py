@@ -1,4 +1,4 @@
-"""The `workload` command: validate, run, allocate, synth, compare, sweep, schema, docs.
+"""The `workload` command: validate, run, allocate, plan, synth, compare, sweep, schema, docs.
 
 Exit codes: 0 success; 2 bad input (every problem listed, no traceback, nothing written); 1 an internal
 error (reported in one paragraph).
