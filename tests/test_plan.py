@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ def test_more_budget_never_raises_the_objective_and_spend_keeps_within_it(scenar
     planner = Planner(scenario, objective)
     points = [planner.solve(b) for b in BUDGETS]
     values = [p.objective for p in points]
-    assert all(b <= a + 1e-6 * max(1.0, abs(a)) for a, b in zip(values, values[1:])), values
+    assert all(b <= a + 1e-6 * max(1.0, abs(a)) for a, b in itertools.pairwise(values)), values
     for point in points:
         assert point.spend <= point.budget + 1e-3
         assert (point.fte >= -1e-9).all() and (point.partner_hours >= -1e-9).all()
