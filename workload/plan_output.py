@@ -79,6 +79,38 @@ def chart_curve(curve: pd.DataFrame) -> str:
     return _svg(fig)
 
 
+OBJECTIVE_TEXT = {
+    "whole_life_cost": "the lowest whole-life cost (posts and partner hours included); even at a spend of 0 the hours"
+    " are shared by the whole-life cost they save, not by the allocator's need bands, so that point's cost is"
+    " below the run's",
+    "need": "the most need met, weighted as the allocator weighs it (at a spend of 0, the run's reform)",
+}
+"""How plan.html words each objective."""
+
+
+def _posts_table(best: pd.Series) -> str:
+    """The posts and partner hours of the lowest point, by PDU: FTE to one decimal and to the nearest half post."""
+    rows = []
+    for column, value in best.items():
+        name = str(column)
+        if name.startswith("fte_") and name != "fte_added" and float(value) > 0.05:
+            grade, pdu = name[len("fte_") :].split("_", 1)
+            rows.append((pdu, grade, f"{float(value):.1f}", f"{round(2 * float(value)) / 2:g}"))
+        elif name.startswith("partner_hours_") and float(value) > 0.5:
+            partner, pdu = name[len("partner_hours_") :].split("_", 1)
+            rows.append((pdu, f"partner {partner} (hours)", f"{float(value):,.0f}", ""))
+    if not rows:
+        return "<p>Nothing: at these prices no post or partner hour saves more than it costs.</p>"
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in sorted(rows)
+    )
+    return (
+        '<div class="scroll"><table><thead><tr><th scope="col">PDU</th><th scope="col">Grade</th>'
+        '<th scope="col">FTE added</th><th scope="col">To the nearest half post</th></tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
 def _html(planner: Planner, curve: pd.DataFrame, objective: str) -> str:
     css = resources.files("workload.report").joinpath("report.css").read_text(encoding="utf-8")
     best = curve[curve["lowest_cost"] == 1].iloc[0]
@@ -92,7 +124,7 @@ def _html(planner: Planner, curve: pd.DataFrame, objective: str) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>Investment plan: {name}</title><style>{css}</style></head>
 <body><main>
 <h1>Investment plan: {name}</h1>
-<p>Objective: <strong>{html.escape(objective.replace("_", " "))}</strong>. Each budget is one optimisation
+<p>Objective: <strong>{OBJECTIVE_TEXT[objective]}</strong>. Each budget is one optimisation
 choosing added whole-time posts by grade and PDU and extra partner hours, with the allocation inside it
 (docs/model.md, "The investment question"). FTE are continuous: round to the half post you can recruit.</p>
 <p>The whole-life cost is lowest at a spend of <strong>GBP {best["spend"]:,.0f}</strong> a year
@@ -100,8 +132,10 @@ choosing added whole-time posts by grade and PDU and extra partner hours, with t
 {base["whole_life_cost"]:,.0f} at a spend of GBP {base["spend"]:,.0f}; need met
 {100 * best["coverage"]:.1f}% against {100 * base["coverage"]:.1f}%.</p>
 <figure>{chart_curve(curve)}</figure>
+<h2>Posts at the lowest whole-life cost</h2>
+{_posts_table(best)}
 <h2>The spend curve</h2>
-{shown.to_html(classes="table", na_rep="", border=0)}
+<div class="scroll">{shown.to_html(classes="table", na_rep="", border=0)}</div>
 <p class="note">workload {__version__}. Coverage by group is blank for groups smaller than the small-numbers
 threshold.</p>
 </main></body></html>
