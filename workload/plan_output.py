@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from workload import __version__, disclosure
+from workload import __version__, disclosure, outcomes
 from workload.output import atomic_folder, write_csv, write_json
 from workload.plan import Planner, PlanPoint
 from workload.report.charts import _svg
@@ -22,7 +22,11 @@ def spend_curve(planner: Planner, points: list[PlanPoint]) -> pd.DataFrame:
     added by grade and PDU and the partner hours bought; ``lowest_cost`` marks the row of least whole-life cost."""
     scenario = planner.scenario
     threshold = scenario.spec.output.suppression_threshold
-    sex = scenario.cases["sex"].astype(str)
+    groups = {
+        "sex": scenario.cases["sex"].astype(str),
+        "low_risk_complex": outcomes.low_risk_complex(scenario.cases, scenario.params).map({True: "yes", False: "no"}),
+        "protect_level": outcomes.protect_level(scenario.cases).astype(str),
+    }
     rows = []
     for point in points:
         costs = planner.whole_life_cost(point)
@@ -38,11 +42,14 @@ def spend_curve(planner: Planner, points: list[PlanPoint]) -> pd.DataFrame:
             "coverage": float(np.minimum(given, planner.need).sum() / planner.need.sum()),
             "unmet_hours": float(costs["unmet_hours"].sum()),
         }
-        for group in sorted(sex.unique()):
-            mine = sex == group
-            small = disclosure.is_small(int(mine.sum()), threshold)
-            covered = float(np.minimum(given[mine], planner.need[mine]).sum() / max(planner.need[mine].sum(), 1e-9))
-            row[f"coverage_{group}"] = np.nan if small else covered
+        met = np.minimum(given, planner.need)
+        for dimension, labels in groups.items():
+            for group in sorted(labels.unique()):
+                mine = labels == group
+                small = bool(disclosure.is_small(int(mine.sum()), threshold))
+                covered = float(met[mine].sum() / max(float(planner.need[mine].sum()), 1e-9))
+                name = f"coverage_{group}" if dimension == "sex" else f"coverage_{dimension}_{group}"
+                row[name] = np.nan if small else covered
         row["fte_added"] = float(point.fte.sum())
         for (pdu, grade), fte in point.fte.items():
             row[f"fte_{grade}_{pdu}"] = float(fte)
