@@ -33,8 +33,10 @@ import pandas as pd
 
 from workload import marginal, outcomes
 from workload.allocate.arrays import HOURS_TOL, PduArrays, capacity_hours, pdu_arrays, pdu_inputs
+from workload.allocate.grouped import first_per_group
 from workload.allocate.model import Model, build_model
 from workload.allocate.objective import band_names
+from workload.allocate.pricing import PRICING_ADD_PER_CASE, PRICING_TOL, column_block, starting_columns
 from workload.allocate.solvers import new_highs
 from workload.load import Scenario
 from workload.pipeline import lp_cases, score_cases
@@ -221,30 +223,50 @@ class Planner:
         all_rows = np.concatenate([r for r, _, _ in mats] + [rows])
         all_cols = np.concatenate([c for _, c, _ in mats] + [cols])
         all_vals = np.concatenate([v for _, _, v in mats] + [vals])
-        order = np.lexsort((all_cols, all_rows))
-        start = np.concatenate([[0], np.cumsum(np.bincount(all_rows, minlength=n_rows))])
+        n_cols = self.n_alloc_cols + n_extra
+        order = np.lexsort((all_rows, all_cols))
+        col_start = np.concatenate([[0], np.cumsum(np.bincount(all_cols, minlength=n_cols))]).astype(np.int64)
+        self.csc = (col_start, all_rows[order].astype(np.int32), all_vals[order].astype(float))
+        self.entry_col = np.repeat(np.arange(n_cols), np.diff(col_start))
         self.alloc_cost = np.concatenate([b.model.cost for b in self.blocks]) if self.blocks else np.zeros(0)
-        offset = sum(b.model.offset for b in self.blocks)
+        self.lower = np.concatenate([b.model.lower for b in self.blocks] + [np.zeros(n_extra)])
+        self.upper = np.concatenate([b.model.upper for b in self.blocks] + [np.array(upper_extra, dtype=float)])
+        # pricing, as the allocator does (workload.allocate.pricing): each PDU's pairs start from its starting
+        # columns and enter while their reduced cost at the duals is negative; every other column is in
+        self.pair_case = np.full(n_cols, -1, dtype=np.int64)
+        cases_before = 0
+        for b in self.blocks:
+            y = b.model.blocks["y"]
+            self.pair_case[b.col0 + y.start : b.col0 + y.stop] = cases_before + b.arrays.pair_case
+            cases_before += b.arrays.n_cases
+        starting = [starting_columns(b.model) + b.col0 for b in self.blocks]
+        self.active = np.concatenate([*starting, np.arange(self.n_alloc_cols, n_cols)]).astype(np.int64)
+        self.in_model = np.zeros(n_cols, dtype=bool)
+        self.in_model[self.active] = True
+        self.cost = self._costs(priced=False)
         n_pools = self.budget_row - self.n_alloc_rows
         h = new_highs(600.0, 1)
+        h.setOptionValue("presolve", "off")  # re-solved warm after each pricing round and budget
         lp = highspy.HighsLp()
-        lp.num_col_ = lp.a_matrix_.num_col_ = self.n_alloc_cols + n_extra
+        first, index, value = column_block(self.csc, self.active)
+        lp.num_col_ = lp.a_matrix_.num_col_ = len(self.active)
         lp.num_row_ = lp.a_matrix_.num_row_ = n_rows
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = start.astype(np.int32)
-        lp.a_matrix_.index_ = all_cols[order].astype(np.int32)
-        lp.a_matrix_.value_ = all_vals[order].astype(float)
-        lp.col_cost_ = self._costs(priced=False)
-        lp.col_lower_ = np.concatenate([b.model.lower for b in self.blocks] + [np.zeros(n_extra)])
-        lp.col_upper_ = np.concatenate([b.model.upper for b in self.blocks] + [np.array(upper_extra, dtype=float)])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.r_[first, len(index)].astype(np.int32)
+        lp.a_matrix_.index_ = index
+        lp.a_matrix_.value_ = value
+        lp.col_cost_ = self.cost[self.active]
+        lp.col_lower_ = self.lower[self.active]
+        lp.col_upper_ = self.upper[self.active]
         lp.row_lower_ = np.concatenate([b.model.row_lower for b in self.blocks] + [np.full(n_pools + 1, -np.inf)])
         lp.row_upper_ = np.concatenate([b.model.row_upper for b in self.blocks] + [np.zeros(n_pools + 1)])
-        lp.offset_ = offset
+        lp.offset_ = sum(b.model.offset for b in self.blocks)
         h.passModel(lp)
         self.highs = h
         if self.objective == "whole_life_cost":
-            cost = self._costs(priced=True)
-            self.highs.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+            self.cost = self._costs(priced=True)
+            positions = np.arange(len(self.active), dtype=np.int32)
+            self.highs.changeColsCost(len(positions), positions, self.cost[self.active])
 
     def _costs(self, priced: bool) -> np.ndarray:
         """Column costs. Unpriced (``need``): the allocation's objective, the spend a tie-break. Priced
@@ -281,14 +303,37 @@ class Planner:
     def solve(self, budget: float) -> PlanPoint:
         """The optimum at this budget (warm-started from the last one solved)."""
         self.highs.changeRowBounds(self.budget_row, -np.inf, float(budget))
-        self.highs.run()
-        status = self.highs.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"the plan's LP at budget {budget:,.0f} ended {self.highs.modelStatusToString(status)}")
+        while True:
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            if status != highspy.HighsModelStatus.kOptimal:
+                text = self.highs.modelStatusToString(status)
+                raise RuntimeError(f"the plan's LP at budget {budget:,.0f} ended {text}")
+            add = self._entering(np.array(self.highs.getSolution().row_dual, dtype=float))
+            if not len(add):
+                break
+            first, index, value = column_block(self.csc, add)
+            self.highs.addCols(
+                len(add), self.cost[add], self.lower[add], self.upper[add], len(index), first, index, value
+            )
+            self.active = np.concatenate([self.active, add])
         return self._point(float(budget))
 
+    def _entering(self, duals: np.ndarray) -> np.ndarray:
+        """Left-out pairs whose reduced cost ``c_e - A_e' pi`` is negative at these row duals, at most
+        :data:`~workload.allocate.pricing.PRICING_ADD_PER_CASE` a case, most negative first (marked as in)."""
+        _, rows, values = self.csc
+        reduced = self.cost - np.bincount(self.entry_col, weights=values * duals[rows], minlength=len(self.cost))
+        pairs = np.flatnonzero((self.pair_case >= 0) & ~self.in_model & (reduced < -PRICING_TOL))
+        if not len(pairs):
+            return pairs
+        add = pairs[first_per_group(self.pair_case[pairs], reduced[pairs], PRICING_ADD_PER_CASE)]
+        self.in_model[add] = True
+        return add.astype(np.int64)
+
     def _point(self, budget: float) -> PlanPoint:
-        values = np.array(self.highs.getSolution().col_value, dtype=float)
+        values = np.zeros(len(self.cost))
+        values[self.active] = np.array(self.highs.getSolution().col_value, dtype=float)
         cases = self.scenario.cases
         afforded = pd.Series(0.0, index=cases.index)
         partner = pd.Series(0.0, index=cases.index)
