@@ -4,9 +4,9 @@ For each budget B, one LP chooses added whole-time posts ``f[d,g]`` of grade g i
 hours ``e[k,d]`` beyond each contract, with the allocation LP of every PDU inside it
 (:func:`workload.allocate.model.build_model`, unchanged):
 
-- each PDU gains, per grade, a pooled "new practitioner of grade g" who may hold the cases that grade may
-  hold (grade rule, women's specialist pool: new posts are recruited into it) and whose capacity row reads
-  ``sum_c y[c,new] <= K_g f[d,g]`` (K_g a whole-time practitioner's case hours, no overflow);
+- a post of grade g in PDU d adds K_g case hours (a whole-time practitioner's) to a pool that today's
+  practitioners of that grade in that PDU draw on: ``sum_c y[c,p] - o_p - t_p <= K_p`` and
+  ``sum_(p of grade g in d) t_p <= K_g f[d,g]`` (:class:`Planner` says why);
 - each partner contract row reads ``sum_c z[c,k] <= H_k + e[k,d]``, ``e <= partner_extra_share x H_k``;
 - the budget row: ``sum (post_g + recruit_g) f[d,g] + sum h_k e[k,d] <= B``, with ``post_g`` the staff cost
   per hour of the grade x ``plan.paid_hours_per_fte_year`` and ``recruit_g`` ``plan.recruitment_cost_per_fte``.
@@ -15,12 +15,13 @@ Objective ``need`` (maximise need met): the allocation LP's own objective (weigh
 minimums and rules), the spend only a tie-break. Objective ``whole_life_cost``: the spend plus each case's
 unmet hours at ``v_c`` pounds an hour, the whole-life cost one more hour saves it
 (:func:`workload.marginal.hour_savings`, evaluated by :mod:`workload.outcomes` at today's staffing: exact for a
-cost linear in coverage, its tangent otherwise), with the allocation's own objective as a small tie-break. A
-post is then bought while the pounds its hours save exceed its price, so the spend may stop below the budget.
+cost linear in coverage, its tangent otherwise), with the allocator's safeguards (minimums, capacity) kept
+first and its other terms as a small tie-break. A post is then bought while the pounds its hours save exceed its price, so the spend may stop below the budget.
 
 Each answer is evaluated with :mod:`workload.outcomes`' public functions on the LP's hours per case (continuous,
 not rounded to one practitioner): whole-life cost = outcomes' whole-life cost (existing staff's hours, partner
-hours used, reoffending, children, ...) + the added posts' cost. FTE are continuous (report to 0.1).
+hours used, reoffending, children, ...) + the added posts' cost. FTE are continuous (report to 0.1). Pairs are
+priced in as the allocator prices them (:mod:`workload.allocate.pricing`), warm across budgets.
 """
 
 from __future__ import annotations
