@@ -98,3 +98,17 @@ def test_plan_command_refuses_a_bad_price(tmp_path: Path, capsys) -> None:
     assert code == 2
     assert "recruitment_cost_per_fte" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_first_pounds_buy_the_grade_whose_next_hour_is_worth_most_per_pound(scenario) -> None:
+    """Shadow prices and the plan agree: the objective's fall per pound at a budget of 0 is the best grade's
+    next hour (the run's hour_value, the best of its practitioners) x a post's hours / a post's price."""
+    from workload.pipeline import run_scenario
+
+    staff = run_scenario(scenario, workers=1).practitioners
+    planner = Planner(scenario, "need")
+    step = 2_000.0
+    per_pound = (planner.solve(0.0).objective - planner.solve(step).objective) / step
+    best = staff.groupby("grade")["hour_value"].max()
+    by_grade = {g: best[g] * planner.fte_hours[g] / planner.prices.per_fte(g) for g in ("PO", "PSO", "PQiP")}
+    assert per_pound == pytest.approx(max(by_grade.values()), rel=1e-4)

@@ -12,7 +12,7 @@ through :mod:`workload.outcomes`' public functions, so whatever it values flows 
   weighted hours): the pounds the LP's marginal weighted hour is worth in that PDU;
 - a practitioner's (or partner's) hour in pounds is ``kappa_d x`` its dual.
 
-A grade's hour in a PDU is the best of its practitioners' (the hour goes where it does most); a hour of a
+A grade's hour in a PDU is the best of its practitioners' (the hour goes where it does most); an hour of a
 practitioner with spare capacity is worth 0. The values are marginal: for the value of whole posts, see
 ``workload plan`` (:mod:`workload.plan`).
 """
