@@ -53,7 +53,8 @@ def main() -> None:
         rows[name] = {
             "wall_s": statistics.median(r["wall"] for r in runs),
             "peak_tree_rss_mib": max(r["peak_tree_rss_mib"] for r in runs),
-            "stdout": runs[-1]["stdout"].strip(),
+            # the answer without the temporary folder: "(6 budgets). Lowest whole-life cost ... added)"
+            "stdout": runs[-1]["stdout"].strip().split(" Open ")[0].split("/ ", 1)[-1],
         }
     result = {
         "budgets": BUDGETS,
