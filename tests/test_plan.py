@@ -112,3 +112,42 @@ def test_the_first_pounds_buy_the_grade_whose_next_hour_is_worth_most_per_pound(
     best = staff.groupby("grade")["hour_value"].max()
     by_grade = {g: best[g] * planner.fte_hours[g] / planner.prices.per_fte(g) for g in ("PO", "PSO", "PQiP")}
     assert per_pound == pytest.approx(max(by_grade.values()), rel=1e-4)
+
+
+def test_a_prices_file_changes_the_prices_and_set_wins_over_it(tmp_path: Path) -> None:
+    path = tmp_path / "prices.toml"
+    path.write_text(
+        '[parameters]\n"plan.recruitment_cost_per_fte.PO" = 4000\n[parameters.costs.staff_cost_per_hour]\nPSO = 25\n',
+        encoding="utf-8",
+    )
+    from workload.plan import prices, prices_reform
+
+    scenario = load_scenario(SCENARIO, reform=prices_reform(path))
+    assert prices(scenario).recruitment["PO"] == 4000
+    assert prices(scenario).post["PSO"] == pytest.approx(25 * 1590)
+    from workload.reform import Reform
+
+    both = prices_reform(path) + Reform.from_options(["costs.staff_cost_per_hour.PSO=26"])
+    assert prices(load_scenario(SCENARIO, reform=both)).post["PSO"] == pytest.approx(26 * 1590)
+    out = tmp_path / "plan"
+    args = ["plan", str(SCENARIO), "--budget", "1000", "--prices", str(path), "--out", str(out)]
+    assert main([*args, "--set", "costs.staff_cost_per_hour.PSO=26"]) == 0
+    assert (out / "spend_curve.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('"plan.recruitment_cost_per_fte.PO" = -4\n', "must be 0 or more"),
+        ('"plan.nope" = 3\n', "is not a parameter"),
+        ("x = [\n", "is not valid TOML"),
+    ],
+)
+def test_a_bad_prices_file_is_named_and_nothing_is_written(tmp_path: Path, capsys, text: str, message: str) -> None:
+    prices = tmp_path / "prices.toml"
+    prices.write_text(text, encoding="utf-8")
+    out = tmp_path / "plan"
+    assert main(["plan", str(SCENARIO), "--budget", "1000", "--prices", str(prices), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(prices) in err
+    assert not out.exists()

@@ -144,10 +144,14 @@ def parse_budgets(single: Sequence[str] | None, listed: str | None) -> tuple[lis
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from workload.errors import InputError
+    from workload.load import load_scenario
     from workload.output import check_output
-    from workload.plan import Planner
+    from workload.plan import Planner, prices_reform
     from workload.plan_output import spend_curve, write_plan
+    from workload.reform import Reform
 
     budgets, problems = parse_budgets(args.budget, args.budgets)
     if args.out is not None and not args.out.strip():
@@ -156,7 +160,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         _print_problems(problems)
         return EXIT_BAD_INPUT
     try:
-        scenario = _load(args)
+        reform = Reform.from_options(args.set or [])
+        if args.prices:
+            prices = prices_reform(args.prices)
+            # a --set wins over the prices file; a problem names the file, or both when both are given
+            reform = replace(prices + reform, label=f"{prices.label} or --set") if reform else prices
+        scenario = load_scenario(args.scenario, reform=reform or None)
     except InputError as exc:
         _print_problems(exc.problems)
         return EXIT_BAD_INPUT
@@ -383,6 +392,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["whole_life_cost", "need"],
         default="whole_life_cost",
         help="minimise the whole-life cost (default) or maximise need met",
+    )
+    p.add_argument(
+        "--prices",
+        metavar="FILE",
+        help="a TOML file of price overrides, as [parameters] takes them (costs.staff_cost_per_hour.<grade>, "
+        "plan.recruitment_cost_per_fte.<grade>, ...); --set wins over it",
     )
     _add_set_option(p)
     p.add_argument("--out", help="folder to write (default plans/<scenario folder name>)")

@@ -26,7 +26,9 @@ priced in as the allocator prices them (:mod:`workload.allocate.pricing`), warm 
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import highspy
 import numpy as np
@@ -39,8 +41,12 @@ from workload.allocate.model import Model, build_model
 from workload.allocate.objective import band_names
 from workload.allocate.pricing import PRICING_ADD_PER_CASE, PRICING_TOL, column_block, starting_columns
 from workload.allocate.solvers import new_highs
+from workload.errors import Problem
 from workload.load import Scenario
+from workload.params import ParameterError, flatten_overrides
 from workload.pipeline import lp_cases, score_cases
+from workload.reform import Reform, ReformError
+from workload.safety import regular_file_problem
 
 OBJECTIVES = ("whole_life_cost", "need")
 """What ``workload plan`` minimises: whole-life cost in pounds, or the allocation's weighted unmet need."""
@@ -87,6 +93,32 @@ def prices(scenario: Scenario) -> Prices:
     grades = plan_grades(scenario)
     partner = scenario.partners["price_per_hour"].astype(float) if len(scenario.partners) else pd.Series(dtype=float)
     return Prices({g: float(rate[g]) * hours for g in grades}, {g: float(recruit.get(g, 0.0)) for g in grades}, partner)
+
+
+def prices_reform(path: str | Path) -> Reform:
+    """A prices file (``--prices``): a TOML table of parameter overrides, dotted (``"costs.staff_cost_per_hour.PO"
+    = 32``) or nested (``[plan.recruitment_cost_per_fte]``), checked as the scenario's ``[parameters]`` are, with
+    problems naming the file. Raises :class:`workload.reform.ReformError` when it cannot be read."""
+    path = Path(path)
+    label = str(path)
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise ReformError([Problem(label, problem)])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReformError([Problem(label, f"cannot be read as UTF-8 text ({type(exc).__name__})")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ReformError([Problem(label, f"is not valid TOML: {exc}")]) from None
+    try:
+        overrides = flatten_overrides(data.get("parameters", data))
+    except ParameterError as exc:
+        raise ReformError([Problem(label, p.message, key=p.key, code=p.code) for p in exc.problems]) from None
+    if not isinstance(data.get("parameters", data), dict):
+        raise ReformError([Problem(label, "[parameters] must be a table of parameter paths and values")])
+    return Reform(parameters=overrides, label=label)
 
 
 def plan_grades(scenario: Scenario) -> list[str]:
