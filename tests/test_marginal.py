@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from workload import marginal
+from workload import marginal, outcomes
+from workload.allocate.arrays import pdu_arrays, pdu_inputs
+from workload.allocate.model import build_model
+from workload.allocate.solvers import solve_highs
 from workload.load import load_scenario
-from workload.pipeline import run_scenario
+from workload.pipeline import lp_cases, run_scenario, score_cases
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "women-pdu"
 
@@ -30,11 +34,44 @@ def test_every_practitioner_has_a_non_negative_hour_value_and_spare_time_is_wort
     assert (staff.loc[busy, "hour_value"] > 0).any(), "the example PDU is short of time: some hour is worth something"
 
 
-def test_pounds_are_the_pdus_rate_times_weighted_hours(result) -> None:
-    staff, pdus = result.practitioners, result.tables["pdus"]
-    rate = staff["pdu"].map(pdus["gbp_per_weighted_hour"]).astype(float)
-    assert (rate > 0).all()
-    np.testing.assert_allclose(staff["hour_value_gbp"], staff["hour_value"] * rate)
+def _lp_whole_life_cost(scenario, a) -> tuple[float, float]:
+    """The LP optimum of one PDU's arrays and outcomes' whole-life cost of its hours (staff and partner cost
+    left out: the outcome costs the hours save)."""
+    model = build_model(a)
+    result = solve_highs(model, 120.0)
+    assert result.values is not None and result.objective is not None
+    need = score_cases(scenario)["assessed_need_hours"]
+    afforded = pd.Series(0.0, index=scenario.cases.index)
+    partner = afforded.copy()
+    afforded[a.case_ids] = np.bincount(a.pair_case, weights=result.values[model.blocks["y"]], minlength=a.n_cases)
+    partner[a.case_ids] = np.bincount(a.link_case, weights=result.values[model.blocks["z"]], minlength=a.n_cases)
+    cell = outcomes.CellResult(afforded, partner, pd.Series(None, index=afforded.index, dtype=object), afforded > 1e9)
+    zero = pd.Series(0.0, index=afforded.index)
+    costs = outcomes.whole_life_costs(
+        scenario.cases, outcomes.case_outcomes(need, cell), zero, zero, outcomes.cost_values(scenario.params)
+    )
+    return float(costs["whole_life_cost"].sum()), result.objective
+
+
+@pytest.mark.parametrize("grade", ["PO", "PSO", "PQiP"])
+def test_an_hours_pounds_match_a_finite_difference(result, grade: str) -> None:
+    """One more hour for the grade's best practitioner, re-solved and costed by workload.outcomes, saves what
+    hour_value_gbp says (and the weighted objective falls by hour_value)."""
+    scenario = result.scenario
+    frame = lp_cases(scenario, score_cases(scenario), "needs")
+    policy = scenario.spec.policy
+    inp = next(iter(pdu_inputs(frame, scenario.practitioners, scenario.partners, scenario.params, policy).values()))
+    a = pdu_arrays(inp, scenario.params, policy)
+    staff = result.practitioners
+    best = staff[staff["grade"] == grade]["hour_value"].idxmax()
+    more = a.capacity.copy()
+    more[list(a.practitioner_ids).index(best)] += 1.0
+    cost, objective = _lp_whole_life_cost(scenario, a)
+    cost_more, objective_more = _lp_whole_life_cost(scenario, dataclasses.replace(a, capacity=more))
+    assert objective - objective_more == pytest.approx(staff.loc[best, "hour_value"], rel=1e-3)
+    # the cost model's v_c is taken at the run's (rounded) coverage, the difference at the LP's: equal where the
+    # cost is linear in coverage, close otherwise
+    assert cost - cost_more == pytest.approx(staff.loc[best, "hour_value_gbp"], rel=0.02)
 
 
 def test_a_grades_next_hour_is_its_best_practitioners(result) -> None:
@@ -55,14 +92,19 @@ def test_partner_contracts_say_whether_the_next_hour_is_worth_its_price(result) 
     assert row["hour_value"] == 0 and row["worth_price"] == "no"
 
 
-def test_exchange_rate_is_pounds_over_weighted_hours_of_the_short_cases() -> None:
-    pdu = pd.Series(["A", "A", "A", "B"])
-    hour_value = pd.Series([2.0, 4.0, 3.0, 1.0])
-    saving = pd.Series([100.0, 300.0, 999.0, 50.0])
-    unmet = pd.Series([5.0, 1.0, 0.0, 2.0])  # the third case is fully met: it does not set the rate
-    rates = marginal.exchange_rates(pdu, hour_value, saving, unmet)
-    assert rates["A"] == pytest.approx(400.0 / 6.0)
-    assert rates["B"] == pytest.approx(50.0)
+def test_pounds_per_hour_add_up_the_cases_an_hour_reaches() -> None:
+    effects = pd.DataFrame(
+        {
+            "resource": ["P1", "P1", "P2"],
+            "pdu": ["A", "A", "A"],
+            "case_id": ["c1", "c2", "c1"],
+            "hours": [1.5, -0.5, 1.0],
+        }
+    )
+    saving = pd.Series({"c1": 10.0, "c2": 4.0})
+    pounds = marginal.pounds_per_hour(effects, saving)
+    assert pounds[("P1", "A")] == pytest.approx(13.0)
+    assert pounds[("P2", "A")] == pytest.approx(10.0)
 
 
 def test_partner_values_of_a_small_pdu_are_blank() -> None:
@@ -76,6 +118,7 @@ def test_partner_values_of_a_small_pdu_are_blank() -> None:
             "hour_value": [2.0, 0.0],
         }
     )
-    out = marginal.partner_values(contracts, pd.Series({"A": 20.0, "B": 20.0}), pd.Series({"A": 50, "B": 3}), 5)
+    pounds = pd.Series({("K1", "A"): 40.0, ("K1", "B"): 0.0})
+    out = marginal.partner_values(contracts, pounds, pd.Series({"A": 50, "B": 3}), 5)
     assert out.iloc[0]["hour_value_gbp"] == pytest.approx(40.0) and out.iloc[0]["worth_price"] == "yes"
     assert np.isnan(out.iloc[1]["used_hours"]) and out.iloc[1]["worth_price"] is None

@@ -7,14 +7,14 @@ through :mod:`workload.outcomes`' public functions, so whatever it values flows 
 - ``v_c``, the whole-life cost one more hour would save case c: :func:`workload.outcomes.whole_life_costs` of
   the reform's allocation minus the same with the case's afforded hours one higher (its staff and partner
   cost held, so ``v_c`` is the reoffending, children's and any other outcome cost the hour saves);
-- a PDU's exchange rate ``kappa_d = sum v_c / sum lambda_c`` over the cases the reform leaves short
-  (unmet hours above 0), ``lambda_c`` the case's hours-row dual (what one hour given to it is worth in
-  weighted hours): the pounds the LP's marginal weighted hour is worth in that PDU;
-- a practitioner's (or partner's) hour in pounds is ``kappa_d x`` its dual.
+- where one more hour of a practitioner or partner goes, case by case, from the LP's optimal basis
+  (:func:`workload.allocate.shadow.hour_effects`: the hour may reach the cases through a chain of
+  practitioners giving up and taking on hours);
+- the hour's value in pounds is ``sum_c v_c x`` the hours it gives case c.
 
-A grade's hour in a PDU is the best of its practitioners' (the hour goes where it does most); an hour of a
-practitioner with spare capacity is worth 0. The values are marginal: for the value of whole posts, see
-``workload plan`` (:mod:`workload.plan`).
+A grade's hour in a PDU is the best of its practitioners' (the hour goes where it does most), in each unit;
+an hour of a practitioner with spare capacity is worth 0. The values are marginal: for the value of whole
+posts, see ``workload plan`` (:mod:`workload.plan`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from workload import disclosure, outcomes
-from workload.allocate.arrays import HOURS_TOL
 from workload.params import Parameters
 
 GRADES_VALUED: tuple[str, ...] = ("PO", "PSO", "PQiP")
@@ -47,20 +46,23 @@ def hour_savings(
     return (now["whole_life_cost"] - then["whole_life_cost"]).rename("hour_saving_gbp")
 
 
-def exchange_rates(pdu: pd.Series, hour_value: pd.Series, saving: pd.Series, unmet: pd.Series) -> pd.Series:
-    """``kappa_d``: GBP of whole-life cost per weighted hour at the margin, per PDU (NaN where no case is
-    short or the LP gave no duals)."""
-    short = (unmet > HOURS_TOL) & (hour_value > 0)
-    gbp = saving.where(short, 0.0).groupby(pdu).sum()
-    weighted = hour_value.where(short, 0.0).groupby(pdu).sum()
-    return (gbp / weighted.where(weighted > 0)).rename("gbp_per_weighted_hour")
+def pounds_per_hour(effects: pd.DataFrame, saving: pd.Series) -> pd.Series:
+    """GBP of whole-life cost one more hour of each resource saves, indexed by (resource, pdu): the hours it
+    gives each case (``effects``: ``resource``, ``pdu``, ``case_id``, ``hours``) times the case's ``v_c``."""
+    if effects.empty:
+        return pd.Series(dtype=float, index=pd.MultiIndex.from_tuples([], names=["resource", "pdu"]))
+    gbp = effects["hours"].to_numpy(dtype=float) * saving.reindex(effects["case_id"]).to_numpy(dtype=float)
+    return pd.Series(gbp, index=effects.index).groupby([effects["resource"], effects["pdu"]]).sum()
 
 
-def practitioner_values(staff: pd.DataFrame, hour_value: pd.Series, rates: pd.Series) -> pd.DataFrame:
-    """practitioners.csv's columns: ``hour_value`` (weighted hours) and ``hour_value_gbp``."""
+def practitioner_values(staff: pd.DataFrame, hour_value: pd.Series, gbp: pd.Series) -> pd.DataFrame:
+    """practitioners.csv's columns: ``hour_value`` (weighted hours) and ``hour_value_gbp`` (GBP of whole-life
+    cost, from :func:`pounds_per_hour`; 0 where the hour goes nowhere, blank where the LP gave no duals)."""
     out = pd.DataFrame(index=staff.index)
     out["hour_value"] = hour_value.reindex(staff.index)
-    out["hour_value_gbp"] = out["hour_value"] * staff["pdu"].map(rates).astype(float)
+    keys = pd.MultiIndex.from_arrays([staff.index, staff["pdu"]])
+    pounds = gbp.reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    out["hour_value_gbp"] = np.where(out["hour_value"].notna(), pounds, np.nan)
     return out
 
 
@@ -77,7 +79,7 @@ def grade_values(staff: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def partner_values(contracts: pd.DataFrame, rates: pd.Series, cases_by_pdu: pd.Series, threshold: int) -> pd.DataFrame:
+def partner_values(contracts: pd.DataFrame, gbp: pd.Series, cases_by_pdu: pd.Series, threshold: int) -> pd.DataFrame:
     """partner_contracts.csv: each partner's contract share in each PDU, hours used, the next hour's value
     in weighted hours and pounds, and whether that hour is worth its price (``worth_price``).
 
@@ -99,7 +101,9 @@ def partner_values(contracts: pd.DataFrame, rates: pd.Series, cases_by_pdu: pd.S
         )
     out = contracts.set_index(["partner_id"]).copy()
     out["use_share"] = out["used_hours"] / out["contract_hours"].where(out["contract_hours"] > 0)
-    out["hour_value_gbp"] = out["hour_value"] * out["pdu"].map(rates).astype(float)
+    keys = pd.MultiIndex.from_arrays([out.index, out["pdu"]])
+    pounds = gbp.reindex(keys).fillna(0.0).to_numpy(dtype=float)
+    out["hour_value_gbp"] = np.where(out["hour_value"].notna(), pounds, np.nan)
     small = disclosure.is_small(out["pdu"].map(cases_by_pdu).fillna(0).to_numpy(dtype=float), threshold)
     out.loc[small, ["used_hours", "use_share", "hour_value", "hour_value_gbp"]] = np.nan
     worth = np.where(out["hour_value_gbp"] > out["price_per_hour"], "yes", "no")

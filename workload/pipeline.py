@@ -283,13 +283,10 @@ def _run_stages(
     saving = marginal.hour_savings(
         cases, need, cells[outcomes.REFORM], staff_by_cell[outcomes.REFORM], partner_by_cell[outcomes.REFORM], params
     )
-    rates = marginal.exchange_rates(
-        by_pdu, reform.cases["hour_value"], saving, per_case[outcomes.REFORM]["unmet_hours"]
-    )
-    staff_values = marginal.practitioner_values(staff, reform.practitioners["hour_value"], rates)
+    pounds = marginal.pounds_per_hour(reform.effects, saving)
+    staff_values = marginal.practitioner_values(staff, reform.practitioners["hour_value"], pounds)
     pdus = pdus.join(marginal.grade_values(staff, staff_values))
-    pdus["gbp_per_weighted_hour"] = rates.reindex(pdus.index)
-    tables["partner_contracts"] = marginal.partner_values(reform.partners, rates, by_pdu.value_counts(), threshold)
+    tables["partner_contracts"] = marginal.partner_values(reform.partners, pounds, by_pdu.value_counts(), threshold)
     pdus.index.name = "pdu"
     all_short = int(short.sum())
     tables["pdus"] = disclosure.suppress_contributions(

@@ -103,3 +103,38 @@ def test_spare_capacity_is_worth_nothing() -> None:
     a = _arrays(12, load=0.3)
     _, dual = _optimum(a)
     assert (shadow_prices(build_model(a), dual).practitioner == 0).all()
+
+
+def _case_hours(a, values: np.ndarray, model) -> np.ndarray:
+    y = values[model.blocks["y"]]
+    z = values[model.blocks["z"]]
+    return np.bincount(a.pair_case, weights=y, minlength=a.n_cases) + np.bincount(
+        a.link_case, weights=z, minlength=a.n_cases
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_where_the_next_hour_goes_matches_a_finite_difference(seed: int) -> None:
+    """The basis's direction for one more hour of a practitioner's capacity is the change, case by case, that
+    re-solving with a little more capacity makes (where the optimum is unique and the step small)."""
+    a = _arrays(seed)
+    model = build_model(a)
+    base = solve_highs(model, 60.0)
+    assert base.effects is not None and base.values is not None
+    cap0 = model.families["capacity"].start
+    step = 0.01
+    checked = 0
+    for p in range(a.n_practitioners):
+        up = a.capacity.copy()
+        up[p] += step
+        bigger = build_model(dataclasses.replace(a, capacity=up))
+        again = solve_highs(bigger, 60.0)
+        assert again.values is not None
+        finite = (_case_hours(a, again.values, bigger) - _case_hours(a, base.values, model)) / step
+        mine = base.effects.row == cap0 + p
+        marginal = np.bincount(base.effects.case[mine], weights=base.effects.hours[mine], minlength=a.n_cases)
+        # every hour goes somewhere: the cases' hours rise by the hour (or not at all, with spare capacity)
+        assert marginal.sum() == pytest.approx(1.0 if mine.any() else 0.0, abs=1e-6)
+        if np.allclose(finite, marginal, atol=1e-4):
+            checked += 1
+    assert checked >= a.n_practitioners - 1, "the direction is the finite difference for (almost) every practitioner"

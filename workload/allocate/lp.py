@@ -125,6 +125,9 @@ class Allocation:
     pdus: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     partners: pd.DataFrame = field(default_factory=pd.DataFrame)
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Where one more hour of each practitioner's capacity or partner's contract goes: ``resource``, ``pdu``,
+    ``case_id``, ``hours`` (:class:`workload.allocate.pdu.PduResult`)."""
 
 
 def allocate_lp(
@@ -233,4 +236,10 @@ def _assemble(
     warnings = list(run_warnings) + [w for r in results for w in r.warnings]
     contracts = [r.partners.reset_index() for r in results if len(r.partners)]
     partners = pd.concat(contracts, ignore_index=True) if contracts else pd.DataFrame()
-    return Allocation(case_table, prac_table, pdus, warnings, partners)
+    moved = [r.effects.assign(pdu=r.pdu) for r in results if len(r.effects)]
+    effects = (
+        pd.concat(moved, ignore_index=True)
+        if moved
+        else pd.DataFrame({"resource": [], "case_id": [], "hours": [], "pdu": []})
+    )
+    return Allocation(case_table, prac_table, pdus, warnings, partners, effects)

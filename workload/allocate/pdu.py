@@ -13,7 +13,7 @@ from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, pdu_arrays
 from workload.allocate.continuity import eligible_pairs, move_reasons
 from workload.allocate.model import Model, build_model
 from workload.allocate.rounding import round_allocation
-from workload.allocate.shadow import shadow_prices
+from workload.allocate.shadow import HourEffects, shadow_prices
 from workload.allocate.solvers import (
     SOLVER_LABELS,
     SolveResult,
@@ -55,6 +55,8 @@ class Solved:
     solver_seconds: tuple[float, ...]
     row_dual: np.ndarray | None = None
     """The LP relaxation's row duals when HiGHS solved it to optimality (the shadow prices read them)."""
+    effects: HourEffects | None = None
+    """Where one more hour of each capacity and contract row goes, case by case (same conditions)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class PduResult:
     row: dict
     warnings: tuple[str, ...]
     partners: pd.DataFrame = field(default_factory=pd.DataFrame)
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Where one more hour goes: ``resource`` (a practitioner or partner id), ``case_id`` and ``hours`` (the
+    case's practitioner plus partner hours per hour more of the resource; :class:`~workload.allocate.shadow.HourEffects`)."""
 
 
 def empty_case_frame(index: pd.Index) -> pd.DataFrame:
@@ -151,6 +156,7 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         index=pd.Index(a.partner_ids, name="partner_id"),
     )
 
+    effects_out = pd.DataFrame({"resource": [], "case_id": [], "hours": []})
     if a.n_cases:
         solved = solve_with_fallbacks(a, policy)
         model, status, solver_used, bound = solved.model, solved.status, solved.solver, solved.bound
@@ -192,6 +198,8 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
             prac_out.loc[a.practitioner_ids, "hour_value"] = prices.practitioner
             partners_out["hour_value"] = prices.partner
             cases_out.loc[ids, "hour_value"] = prices.case
+        if solved.effects is not None:
+            effects_out = _effects_frame(model, solved.effects)
         over_capacity = [str(p) for p in a.practitioner_ids[overflow > 0]]
         if a.limit is not None:
             over_cap = [str(p) for p in a.practitioner_ids[count > np.floor(a.limit + 1e-9)]]
@@ -264,7 +272,19 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         row,
         tuple(warnings),
         partners_out,
+        effects_out,
     )
+
+
+def _effects_frame(model: Model, effects: HourEffects) -> pd.DataFrame:
+    """:class:`HourEffects` with ids: the practitioner (capacity row) or partner (contract row) and the case."""
+    a = model.arrays
+    names = np.empty(model.n_rows, dtype=object)
+    capacity = model.families["capacity"]
+    names[capacity] = a.practitioner_ids
+    if "contract" in model.families:
+        names[model.families["contract"]] = a.partner_ids
+    return pd.DataFrame({"resource": names[effects.row], "case_id": a.case_ids[effects.case], "hours": effects.hours})
 
 
 def _kept_against_rules(inp: PduInput, a: PduArrays, params: Parameters, policy: Policy) -> int:
@@ -298,8 +318,11 @@ def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
         solver: str,
         bound: float | None,
         row_dual: np.ndarray | None = None,
+        effects: HourEffects | None = None,
     ) -> Solved:
-        return Solved(model, values, status, solver, bound, tuple(notes), tuple(warnings), tuple(solver_time), row_dual)
+        return Solved(
+            model, values, status, solver, bound, tuple(notes), tuple(warnings), tuple(solver_time), row_dual, effects
+        )
 
     limit = float(policy.time_limit_seconds)
     if policy.exact:
@@ -327,7 +350,7 @@ def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
         if result.status == SolveStatus.OPTIMAL and result.values is not None:
             if i:
                 fall_back(f"fallback: solved by {SOLVER_LABELS[name]}")
-            return solved(model, result.values, PduStatus.ROUNDED, name, result.bound, result.row_dual)
+            return solved(model, result.values, PduStatus.ROUNDED, name, result.bound, result.row_dual, result.effects)
         if result.status == SolveStatus.TIME_LIMIT and result.values is not None:
             fall_back(
                 f"time limit: {SOLVER_LABELS[name]} stopped at {limit:g} s; rounded its last feasible LP solution"
