@@ -231,7 +231,8 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         row_dual = np.array(h.getSolution().row_dual, dtype=float)
         families = [model.families[f] for f in ("capacity", "contract") if f in model.families]
         rows = np.concatenate([np.arange(f.start, f.stop) for f in families]).astype(np.int64)
-        effects = hour_effects(h, model, active, rows)
+        # a row with no dual is not binding (or its hour is worth nothing): it is not followed
+        effects = hour_effects(h, model, active, rows[np.abs(row_dual[rows]) > 1e-9])
     return SolveResult(
         label,
         values,
