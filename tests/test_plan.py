@@ -151,3 +151,11 @@ def test_a_bad_prices_file_is_named_and_nothing_is_written(tmp_path: Path, capsy
     err = capsys.readouterr().err
     assert message in err and str(prices) in err
     assert not out.exists()
+
+
+def test_a_plan_of_a_scenario_smaller_than_the_threshold_says_so(tmp_path: Path, capsys) -> None:
+    tiny = Path(__file__).resolve().parent / "fixtures" / "tiny"
+    out = tmp_path / "plan"
+    assert main(["plan", str(tiny), "--budget", "10000", "--out", str(out)]) == 0
+    assert "fewer than 5 cases" in capsys.readouterr().err
+    assert "fewer than 5 cases" in (out / "plan.html").read_text(encoding="utf-8")

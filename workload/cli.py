@@ -150,7 +150,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from workload.load import load_scenario
     from workload.output import check_output
     from workload.plan import Planner, prices_reform
-    from workload.plan_output import spend_curve, write_plan
+    from workload.plan_output import plan_warnings, spend_curve, write_plan
     from workload.reform import Reform
 
     budgets, problems = parse_budgets(args.budget, args.budgets)
@@ -176,6 +176,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     planner = Planner(scenario, args.objective)
     curve = spend_curve(planner, [planner.solve(b) for b in budgets])
     write_plan(planner, curve, out, args.objective, force=args.force)
+    for warning in plan_warnings(planner):
+        print(f"warning: {warning}", file=sys.stderr)
     best = curve[curve["lowest_cost"] == 1].iloc[0]
     print(
         f"Plan written to {out}/ ({len(budgets)} budgets). Lowest whole-life cost GBP {best['whole_life_cost']:,.0f} "

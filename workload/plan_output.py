@@ -118,8 +118,17 @@ def _posts_table(best: pd.Series) -> str:
     )
 
 
+def plan_warnings(planner: Planner) -> list[str]:
+    """What the plan's reader must know before sharing it: a scenario of fewer cases than the threshold."""
+    threshold = planner.scenario.spec.output.suppression_threshold
+    if disclosure.is_small(len(planner.scenario.cases), threshold):
+        return [disclosure.whole_scenario_warning(threshold)]
+    return []
+
+
 def _html(planner: Planner, curve: pd.DataFrame, objective: str) -> str:
     css = resources.files("workload.report").joinpath("report.css").read_text(encoding="utf-8")
+    warnings = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in plan_warnings(planner))
     best = curve[curve["lowest_cost"] == 1].iloc[0]
     base = curve.iloc[0]
     shown = curve.copy()
@@ -131,6 +140,7 @@ def _html(planner: Planner, curve: pd.DataFrame, objective: str) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>Investment plan: {name}</title><style>{css}</style></head>
 <body><main>
 <h1>Investment plan: {name}</h1>
+{warnings}
 <p>Objective: <strong>{OBJECTIVE_TEXT[objective]}</strong>. Each budget is one optimisation
 choosing added whole-time posts by grade and PDU and extra partner hours, with the allocation inside it
 (docs/model.md, "The investment question"). FTE are continuous: round to the half post you can recruit.</p>
@@ -159,6 +169,7 @@ def write_plan(planner: Planner, curve: pd.DataFrame, out: Path, objective: str,
             "grade and PDU (fte_<grade>_<pdu>), partner hours bought (partner_hours_<partner>_<pdu>)."
         ),
         f"Lowest whole-life cost at spend GBP {best['spend']:,.0f} (lowest_cost = 1).",
+        *plan_warnings(planner),
     ]
     with atomic_folder(out, force=force, kind="plan", protected=[planner.scenario.folder]) as tmp:
         write_csv(curve, tmp / "spend_curve.csv")
@@ -171,6 +182,7 @@ def write_plan(planner: Planner, curve: pd.DataFrame, out: Path, objective: str,
                 "lowest_cost_spend": float(best["spend"]),
                 "lowest_whole_life_cost": float(best["whole_life_cost"]),
                 "budgets": curve["budget"].tolist(),
+                "warnings": plan_warnings(planner),
             },
             tmp / "summary.json",
         )
