@@ -38,7 +38,8 @@ def spend_curve(planner: Planner, points: list[PlanPoint]) -> pd.DataFrame:
             "spend_posts": posts,
             "spend_partner_hours": point.spend - posts,
             "whole_life_cost": float(costs["whole_life_cost"].sum()) + point.spend,
-            "outcome_cost": float(costs["reoffending_cost"].sum() + costs["children_cost"].sum()),
+            # every cost the cost model counts beyond staff and partner hours (reoffending, children's, ...)
+            "outcome_cost": float((costs["whole_life_cost"] - costs["staff_cost"] - costs["partner_cost"]).sum()),
             "coverage": float(np.minimum(given, planner.need).sum() / planner.need.sum()),
             "unmet_hours": float(costs["unmet_hours"].sum()),
         }
