@@ -1,4 +1,4 @@
-"""The `workload` command: validate, run, allocate, synth, compare, sweep, schema, docs.
+"""The `workload` command: validate, run, allocate, plan, synth, compare, sweep, schema, docs.
 
 Exit codes: 0 success; 2 bad input (every problem listed, no traceback, nothing written); 1 an internal
 error (reported in one paragraph).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,6 +120,68 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     print(
         f"Allocation written to {out}/ ({len(day.assignment):,} new cases, {placed:,} placed). "
         f"Open {out / 'allocation.html'}"
+    )
+    return 0
+
+
+def parse_budgets(single: Sequence[str] | None, listed: str | None) -> tuple[list[float], list[str]]:
+    """``--budget`` (repeatable) and ``--budgets a,b,c`` as sorted distinct GBP amounts, and any problems."""
+    texts = list(single or []) + ([t for t in listed.split(",")] if listed is not None else [])
+    problems, budgets = [], []
+    for text in texts:
+        try:
+            value = float(text.strip().replace("_", ""))
+        except ValueError:
+            problems.append(f"budget {text.strip()!r} is not a number; give GBP a year, e.g. --budgets 0,250000,500000")
+            continue
+        if not math.isfinite(value) or value < 0:
+            problems.append(f"budget {text.strip()!r} must be a finite amount of 0 or more (GBP a year)")
+            continue
+        budgets.append(value)
+    if not texts:
+        problems.append("give at least one budget: --budget N (repeatable) or --budgets a,b,c (GBP a year)")
+    return sorted(set(budgets)), problems
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from workload.errors import InputError
+    from workload.load import load_scenario
+    from workload.output import check_output
+    from workload.plan import Planner, prices_reform
+    from workload.plan_output import plan_warnings, spend_curve, write_plan
+    from workload.reform import Reform
+
+    budgets, problems = parse_budgets(args.budget, args.budgets)
+    if args.out is not None and not args.out.strip():
+        problems.append("--out is blank; give the folder to write, or leave --out out for plans/<scenario folder>")
+    if problems:
+        _print_problems(problems)
+        return EXIT_BAD_INPUT
+    try:
+        reform = Reform.from_options(args.set or [])
+        if args.prices:
+            prices = prices_reform(args.prices)
+            # a --set wins over the prices file; a problem names the file, or both when both are given
+            reform = replace(prices + reform, label=f"{prices.label} or --set") if reform else prices
+        scenario = load_scenario(args.scenario, reform=reform or None)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        return EXIT_BAD_INPUT
+    out = Path(args.out) if args.out else Path("plans") / scenario.folder.name
+    check_output(out, force=args.force, kind="plan", protected=[scenario.folder])
+    if 0.0 not in budgets:
+        budgets = [0.0, *budgets]  # today's staffing is the curve's first point
+    planner = Planner(scenario, args.objective)
+    curve = spend_curve(planner, [planner.solve(b) for b in budgets])
+    write_plan(planner, curve, out, args.objective, force=args.force)
+    for warning in plan_warnings(planner):
+        print(f"warning: {warning}", file=sys.stderr)
+    best = curve[curve["lowest_cost"] == 1].iloc[0]
+    print(
+        f"Plan written to {out}/ ({len(budgets)} budgets). Lowest whole-life cost GBP {best['whole_life_cost']:,.0f} "
+        f"at a spend of GBP {best['spend']:,.0f} ({best['fte_added']:.1f} FTE added). Open {out / 'plan.html'}"
     )
     return 0
 
@@ -322,6 +385,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set_option(p)
     p.add_argument("--workers", type=positive_int, default=1, help="parallel PDU solves (default 1)")
     p.set_defaults(func=cmd_allocate)
+
+    p = sub.add_parser("plan", help="the investment question: which posts and partner hours to buy at each budget")
+    p.add_argument("scenario", help="scenario.toml or the folder holding it")
+    p.add_argument("--budget", action="append", metavar="GBP", help="a budget, GBP a year (repeatable)")
+    p.add_argument("--budgets", metavar="A,B,C", help="budgets, GBP a year, comma-separated")
+    p.add_argument(
+        "--objective",
+        choices=["whole_life_cost", "need"],
+        default="whole_life_cost",
+        help="minimise the whole-life cost (default) or maximise need met",
+    )
+    p.add_argument(
+        "--prices",
+        metavar="FILE",
+        help="a TOML file of price overrides, as [parameters] takes them (costs.staff_cost_per_hour.<grade>, "
+        "plan.recruitment_cost_per_fte.<grade>, ...); --set wins over it",
+    )
+    _add_set_option(p)
+    p.add_argument("--out", help="folder to write (default plans/<scenario folder name>)")
+    p.add_argument("--force", action="store_true", help="replace an existing plan folder")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("synth", help="generate a synthetic scenario folder from a seed")
     p.add_argument("--cases", type=int, default=12_000)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workload import __version__, disclosure, outcomes, today, tradeoff
+from workload import __version__, disclosure, marginal, outcomes, today, tradeoff
 from workload.allocate import baseline, lp
 from workload.load import Scenario, resolved_scenario
 from workload.output import atomic_folder, write_csv, write_json
@@ -281,6 +281,14 @@ def _run_stages(
     pdus["fte_needed_wmt"] = scores["wmt_hours"].groupby(by_pdu).sum() / fte_hours
     short = reform.cases["floor_shortfall_hours"] > 0
     pdus["contributors_shortfall_hours"] = short.groupby(by_pdu).sum().reindex(pdus.index).fillna(0)
+    # where the next hour does most: the LP's shadow prices, in weighted hours and GBP (workload.marginal)
+    saving = marginal.hour_savings(
+        cases, need, cells[outcomes.REFORM], staff_by_cell[outcomes.REFORM], partner_by_cell[outcomes.REFORM], params
+    )
+    pounds = marginal.pounds_per_hour(reform.effects, saving)
+    staff_values = marginal.practitioner_values(staff, reform.practitioners["hour_value"], pounds)
+    pdus = pdus.join(marginal.grade_values(staff, staff_values))
+    tables["partner_contracts"] = marginal.partner_values(reform.partners, pounds, by_pdu.value_counts(), threshold)
     pdus.index.name = "pdu"
     all_short = int(short.sum())
     tables["pdus"] = disclosure.suppress_contributions(
@@ -305,6 +313,7 @@ def _run_stages(
     staff_out = staff_out.join(
         reform.practitioners[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours"]]
     )
+    staff_out = staff_out.join(staff_values)
     staff_out["workload_pct_reform"] = reform_wmt["workload_pct"]
     staff_out["wmt_flag_reform"] = reform_wmt["wmt_flag"]
     today_hours = cells["wmt_today"].afforded.groupby(today_holder).sum().reindex(staff.index).fillna(0.0)

@@ -111,12 +111,23 @@ class Allocation:
         ``practitioners_over_cap`` (';'-joined ids), ``message``.
     warnings
         Plain-English notes: cases no one may hold, public-protection shortfalls, overflow, solver fallbacks.
+    partners
+        One row per (partner, PDU) contract share: ``partner_id``, ``pdu``, ``contract_hours``, ``used_hours``,
+        ``price_per_hour``, ``hour_value``.
+
+    ``practitioners`` and ``cases`` also hold ``hour_value``, and ``partners`` its own: the shadow price
+    (:mod:`workload.allocate.shadow`) of one more hour of capacity, given to the case, or of contract, in the
+    objective's weighted hours (NaN where the PDU's LP gave no duals: exact MIP, fallbacks, no model).
     """
 
     cases: pd.DataFrame
     practitioners: pd.DataFrame
     pdus: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    partners: pd.DataFrame = field(default_factory=pd.DataFrame)
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Where one more hour of each practitioner's capacity or partner's contract goes: ``resource``, ``pdu``,
+    ``case_id``, ``hours`` (:class:`workload.allocate.pdu.PduResult`)."""
 
 
 def allocate_lp(
@@ -206,17 +217,29 @@ def _assemble(
     prac_table["capacity_hours"] = capacity_hours(practitioners, params).to_numpy(dtype=float)
     prac_table["overflow_hours"] = 0.0
     prac_table["caseload"] = 0
+    prac_table["hour_value"] = np.nan
+    solved_columns = ["allocated_hours", "overflow_hours", "caseload", "hour_value"]
     if results:
-        solved = pd.concat([r.practitioners[["allocated_hours", "overflow_hours", "caseload"]] for r in results])
-        prac_table.loc[solved.index, ["allocated_hours", "overflow_hours", "caseload"]] = solved.to_numpy()
+        solved = pd.concat([r.practitioners[solved_columns] for r in results])
+        prac_table.loc[solved.index, solved_columns] = solved.to_numpy()
     prac_table["caseload"] = prac_table["caseload"].astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         prac_table["utilisation"] = np.where(
             prac_table["capacity_hours"] > 0, prac_table["allocated_hours"] / prac_table["capacity_hours"], np.nan
         )
-    prac_table = prac_table[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours", "caseload"]]
+    prac_table = prac_table[
+        ["allocated_hours", "capacity_hours", "utilisation", "overflow_hours", "caseload", "hour_value"]
+    ]
     prac_table.index.name = practitioners.index.name
 
     pdus = pd.DataFrame([r.row for r in results], index=pd.Index([r.pdu for r in results], name="pdu"))
     warnings = list(run_warnings) + [w for r in results for w in r.warnings]
-    return Allocation(case_table, prac_table, pdus, warnings)
+    contracts = [r.partners.reset_index() for r in results if len(r.partners)]
+    partners = pd.concat(contracts, ignore_index=True) if contracts else pd.DataFrame()
+    moved = [r.effects.assign(pdu=r.pdu) for r in results if len(r.effects)]
+    effects = (
+        pd.concat(moved, ignore_index=True)
+        if moved
+        else pd.DataFrame({"resource": [], "case_id": [], "hours": [], "pdu": []})
+    )
+    return Allocation(case_table, prac_table, pdus, warnings, partners, effects)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -13,6 +13,7 @@ from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, pdu_arrays
 from workload.allocate.continuity import eligible_pairs, move_reasons
 from workload.allocate.model import Model, build_model
 from workload.allocate.rounding import round_allocation
+from workload.allocate.shadow import HourEffects, shadow_prices
 from workload.allocate.solvers import (
     SOLVER_LABELS,
     SolveResult,
@@ -52,17 +53,30 @@ class Solved:
     notes: tuple[str, ...]
     warnings: tuple[str, ...]
     solver_seconds: tuple[float, ...]
+    row_dual: np.ndarray | None = None
+    """The LP relaxation's row duals when HiGHS solved it to optimality (the shadow prices read them)."""
+    effects: HourEffects | None = None
+    """Where one more hour of each capacity and contract row goes, case by case (same conditions)."""
 
 
 @dataclass(frozen=True)
 class PduResult:
-    """One PDU's answer, ready to be stacked with the others."""
+    """One PDU's answer, ready to be stacked with the others.
+
+    ``practitioners`` holds ``hour_value`` (:mod:`workload.allocate.shadow`: one more hour of capacity, in
+    weighted hours; NaN without LP duals); ``cases`` holds ``hour_value`` for one hour given to the case;
+    ``partners`` one row per partner contract in the PDU (contract, used hours, ``hour_value``).
+    """
 
     pdu: str
     cases: pd.DataFrame
     practitioners: pd.DataFrame
     row: dict
     warnings: tuple[str, ...]
+    partners: pd.DataFrame = field(default_factory=pd.DataFrame)
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Where one more hour goes: ``resource`` (a practitioner or partner id), ``case_id`` and ``hours`` (the
+    case's practitioner plus partner hours per hour more of the resource; :class:`~workload.allocate.shadow.HourEffects`)."""
 
 
 def empty_case_frame(index: pd.Index) -> pd.DataFrame:
@@ -79,6 +93,7 @@ def empty_case_frame(index: pd.Index) -> pd.DataFrame:
             "previous_practitioner_id": pd.Series([None] * len(index), index=index, dtype=object),
             "move_reason": pd.Series([None] * len(index), index=index, dtype=object),
             "restart_hours": 0.0,
+            "hour_value": np.nan,
         },
         index=index,
     )
@@ -129,7 +144,19 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
     prac_out["caseload"] = 0
     over_capacity: list[str] = []
     over_cap: list[str] = []
+    prac_out["hour_value"] = np.nan
+    partners_out = pd.DataFrame(
+        {
+            "pdu": inp.pdu,
+            "contract_hours": a.contract,
+            "used_hours": 0.0,
+            "price_per_hour": a.price,
+            "hour_value": np.nan,
+        },
+        index=pd.Index(a.partner_ids, name="partner_id"),
+    )
 
+    effects_out = pd.DataFrame({"resource": [], "case_id": [], "hours": []})
     if a.n_cases:
         solved = solve_with_fallbacks(a, policy)
         model, status, solver_used, bound = solved.model, solved.status, solved.solver, solved.bound
@@ -162,6 +189,17 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         overflow = np.maximum(load - a.capacity, 0.0)
         overflow = np.where(overflow > HOURS_TOL, overflow, 0.0)
         prac_out["overflow_hours"] = overflow
+        referred_hours = rounded.partner_hours[referred]
+        partners_out["used_hours"] = np.bincount(
+            a.link_partner[rounded.link[referred]], weights=referred_hours, minlength=len(a.partner_ids)
+        )
+        if solved.row_dual is not None:
+            prices = shadow_prices(model, solved.row_dual)
+            prac_out.loc[a.practitioner_ids, "hour_value"] = prices.practitioner
+            partners_out["hour_value"] = prices.partner
+            cases_out.loc[ids, "hour_value"] = prices.case
+        if solved.effects is not None:
+            effects_out = _effects_frame(model, solved.effects)
         over_capacity = [str(p) for p in a.practitioner_ids[overflow > 0]]
         if a.limit is not None:
             over_cap = [str(p) for p in a.practitioner_ids[count > np.floor(a.limit + 1e-9)]]
@@ -230,10 +268,23 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
     return PduResult(
         inp.pdu,
         cases_out,
-        prac_out[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours", "caseload"]],
+        prac_out[["allocated_hours", "capacity_hours", "utilisation", "overflow_hours", "caseload", "hour_value"]],
         row,
         tuple(warnings),
+        partners_out,
+        effects_out,
     )
+
+
+def _effects_frame(model: Model, effects: HourEffects) -> pd.DataFrame:
+    """:class:`HourEffects` with ids: the practitioner (capacity row) or partner (contract row) and the case."""
+    a = model.arrays
+    names = np.empty(model.n_rows, dtype=object)
+    capacity = model.families["capacity"]
+    names[capacity] = a.practitioner_ids
+    if "contract" in model.families:
+        names[model.families["contract"]] = a.partner_ids
+    return pd.DataFrame({"resource": names[effects.row], "case_id": a.case_ids[effects.case], "hours": effects.hours})
 
 
 def _kept_against_rules(inp: PduInput, a: PduArrays, params: Parameters, policy: Policy) -> int:
@@ -260,8 +311,18 @@ def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
         notes.append(text)
         warnings.append(text)
 
-    def solved(model: Model, values: np.ndarray | None, status: PduStatus, solver: str, bound: float | None) -> Solved:
-        return Solved(model, values, status, solver, bound, tuple(notes), tuple(warnings), tuple(solver_time))
+    def solved(
+        model: Model,
+        values: np.ndarray | None,
+        status: PduStatus,
+        solver: str,
+        bound: float | None,
+        row_dual: np.ndarray | None = None,
+        effects: HourEffects | None = None,
+    ) -> Solved:
+        return Solved(
+            model, values, status, solver, bound, tuple(notes), tuple(warnings), tuple(solver_time), row_dual, effects
+        )
 
     limit = float(policy.time_limit_seconds)
     if policy.exact:
@@ -289,7 +350,7 @@ def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
         if result.status == SolveStatus.OPTIMAL and result.values is not None:
             if i:
                 fall_back(f"fallback: solved by {SOLVER_LABELS[name]}")
-            return solved(model, result.values, PduStatus.ROUNDED, name, result.bound)
+            return solved(model, result.values, PduStatus.ROUNDED, name, result.bound, result.row_dual, result.effects)
         if result.status == SolveStatus.TIME_LIMIT and result.values is not None:
             fall_back(
                 f"time limit: {SOLVER_LABELS[name]} stopped at {limit:g} s; rounded its last feasible LP solution"

@@ -18,6 +18,7 @@ import pandas as pd
 
 from workload.allocate.model import Model, build_pdu_model
 from workload.allocate.pricing import Pricing, column_block, columns, starting_columns
+from workload.allocate.shadow import HourEffects, hour_effects
 from workload.params import Parameters
 from workload.scenario import Policy
 
@@ -57,6 +58,11 @@ class SolveResult:
     """The solver's own run time (HiGHS's ``getRunTime``; equal to ``seconds`` for CBC)."""
     solver: str
     message: str = ""
+    row_dual: np.ndarray | None = None
+    """The LP's row duals at its optimum (HiGHS's sign: d objective / d row bound, so <= 0 on a binding
+    ``<=`` row of this minimisation); None for a MIP, a non-optimal answer or a hand-off through PuLP."""
+    effects: HourEffects | None = None
+    """Where one more hour of each capacity and contract row goes, case by case (same conditions)."""
 
 
 def relative_gap(objective: float, bound: float, scale: float) -> float:
@@ -218,8 +224,26 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         label = SolveStatus.FAILED
         values = None
     message = h.modelStatusToString(status) + (f" after {rounds} pricing round(s)" if pricing else "")
+    # the last restricted LP prices every left-out pair at a non-negative reduced cost, so its duals are the
+    # full LP's (a left-out column at 0 is dual feasible): the shadow prices read them
+    row_dual, effects = None, None
+    if label == SolveStatus.OPTIMAL and not model.integral and info.dual_solution_status == 2:
+        row_dual = np.array(h.getSolution().row_dual, dtype=float)
+        families = [model.families[f] for f in ("capacity", "contract") if f in model.families]
+        rows = np.concatenate([np.arange(f.start, f.stop) for f in families]).astype(np.int64)
+        # a row with no dual is not binding (or its hour is worth nothing): it is not followed
+        effects = hour_effects(h, model, active, rows[np.abs(row_dual[rows]) > 1e-9])
     return SolveResult(
-        label, values, objective, bound, time.perf_counter() - start, float(h.getRunTime()), "highs", message
+        label,
+        values,
+        objective,
+        bound,
+        time.perf_counter() - start,
+        float(h.getRunTime()),
+        "highs",
+        message,
+        row_dual,
+        effects,
     )
 
 

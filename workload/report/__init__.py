@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from workload import outcomes
 from workload.load import resolved_scenario
+from workload.marginal import GRADES_VALUED
 from workload.outcomes import BASELINE, CELL_LABELS, CELLS, REFORM
 from workload.report.charts import (
     SPREAD_TOL,
@@ -140,6 +141,19 @@ PDU_COLUMNS = [
 
 PDU_TECHNICAL = ["status", "solver", "objective", "bound", "gap", "message"]
 
+NEXT_HOUR = [f"hour_value_gbp_{g}" for g in GRADES_VALUED] + [f"hour_value_{g}" for g in GRADES_VALUED]
+"""The "where the next hour does most" table: each grade's best next hour in each PDU, pounds then weighted hours."""
+
+PARTNER_COLUMNS = [
+    "pdu",
+    "contract_hours",
+    "used_hours",
+    "use_share",
+    "price_per_hour",
+    "hour_value_gbp",
+    "worth_price",
+]
+
 
 def _parameter_units(scenario: Any) -> dict[str, str]:
     leaves = scenario.params.leaves
@@ -205,6 +219,11 @@ def build_context(result: Any) -> dict[str, Any]:
         ),
         "pdus": html_table(pdus, columns=[c for c in PDU_COLUMNS if c in pdus.columns], index_label="PDU"),
         "pdus_technical": html_table(pdus, columns=technical, index_label="PDU") if technical else None,
+        "next_hour": html_table(pdus, columns=[c for c in NEXT_HOUR if c in pdus.columns], index_label="PDU"),
+        "staff_rates": scenario.params.table("costs.staff_cost_per_hour"),
+        "partner_contracts": html_table(tables["partner_contracts"], columns=PARTNER_COLUMNS, index_label="Partner")
+        if len(tables.get("partner_contracts", ()))
+        else None,
         "tradeoff": tradeoff_view(summary.get("tradeoff"), threshold),
         "tradeoff_skipped": summary.get("tradeoff_skipped"),
         "threshold": threshold,

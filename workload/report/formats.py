@@ -42,6 +42,12 @@ UNITS = {
     "practitioners": "people",
     "practitioners_red_baseline": "people",
     "unplaced_cases": "cases",
+    "hour_value_gbp": "GBP/h",
+    "hour_value": "wh/h",
+    "price_per_hour": "GBP/h",
+    "contract_hours": "h/yr",
+    "used_hours": "h/yr",
+    "use_share": "share",
 }
 """Units shown in headers, by column name (prefix match for per-cell columns)."""
 
@@ -74,6 +80,14 @@ LABELS = {
     "fte_available": "FTE available",
     "fte_needed_assessed_need": "FTE to meet assessed need",
     "fte_needed_wmt": "FTE for the WMT's hours",
+    "hour_value_gbp": "Next hour saves",
+    "hour_value": "Next hour's value",
+    "price_per_hour": "Price",
+    "pdu": "PDU",
+    "contract_hours": "Contract",
+    "used_hours": "Used",
+    "use_share": "Share of contract used",
+    "worth_price": "Next hour worth its price",
     "shortfall_hours": "Public-protection minimum short",
     "overflow_hours": "Hours above capacity",
     "net_cost_at_low": "Net cost, low value",
@@ -119,7 +133,14 @@ def unit_of(column: str) -> str | None:
     return None
 
 
-HEADER_UNITS = {"h/yr": "h a year", "GBP/yr": "£ a year", "h/case/yr": "h a year", "FTE": "FTE"}
+HEADER_UNITS = {
+    "h/yr": "h a year",
+    "GBP/yr": "£ a year",
+    "h/case/yr": "h a year",
+    "FTE": "FTE",
+    "GBP/h": "£ an hour",
+    "wh/h": "weighted h an hour",
+}
 """Units as a header shows them; shares, ratios, counts and people need none."""
 
 
@@ -184,7 +205,7 @@ def _format(value: Any, column: str) -> str:
             return pct(value)
         if unit == "ratio":
             return ratio(value)
-        if unit == "GBP/yr":
+        if unit in ("GBP/yr", "GBP/h"):
             return gbp(value)
         if unit == "h/yr":
             return hours(value)

@@ -26,6 +26,7 @@ PUBLISHED_TABLES = (
     "baseline_rules",
     "grade_utilisation",
     "pdus",
+    "partner_contracts",
 )
 """Tables that go into report.xlsx (aggregates only; case-level tables stay in the CSVs)."""
 
