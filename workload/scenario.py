@@ -498,7 +498,8 @@ class Output(BaseModel):
     )
 
 
-SIMULATE_POLICIES: tuple[str, ...] = ("wmt_list", "need_aware", "lp")
+SimulatePolicy = Literal["wmt_list", "need_aware", "lp"]
+SIMULATE_POLICIES: tuple[SimulatePolicy, ...] = ("wmt_list", "need_aware", "lp")
 """The allocation policies `workload simulate` compares (docs/simulate.md)."""
 
 
@@ -510,7 +511,7 @@ class Simulate(BaseModel):
     weeks: int = Field(default=52, ge=1, le=260, description="Weeks to simulate.")
     replications: int = Field(default=20, ge=1, le=1000, description="Replications (independent years of events).")
     seed: int | None = Field(default=None, ge=0, description="Seed of the events; default the scenario's seed.")
-    policies: list[Literal["wmt_list", "need_aware", "lp"]] = Field(
+    policies: list[SimulatePolicy] = Field(
         default_factory=lambda: list(SIMULATE_POLICIES),
         min_length=1,
         description=(

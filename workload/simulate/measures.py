@@ -103,7 +103,9 @@ def workload_measures(pct: np.ndarray, red: np.ndarray, runs: np.ndarray) -> dic
     the red line this week, and how many have been for :data:`CONSECUTIVE_WEEKS` or more."""
     if not len(pct):
         nan = float("nan")
-        return dict.fromkeys(("workload_pct_p10", "workload_pct_median", "workload_pct_p90", "workload_pct_max"), nan) | {
+        return dict.fromkeys(
+            ("workload_pct_p10", "workload_pct_median", "workload_pct_p90", "workload_pct_max"), nan
+        ) | {
             "above_red": 0.0,
             "above_red_4_weeks": float((runs >= CONSECUTIVE_WEEKS).sum()),
         }

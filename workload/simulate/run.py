@@ -80,11 +80,14 @@ def fingerprint(scenario: Scenario, settings: Settings) -> str:
         for frame in (scenario.cases, scenario.practitioners, scenario.partners)
     ]
     resolved = json.dumps(resolved_scenario(scenario), sort_keys=True, default=str)
-    kept = {
-        k: v for k, v in settings.__dict__.items() if k not in {"replications", "workers", "scheduler", "policies"}
-    }
+    kept = {k: v for k, v in settings.__dict__.items() if k not in {"replications", "workers", "scheduler", "policies"}}
     digest = hashlib.sha256()
-    for part in (*tables, resolved.encode(), json.dumps(kept, sort_keys=True, default=str).encode(), __version__.encode()):
+    for part in (
+        *tables,
+        resolved.encode(),
+        json.dumps(kept, sort_keys=True, default=str).encode(),
+        __version__.encode(),
+    ):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:16]
 
@@ -164,7 +167,9 @@ def simulate(
     weekly = pd.concat(frames, ignore_index=True)
     weekly = weekly[["replication", "policy", "week", *MEASURES]]
     order = {p: i for i, p in enumerate(settings.policies)}
-    weekly = weekly.sort_values(["replication", "policy", "week"], key=lambda c: c.map(order) if c.name == "policy" else c)
+    weekly = weekly.sort_values(
+        ["replication", "policy", "week"], key=lambda c: c.map(order) if c.name == "policy" else c
+    )
     weekly = weekly.reset_index(drop=True)
     return Simulation(
         scenario, settings, weekly, print_id.split(":")[0], round(time.perf_counter() - clock, 3), resumed, notes
