@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workload.load import load_scenario  # noqa: E402
-from workload.simulate import resolve_settings, run_replication, simulate, write_simulation  # noqa: E402
+from workload.load import load_scenario
+from workload.simulate import resolve_settings, run_replication, simulate, write_simulation
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIO = ROOT / "scenarios" / "women-pdu"
@@ -43,6 +43,9 @@ def main() -> int:
     parser.add_argument("--replications", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--weeks", type=int, default=52)
+    parser.add_argument(
+        "--keep", type=Path, help="write the simulation folder here and keep it (default: a temporary one)"
+    )
     args = parser.parse_args()
 
     scenario = load_scenario(SCENARIO)
@@ -57,14 +60,16 @@ def main() -> int:
         per_policy[policy] = round(time.perf_counter() - start, 2)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-simulate-"))
+    out = args.keep or tmp / "sim"
     try:
         cpu0, wall0 = _cpu()
-        sim = simulate(scenario, settings, tmp / "sim")
+        sim = simulate(scenario, settings, out)
         cpu1, wall1 = _cpu()
-        write_simulation(sim, tmp / "sim")
+        write_simulation(sim, out)
         wall2 = time.perf_counter()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(out.parent / f".{out.name}.parts", ignore_errors=True)
     load_after = os.getloadavg()
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -75,6 +80,7 @@ def main() -> int:
         "weeks": settings.weeks,
         "replications": settings.replications,
         "policies": list(settings.policies),
+        "lp_replan_weeks": settings.lp_replan_weeks,
         "workers": args.workers,
         "simulate_wall_seconds": round(wall1 - wall0, 1),
         "simulate_cpu_seconds": round(cpu1 - cpu0, 1),
@@ -94,10 +100,13 @@ def main() -> int:
     lines = [
         "# `workload simulate` benchmark",
         "",
-        f"scenarios/women-pdu ({result['cases']:,} cases, {result['practitioners']} practitioners, one PDU), "
-        f"{settings.weeks} weeks x {settings.replications} replications x {len(settings.policies)} policies "
-        f"({', '.join(settings.policies)}; lp with continuity keep), {args.workers} worker processes, one run of "
-        "`python benchmarks/bench_simulate.py`.",
+        (
+            f"scenarios/women-pdu ({result['cases']:,} cases, {result['practitioners']} practitioners, one PDU), "
+            f"{settings.weeks} weeks x {settings.replications} replications x {len(settings.policies)} policies "
+            f"({', '.join(settings.policies)}; lp with continuity keep, re-planning every caseload's hours every "
+            f"{settings.lp_replan_weeks} weeks), {args.workers} worker processes, one run of "
+            "`python benchmarks/bench_simulate.py`."
+        ),
         "",
         "| figure | value |",
         "|---|---|",

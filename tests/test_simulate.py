@@ -12,11 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from workload.allocate.lp import capacity_hours
 from workload.cli import main
 from workload.load import load_scenario
 from workload.simulate import consecutive_runs, draw_events, resolve_settings, run_replication, simulate
 from workload.simulate.events import NEVER
 from workload.simulate.measures import CONSECUTIVE_WEEKS, red_runs
+from workload.simulate.policies import with_capacity
 from workload.simulate.run import part_path, parts_folder
 from workload.simulate.step import start_state, step
 from workload.synth import synth_scenario, write_scenario
@@ -85,22 +87,32 @@ def test_cases_are_conserved(scenario) -> None:
     assert (events.release_week[custody] < events.end_week[custody]).all()
 
 
-def test_keep_never_moves_a_held_case(scenario) -> None:
-    """Under continuity = keep a case moves only when its practitioner leaves."""
-    s = _settings(scenario, weeks=8, policies=("lp",), lp_continuity="keep")
+@pytest.mark.parametrize("replan_weeks", [1, 3])
+def test_keep_never_moves_a_held_case(scenario, replan_weeks: int) -> None:
+    """Under continuity = keep a case moves only when its practitioner leaves, whether the week is a re-plan
+    of every caseload or a week in which only the new cases are placed."""
+    s = _settings(scenario, weeks=7, policies=("lp",), lp_continuity="keep")
     events = draw_events(scenario, s.weeks, s.seed, 0, s.arrivals_per_week, None)
     state = start_state(events)
-    moved_total = 0
     for week in range(s.weeks):
         before = state.holder.copy()
         in_post = events.active_staff(week)
-        row = step(scenario, events, state, "lp", week, "keep")
+        row = step(scenario, events, state, "lp", week, "keep", replan_weeks)
         active = events.active_cases(week)
         held = active & (before >= 0) & in_post[np.maximum(before, 0)]
         assert (state.holder[held] == before[held]).all()
         assert row["moved_by_policy"] == 0
-        moved_total += row["moved_after_leaver"]
+        assert row["unplaced"] == 0
     assert (state.holder[events.active_cases(s.weeks - 1)] >= 0).all()
+
+
+def test_capacity_set_by_reduction_hours(scenario) -> None:
+    """Between re-plans the small LP sees each practitioner's freed hours as their capacity."""
+    staff = scenario.practitioners
+    hours = np.linspace(0.0, 900.0, len(staff))
+    got = capacity_hours(with_capacity(staff, hours, scenario.params), scenario.params).to_numpy()
+    holds = capacity_hours(staff, scenario.params).to_numpy() > 0
+    np.testing.assert_allclose(got[holds], np.minimum(hours, capacity_hours(staff, scenario.params))[holds])
 
 
 def test_rebalance_may_move_within_its_budget(scenario) -> None:

@@ -522,6 +522,15 @@ class Simulate(BaseModel):
     lp_continuity: Literal["keep", "rebalance"] = Field(
         default="keep", description="The lp policy's continuity rule (keep: only new and orphaned cases placed)."
     )
+    lp_replan_weeks: int = Field(
+        default=4,
+        ge=1,
+        le=52,
+        description=(
+            "The lp policy re-plans every caseload's hours with the full LP every this many weeks (1: every week); "
+            "in the weeks between, a small LP places only the new and orphaned cases in the hours freed since."
+        ),
+    )
     arrivals_per_week: float | None = Field(
         default=None,
         ge=0,

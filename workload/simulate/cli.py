@@ -31,6 +31,12 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
         help=f"comma-separated policies to compare, of {', '.join(SIMULATE_POLICIES)} (default: all)",
     )
     p.add_argument("--continuity", choices=("keep", "rebalance"), help="the lp policy's continuity rule")
+    p.add_argument(
+        "--replan-weeks",
+        type=positive_int,
+        metavar="N",
+        help="the lp policy re-plans every caseload's hours every N weeks (default [simulate] lp_replan_weeks, 4)",
+    )
     p.add_argument("--pdu", help="the PDU to simulate (needed when the scenario has more than one)")
     p.add_argument("--out", help="folder to write (default simulations/<scenario folder>)")
     p.add_argument("--workers", type=positive_int, help="worker processes, at least 1 (default: the machine's cores)")
@@ -114,6 +120,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
         policies=policies,
         lp_continuity=args.continuity,
+        lp_replan_weeks=args.replan_weeks,
         workers=args.workers,
         scheduler=args.scheduler,
     )

@@ -13,7 +13,8 @@ says how many hours each case then gets:
   needs model's hours, rationed as the run's ``needs_today`` cell does;
 - ``lp``: the LP allocator (:func:`workload.allocate.lp.allocate_lp`) with ``continuity`` keep (only cases
   without a practitioner are placed; hours shared across each whole caseload by need) or rebalance; its own
-  hours and partner referrals.
+  hours and partner referrals. The full LP re-plans every caseload's hours every ``replan_weeks`` weeks; in
+  the weeks between, a small LP places the new and orphaned cases in the hours freed since (:func:`place_lp`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ from workload.allocate import baseline, lp
 from workload.allocate.continuity import _specialist, eligible_pairs
 from workload.load import Scenario
 from workload.pipeline import lp_cases
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """What a policy is told besides the week's scenario: the week, the lp policy's continuity rule and how
+    often it re-plans every caseload's hours."""
+
+    week: int
+    continuity: str = "keep"
+    replan_weeks: int = 1
 
 
 @dataclass
@@ -52,13 +63,13 @@ def _today_placement(week: Scenario, scores: pd.DataFrame, holder: pd.Series, de
     return Placement(holder, afforded, zero, zero, pd.Series(False, index=holder.index))
 
 
-def place_wmt_list(week: Scenario, scores: pd.DataFrame, continuity: str) -> Placement:
+def place_wmt_list(week: Scenario, scores: pd.DataFrame, options: PolicyOptions, memory: dict) -> Placement:
     """Today's rule: the choose-practitioner list (see the module docstring)."""
     holder = baseline.allocate_baseline(week.cases, week.practitioners, week.params)
     return _today_placement(week, scores, holder, scores["wmt_hours"])
 
 
-def place_need_aware(week: Scenario, scores: pd.DataFrame, continuity: str) -> Placement:
+def place_need_aware(week: Scenario, scores: pd.DataFrame, options: PolicyOptions, memory: dict) -> Placement:
     """Most hours free after the case (see the module docstring); a woman's case prefers the women's pool when
     the policy has one. A loop over the week's new cases only (a few dozen), arrays over practitioners."""
     cases, staff, params = week.cases, week.practitioners.copy(), week.params
@@ -96,8 +107,30 @@ def place_need_aware(week: Scenario, scores: pd.DataFrame, continuity: str) -> P
     return _today_placement(week, scores, holder, scores["required_hours"])
 
 
-def place_lp(week: Scenario, scores: pd.DataFrame, continuity: str) -> Placement:
-    """The LP allocator with ``continuity`` keep or rebalance (see the module docstring)."""
+def place_lp(week: Scenario, scores: pd.DataFrame, options: PolicyOptions, memory: dict) -> Placement:
+    """The LP allocator (see the module docstring). Every ``options.replan_weeks`` weeks (and in the first) the
+    full LP re-plans every caseload's hours with ``options.continuity``; in the weeks between, continuing cases
+    keep their planned hours and a small LP places only the cases without a practitioner, in the hours each
+    practitioner has had freed since (capacity less the planned hours of the cases they still hold), without
+    partners (referrals are made at the re-plans, whose partner hours are already committed)."""
+    plan = memory.get("lp_plan")
+    if plan is None or options.week % options.replan_weeks == 0:
+        placed = _lp_full(week, scores, options.continuity)
+    else:
+        placed = _lp_new_cases(week, scores, plan)
+    memory["lp_plan"] = pd.DataFrame(
+        {
+            "holder": placed.holder,
+            "afforded": placed.afforded,
+            "partner": placed.partner,
+            "partner_cost": placed.partner_cost,
+        }
+    )
+    return placed
+
+
+def _lp_full(week: Scenario, scores: pd.DataFrame, continuity: str) -> Placement:
+    """The whole PDU solved by the LP allocator (held cases kept under keep; hours shared across caseloads)."""
     policy = week.spec.policy.model_copy(update={"continuity": continuity, "workers": 1})
     frame = lp_cases(week, scores, "needs")
     allocation = lp.allocate_lp(frame, week.practitioners, week.partners, week.params, policy, workers=1)
@@ -111,7 +144,52 @@ def place_lp(week: Scenario, scores: pd.DataFrame, continuity: str) -> Placement
     return Placement(holder, out["afforded_hours"].astype(float).fillna(0.0), partner, partner_cost, moved)
 
 
-POLICIES: dict[str, Callable[[Scenario, pd.DataFrame, str], Placement]] = {
+def with_capacity(staff: pd.DataFrame, hours: np.ndarray, params) -> pd.DataFrame:
+    """The team with each practitioner's reduction hours set so that their capacity is ``hours`` a year
+    (:func:`workload.allocate.lp.capacity_hours` inverted; grades that hold no cases keep none)."""
+    share = staff["grade"].map(params.table("allocation.capacity.grade_share")).astype(float).to_numpy()
+    per_week = float(params["allocation.capacity.fte_hours_per_week"]) / float(
+        params["allocation.capacity.productive_hours_per_fte_year"]
+    )
+    contracted = staff["contracted_hours_per_week"].to_numpy(dtype=float)
+    weekly = np.divide(hours * per_week, share, out=np.zeros(len(staff)), where=share > 0)
+    out = staff.copy()
+    out["reduction_hours_per_week"] = np.clip(contracted - weekly, 0.0, contracted)
+    return out
+
+
+def _lp_new_cases(week: Scenario, scores: pd.DataFrame, plan: pd.DataFrame) -> Placement:
+    """A week between re-plans: planned hours kept, the new and orphaned cases placed by a small LP."""
+    cases, staff, params = week.cases, week.practitioners, week.params
+    current = cases["current_practitioner_id"]
+    planned = plan.reindex(cases.index)
+    kept = current.notna().to_numpy() & (
+        planned["holder"].astype(object).to_numpy() == current.astype(object).to_numpy()
+    )
+    afforded = planned["afforded"].where(kept, 0.0).astype(float)
+    partner = planned["partner"].where(kept, 0.0).astype(float)
+    partner_cost = planned["partner_cost"].where(kept, 0.0).astype(float)
+    holder = current.astype(object).where(current.notna(), None)
+    position = staff.index.get_indexer(holder.where(pd.Series(kept, index=cases.index), None))
+    capacity = lp.capacity_hours(staff, params).to_numpy(dtype=float)
+    used = np.bincount(position[position >= 0], weights=afforded.to_numpy()[position >= 0], minlength=len(staff))
+    # a practitioner with case hours stays eligible however little is free (the LP then rations it)
+    free = np.where(capacity > 0, np.maximum(capacity - used, 1.0), 0.0)
+    new = current.isna().to_numpy()
+    if new.any():
+        sub = week_scenario(week, cases.loc[new], with_capacity(staff, free, params))
+        policy = week.spec.policy.model_copy(update={"continuity": "keep", "workers": 1, "use_partners": False})
+        frame = lp_cases(sub, scores.loc[new], "needs")
+        allocation = lp.allocate_lp(frame, sub.practitioners, None, params, policy, workers=1)
+        out = allocation.cases.reindex(cases.index[new])
+        holder = holder.copy()
+        holder[new] = out["practitioner_id"].astype(object).to_numpy()
+        afforded[new] = out["afforded_hours"].astype(float).fillna(0.0).to_numpy()
+    moved = pd.Series(False, index=cases.index)
+    return Placement(holder, afforded, partner, partner_cost, moved)
+
+
+POLICIES: dict[str, Callable[[Scenario, pd.DataFrame, PolicyOptions, dict], Placement]] = {
     "wmt_list": place_wmt_list,
     "need_aware": place_need_aware,
     "lp": place_lp,

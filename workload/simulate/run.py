@@ -53,6 +53,7 @@ def resolve_settings(
     policies: list[str] | None = None,
     lp_continuity: str | None = None,
     workers: int | None = None,
+    lp_replan_weeks: int | None = None,
     scheduler: str | None = None,
 ) -> Settings:
     """The scenario's ``[simulate]`` table with the command line's options over it (None keeps the file's)."""
@@ -69,6 +70,7 @@ def resolve_settings(
         expected_arrivals=expected,
         workers=workers or table.workers,
         scheduler=scheduler,
+        lp_replan_weeks=lp_replan_weeks or table.lp_replan_weeks,
     )
 
 

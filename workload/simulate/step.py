@@ -10,7 +10,7 @@ gets; then the week's measures are taken.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ from workload.pipeline import score_cases
 from workload.scoring import wmt
 from workload.simulate import measures
 from workload.simulate.events import NEVER, WEEKS_PER_MONTH, Events, draw_events
-from workload.simulate.policies import POLICIES, week_scenario
+from workload.simulate.policies import POLICIES, PolicyOptions, week_scenario
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Settings:
     expected_arrivals: tuple[float, ...] | None
     workers: int | None = None
     scheduler: str | None = None
+    lp_replan_weeks: int = 4
 
 
 @dataclass
@@ -47,6 +48,8 @@ class PolicyState:
     holder: np.ndarray
     since: np.ndarray
     runs: np.ndarray
+    memory: dict = field(default_factory=dict)
+    """What a policy keeps from week to week (the lp policy's last plan)."""
 
 
 def start_state(events: Events) -> PolicyState:
@@ -68,7 +71,15 @@ def week_staff(events: Events, week: int, in_post: np.ndarray, keep: float) -> t
     return staff, absent
 
 
-def step(scenario: Scenario, events: Events, state: PolicyState, policy: str, week: int, continuity: str) -> dict:
+def step(
+    scenario: Scenario,
+    events: Events,
+    state: PolicyState,
+    policy: str,
+    week: int,
+    continuity: str,
+    replan_weeks: int = 1,
+) -> dict:
     """One policy's week (see the module docstring): the state moves on and the week's measures come back."""
     params = scenario.params
     active = events.active_cases(week)
@@ -92,7 +103,7 @@ def step(scenario: Scenario, events: Events, state: PolicyState, policy: str, we
     staff, absent = week_staff(events, week, in_post, float(params["simulate.absence_hours_per_week"]))
     sub = week_scenario(scenario, cases, staff)
     scores = score_cases(sub)
-    placed = POLICIES[policy](sub, scores, continuity)
+    placed = POLICIES[policy](sub, scores, PolicyOptions(week, continuity, replan_weeks), state.memory)
 
     new_holder = events.staff.index.get_indexer(placed.holder.where(placed.holder.notna(), None)).astype(np.int64)
     changed = new_holder != holder
@@ -146,7 +157,7 @@ def run_replication(scenario: Scenario, settings: Settings, replication: int) ->
     for policy in settings.policies:
         state = start_state(events)
         for week in range(settings.weeks):
-            row = step(scenario, events, state, policy, week, settings.lp_continuity)
+            row = step(scenario, events, state, policy, week, settings.lp_continuity, settings.lp_replan_weeks)
             rows.append({"replication": replication, "policy": policy, "week": week, **row})
     frame = pd.DataFrame(rows)
     return frame[["replication", "policy", "week", *measures.MEASURES]]

@@ -100,6 +100,7 @@ def summary(sim: Simulation) -> dict[str, Any]:
             "seed": s.seed,
             "policies": list(s.policies),
             "lp_continuity": s.lp_continuity,
+            "lp_replan_weeks": s.lp_replan_weeks,
             "arrivals_per_week": round(s.arrivals_per_week, 4),
             "expected_arrivals": list(s.expected_arrivals) if s.expected_arrivals else None,
         },
