@@ -68,7 +68,7 @@ def band_chart(table: pd.DataFrame, measure: str, title: str, policies: tuple[st
     ax.set_xlabel("week")
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _svg(fig)
 
 
@@ -195,8 +195,12 @@ def simulation_html(sim: Simulation, table: pd.DataFrame, figures: dict[str, Any
     """simulate.html: the summary table, the charts and what the model does not claim."""
     s = sim.settings
     policies = [figures["policies"][p] for p in s.policies]
-    rows = [[label, *(_format(p.get(key), kind) for p in policies)] for key, label, kind in ROWS]
-    charts = [band_chart(table, m, title, s.policies) for m, title in CHARTS]
+    window = f"first {float(sim.scenario.params['simulate.abuse_window_months']):g} months"
+    rows = [
+        [label.replace("first months", window), *(_format(p.get(key), kind) for p in policies)]
+        for key, label, kind in ROWS
+    ]
+    charts = [band_chart(table, m, title.replace("first months", window), s.policies) for m, title in CHARTS]
     env = Environment(
         loader=PackageLoader("workload", "report"),
         autoescape=select_autoescape(default=True, default_for_string=True),
