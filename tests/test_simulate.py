@@ -17,7 +17,7 @@ from workload.cli import main
 from workload.load import load_scenario
 from workload.simulate import consecutive_runs, draw_events, resolve_settings, run_replication, simulate
 from workload.simulate.events import NEVER
-from workload.simulate.measures import CONSECUTIVE_WEEKS, red_runs
+from workload.simulate.measures import CONSECUTIVE_WEEKS, coverage_measures, red_runs
 from workload.simulate.policies import with_capacity
 from workload.simulate.run import part_path, parts_folder
 from workload.simulate.step import start_state, step
@@ -231,3 +231,31 @@ class _nothing:
 
     def __exit__(self, *exc: object) -> bool:
         return False
+
+
+def test_small_groups_are_blank() -> None:
+    """A group with fewer cases than the threshold shows neither its coverage nor its size."""
+    need = np.array([10.0, 10.0, 10.0, 10.0, 10.0, 10.0])
+    given = np.array([5.0, 10.0, 0.0, 10.0, 20.0, 2.0])
+    groups = {"women": np.array([True, True, False, False, False, False]), "low_risk_complex": np.ones(6, bool)}
+    out = coverage_measures(need, given, groups, threshold=5)
+    assert np.isnan(out["coverage_women"]) and np.isnan(out["cases_women"])
+    assert out["cases_low_risk_complex"] == 6
+    assert out["coverage"] == pytest.approx((5 + 10 + 0 + 10 + 10 + 2) / 60)
+    assert coverage_measures(need, given, groups, threshold=0)["coverage_women"] == pytest.approx(0.75)
+
+
+def test_force_replaces_only_a_simulation_folder(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["simulate", str(small), "--weeks", "2", "--replications", "1", "--workers", "1", "--policies", "wmt_list"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out)]) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert main([*args, "--out", str(out), "--force"]) == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    assert main([*args, "--out", str(mine), "--force"]) == 2
+    assert (mine / "notes.txt").read_text() == "mine"
