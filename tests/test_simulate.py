@@ -259,3 +259,24 @@ def test_force_replaces_only_a_simulation_folder(
     (mine / "notes.txt").write_text("mine")
     assert main([*args, "--out", str(mine), "--force"]) == 2
     assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_a_table_of_expected_arrivals(scenario) -> None:
+    """Week 0 is the scenario as loaded; from week 1 the table's weeks in turn, repeated."""
+    s = _settings(scenario, weeks=9, expected_arrivals=(0.0, 40.0))
+    events = draw_events(scenario, s.weeks, s.seed, 0, s.arrivals_per_week, list(s.expected_arrivals))
+    counts = np.bincount(events.arrive_week[len(scenario.cases) :], minlength=s.weeks)
+    assert counts[0] == 0 and (counts[1::2] == 0).all()
+    assert 20 < counts[2::2].mean() < 60
+
+
+def test_one_pdu_of_several(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "two"
+    write_scenario(folder, synth_scenario(200, 8, 2, seed=3), "two PDUs")
+    args = ["simulate", str(folder), "--weeks", "2", "--replications", "1", "--workers", "1", "--policies", "wmt_list"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 2
+    assert "name the one to simulate with --pdu" in capsys.readouterr().err
+    assert main([*args, "--pdu", "PDU02", "--out", str(tmp_path / "b")]) == 0
+    weekly = pd.read_csv(tmp_path / "b" / "weekly.csv")
+    scenario = load_scenario(folder)
+    assert weekly.loc[0, "cases"] == (scenario.cases["pdu"] == "PDU02").sum()
