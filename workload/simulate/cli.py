@@ -98,7 +98,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from workload.load import load_scenario
     from workload.output import check_output
     from workload.reform import Reform
-    from workload.simulate.run import parts_folder, remove_parts, resolve_settings, simulate
+    from workload.simulate.run import parts_folder, resolve_settings, simulate
     from workload.simulate.write import write_simulation
 
     try:
@@ -144,7 +144,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if show:
         print(file=sys.stderr)
     write_simulation(sim, out, force=args.force)
-    remove_parts(out)
     for note in sim.notes:
         print(f"note: {note}", file=sys.stderr)
     print(

@@ -17,7 +17,7 @@ from workload.output import atomic_folder, write_csv, write_json
 from workload.report.charts import _figure, _svg
 from workload.simulate.measures import CONSECUTIVE_WEEKS, GROUPS, bands
 from workload.simulate.policies import POLICY_LABELS
-from workload.simulate.run import Simulation
+from workload.simulate.run import Simulation, remove_parts
 
 POLICY_COLOURS = {"wmt_list": "#7f7f7f", "need_aware": "#b5a642", "lp": "#1b7f5f"}
 
@@ -229,7 +229,8 @@ def parquet_available() -> bool:
 
 
 def write_simulation(sim: Simulation, out: Path, force: bool = False) -> Path:
-    """Write the simulation folder atomically (readers see none of it or all of it)."""
+    """Write the simulation folder atomically (readers see none of it or all of it), then remove the parts
+    folder of finished replications, which it now holds."""
     table = bands(sim.weekly)
     figures = summary(sim)
     with atomic_folder(Path(out), force=force, kind="simulate") as folder:
@@ -239,4 +240,5 @@ def write_simulation(sim: Simulation, out: Path, force: bool = False) -> Path:
         write_csv(table, folder / "bands.csv", index=False)
         write_json(figures, folder / "summary.json")
         (folder / "simulate.html").write_text(simulation_html(sim, table, figures), encoding="utf-8")
+    remove_parts(Path(out))
     return Path(out)
