@@ -19,7 +19,7 @@ from workload.load import Scenario
 from workload.pipeline import score_cases
 from workload.scoring import wmt
 from workload.simulate import measures
-from workload.simulate.events import NEVER, WEEKS_PER_MONTH, Events, draw_events
+from workload.simulate.events import WEEKS_PER_MONTH, Events, draw_events
 from workload.simulate.policies import POLICIES, PolicyOptions, week_scenario
 
 
@@ -163,4 +163,4 @@ def run_replication(scenario: Scenario, settings: Settings, replication: int) ->
     return frame[["replication", "policy", "week", *measures.MEASURES]]
 
 
-__all__ = ["NEVER", "PolicyState", "Settings", "run_replication", "start_state", "step"]
+__all__ = ["PolicyState", "Settings", "run_replication", "start_state", "step"]
