@@ -159,7 +159,8 @@ def with_capacity(staff: pd.DataFrame, hours: np.ndarray, params) -> pd.DataFram
 
 
 def _lp_new_cases(week: Scenario, scores: pd.DataFrame, plan: pd.DataFrame) -> Placement:
-    """A week between re-plans: planned hours kept, the new and orphaned cases placed by a small LP."""
+    """A week between re-plans: planned hours kept (scaled down in proportion where a practitioner's capacity
+    has fallen below them since, as in an absence), the new and orphaned cases placed by a small LP."""
     cases, staff, params = week.cases, week.practitioners, week.params
     current = cases["current_practitioner_id"]
     planned = plan.reindex(cases.index)
@@ -172,7 +173,14 @@ def _lp_new_cases(week: Scenario, scores: pd.DataFrame, plan: pd.DataFrame) -> P
     holder = current.astype(object).where(current.notna(), None)
     position = staff.index.get_indexer(holder.where(pd.Series(kept, index=cases.index), None))
     capacity = lp.capacity_hours(staff, params).to_numpy(dtype=float)
-    used = np.bincount(position[position >= 0], weights=afforded.to_numpy()[position >= 0], minlength=len(staff))
+    on = position >= 0
+    used = np.bincount(position[on], weights=afforded.to_numpy()[on], minlength=len(staff))
+    # a practitioner whose capacity fell since the plan (an absence) gives every kept case the same share less
+    scale = np.minimum(1.0, np.divide(capacity, used, out=np.ones(len(staff)), where=used > 0))
+    factor = np.ones(len(cases))
+    factor[on] = scale[position[on]]
+    afforded = afforded * factor
+    used = used * scale
     # a practitioner with case hours stays eligible however little is free (the LP then rations it)
     free = np.where(capacity > 0, np.maximum(capacity - used, 1.0), 0.0)
     new = current.isna().to_numpy()
