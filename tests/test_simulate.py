@@ -280,3 +280,11 @@ def test_one_pdu_of_several(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     weekly = pd.read_csv(tmp_path / "b" / "weekly.csv")
     scenario = load_scenario(folder)
     assert weekly.loc[0, "cases"] == (scenario.cases["pdu"] == "PDU02").sum()
+
+
+def test_replications_on_dask_match_the_pool(scenario, tmp_path: Path) -> None:
+    """The same replications on a Dask LocalCluster and on one local worker give the same rows."""
+    s = _settings(scenario, weeks=2, replications=2, policies=("wmt_list",))
+    local = simulate(scenario, s, tmp_path / "local")
+    dask = simulate(scenario, replace(s, workers=2, scheduler="local"), tmp_path / "dask")
+    pd.testing.assert_frame_equal(local.weekly, dask.weekly)
