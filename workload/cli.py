@@ -1,4 +1,4 @@
-"""The `workload` command: validate, run, allocate, plan, synth, compare, sweep, schema, docs.
+"""The `workload` command: validate, run, allocate, plan, synth, compare, sweep, simulate, schema, docs.
 
 Exit codes: 0 success; 2 bad input (every problem listed, no traceback, nothing written); 1 an internal
 error (reported in one paragraph).
@@ -431,6 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
     from workload.sweep import add_sweep_parser
 
     add_sweep_parser(sub)
+
+    from workload.simulate.cli import add_simulate_parser
+
+    add_simulate_parser(sub)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the scenario format")
     p.set_defaults(func=cmd_schema)

@@ -107,7 +107,12 @@ SYNTH_HEADER = "# Synthetic scenario written by workload.synth"
 """First line of a scenario.toml that ``workload synth`` wrote."""
 SYNTH_FILES = frozenset({"scenario.toml", "cases.csv", "practitioners.csv", "partners.csv", "README.md"})
 
-KIND_WORDS = {"run": "a run folder", "compare": "a comparison folder", "synth": "a synthetic scenario folder"}
+KIND_WORDS = {
+    "run": "a run folder",
+    "compare": "a comparison folder",
+    "synth": "a synthetic scenario folder",
+    "simulate": "a simulation folder",
+}
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -515,6 +515,62 @@ class Output(BaseModel):
     )
 
 
+SimulatePolicy = Literal["wmt_list", "need_aware", "lp"]
+SIMULATE_POLICIES: tuple[SimulatePolicy, ...] = ("wmt_list", "need_aware", "lp")
+"""The allocation policies `workload simulate` compares (docs/simulate.md)."""
+
+
+class Simulate(BaseModel):
+    """`workload simulate`: a PDU week by week (docs/simulate.md). Command-line options override these."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    weeks: int = Field(default=52, ge=1, le=260, description="Weeks to simulate.")
+    replications: int = Field(default=20, ge=1, le=1000, description="Replications (independent years of events).")
+    seed: int | None = Field(default=None, ge=0, description="Seed of the events; default the scenario's seed.")
+    policies: list[SimulatePolicy] = Field(
+        default_factory=lambda: list(SIMULATE_POLICIES),
+        min_length=1,
+        description=(
+            "Allocation policies compared on the same events: wmt_list (today's choose-practitioner list, lowest "
+            "workload %), need_aware (most hours free after the case), lp (the LP allocator with lp_continuity)."
+        ),
+    )
+    lp_continuity: Literal["keep", "rebalance"] = Field(
+        default="keep", description="The lp policy's continuity rule (keep: only new and orphaned cases placed)."
+    )
+    lp_replan_weeks: int = Field(
+        default=4,
+        ge=1,
+        le=52,
+        description=(
+            "The lp policy re-plans every caseload's hours with the full LP every this many weeks (1: every week); "
+            "in the weeks between, a small LP places only the new and orphaned cases in the hours freed since."
+        ),
+    )
+    arrivals_per_week: float | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Mean new cases a week (Poisson); default the caseload's size over the mean length of its orders in "
+            "weeks, which keeps the caseload steady."
+        ),
+    )
+    expected_arrivals: list[float] | None = Field(
+        default=None,
+        min_length=1,
+        description="Mean new cases of each week in turn (repeated when shorter than weeks); overrides arrivals_per_week.",
+    )
+    workers: int | None = Field(default=None, ge=1, description="Worker processes; default the machine's cores.")
+
+    @field_validator("expected_arrivals")
+    @classmethod
+    def _arrivals_not_negative(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(v < 0 for v in value):
+            raise PydanticCustomError("negative", "has a negative number of arrivals; every week needs 0 or more")
+        return value
+
+
 class ScenarioFile(BaseModel):
     """The contents of scenario.toml."""
 
@@ -530,6 +586,7 @@ class ScenarioFile(BaseModel):
     )
     policy: Policy = Field(default_factory=Policy, description="How need is scored and what the allocator may do.")
     output: Output = Field(default_factory=Output, description="How results are published.")
+    simulate: Simulate = Field(default_factory=Simulate, description="`workload simulate`: a PDU week by week.")
 
     @field_validator("name")
     @classmethod

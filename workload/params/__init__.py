@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from workload.errors import FORMAT_CHARACTERS, Problem
 
-PARAMETER_FILES = ("wmt", "tier", "needs", "allocation", "costs", "outcomes", "plan", "synth")
+PARAMETER_FILES = ("wmt", "tier", "needs", "allocation", "costs", "outcomes", "plan", "synth", "simulate")
 """The parameter files, by top-level name; each is ``<name>.yaml`` in this package (missing ones are skipped)."""
 
 Scalar = float | int | str | bool
