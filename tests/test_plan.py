@@ -73,6 +73,12 @@ def test_plan_command_writes_the_curve(tmp_path: Path) -> None:
     assert int(curve["lowest_cost"].sum()) == 1
     assert (curve["spend"] <= curve["budget"] + 1e-3).all()
     assert np.all(np.diff(curve["whole_life_cost"]) <= 1e-6)
+    page = (out / "plan.html").read_text(encoding="utf-8")
+    table = page[page.index("<h2>The spend curve</h2>") :]
+    lowest = curve[curve["lowest_cost"] == 1].iloc[0]
+    assert f'<tr class="lowest"><td>£{lowest["budget"]:,.0f}</td><td>£{lowest["spend"]:,.0f}</td>' in table
+    assert f"{100 * curve['coverage'].iloc[0]:.1f}%" in table
+    assert "e+" not in table and "nan" not in table
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from workload import __version__, disclosure, outcomes
 from workload.output import atomic_folder, write_csv, write_json
 from workload.plan import Planner, PlanPoint
 from workload.report.charts import _svg
+from workload.report.formats import gbp, pct
 from workload.report.workbook import formatted_workbook
 
 
@@ -103,7 +104,7 @@ def _posts_table(best: pd.Series) -> str:
         name = str(column)
         if name.startswith("fte_") and name != "fte_added" and float(value) > 0.05:
             grade, pdu = name[len("fte_") :].split("_", 1)
-            rows.append((pdu, grade, f"{float(value):.1f}", f"{round(2 * float(value)) / 2:g}"))
+            rows.append((pdu, grade, f"{float(value):.1f}", f"{round(2 * float(value)) / 2:.1f}"))
         elif name.startswith("partner_hours_") and float(value) > 0.5:
             partner, pdu = name[len("partner_hours_") :].split("_", 1)
             rows.append((pdu, f"partner {partner} (hours)", f"{float(value):,.0f}", ""))
@@ -116,6 +117,47 @@ def _posts_table(best: pd.Series) -> str:
         '<div class="scroll"><table><thead><tr><th scope="col">PDU</th><th scope="col">Grade</th>'
         '<th scope="col">FTE added</th><th scope="col">To the nearest half post</th></tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+CURVE_COLUMNS = (
+    ("budget", "Budget", "gbp"),
+    ("spend", "Spend", "gbp"),
+    ("fte_added", "Posts added (FTE)", "fte"),
+    ("coverage", "Need met", "pct"),
+    ("coverage_female", "Women", "pct"),
+    ("coverage_male", "Men", "pct"),
+    ("coverage_low_risk_complex_yes", "Low risk, complex needs", "pct"),
+    ("whole_life_cost", "Whole-life cost", "gbp"),
+    ("saving", "Less than at no spend", "gbp"),
+)
+"""The spend curve as plan.html shows it (every column, by PDU too, is in spend_curve.csv and plan.xlsx)."""
+
+
+def _curve_table(curve: pd.DataFrame) -> str:
+    """The spend curve for a reader: money to the pound, shares as percentages, posts by grade summed over PDUs,
+    the lowest point marked; groups under the small-numbers threshold shown as "–"."""
+    shown = curve.assign(saving=float(curve["whole_life_cost"].iloc[0]) - curve["whole_life_cost"])
+    grades = sorted(
+        {str(c)[len("fte_") :].split("_", 1)[0] for c in curve.columns if str(c).startswith("fte_")} - {"added"}
+    )
+    columns = [c for c in CURVE_COLUMNS if c[0] in shown.columns]
+    form = {"gbp": gbp, "pct": pct, "fte": lambda v: f"{float(v):.1f}"}
+    head = "".join(f'<th scope="col">{html.escape(name)}</th>' for _, name, _ in columns[:3])
+    head += "".join(f'<th scope="col">{html.escape(g)} (FTE)</th>' for g in grades)
+    head += "".join(f'<th scope="col">{html.escape(name)}</th>' for _, name, _ in columns[3:])
+    body = []
+    for _, row in shown.iterrows():
+        cells = [form[kind](row[key]) for key, _, kind in columns]
+        by_grade = [
+            f"{float(row[[c for c in curve.columns if str(c).startswith(f'fte_{g}_')]].sum()):.1f}" for g in grades
+        ]
+        cells = cells[:3] + by_grade + cells[3:]
+        mark = ' class="lowest"' if int(row["lowest_cost"]) == 1 else ""
+        body.append(f"<tr{mark}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return (
+        f'<div class="scroll"><table class="table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -132,10 +174,6 @@ def _html(planner: Planner, curve: pd.DataFrame, objective: str) -> str:
     warnings = "".join(f'<p class="warn">{html.escape(w)}</p>' for w in plan_warnings(planner))
     best = curve[curve["lowest_cost"] == 1].iloc[0]
     base = curve.iloc[0]
-    shown = curve.copy()
-    money = [c for c in shown.columns if c.startswith(("budget", "spend", "whole_life", "outcome"))]
-    shown[money] = shown[money].round(0)
-    shown = shown.round(3)
     name = html.escape(planner.scenario.spec.name)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Investment plan: {name}</title><style>{css}</style></head>
@@ -145,17 +183,19 @@ def _html(planner: Planner, curve: pd.DataFrame, objective: str) -> str:
 <p>Objective: <strong>{OBJECTIVE_TEXT[objective]}</strong>. Each budget is one optimisation
 choosing added whole-time posts by grade and PDU and extra partner hours, with the allocation inside it
 (docs/model.md, "The investment question"). FTE are continuous: round to the half post you can recruit.</p>
-<p>The whole-life cost is lowest at a spend of <strong>GBP {best["spend"]:,.0f}</strong> a year
-({best["fte_added"]:.1f} FTE added): GBP {best["whole_life_cost"]:,.0f}, against GBP
-{base["whole_life_cost"]:,.0f} at a spend of GBP {base["spend"]:,.0f}; need met
+<p>The whole-life cost is lowest at a spend of <strong>{gbp(best["spend"])}</strong> a year
+({best["fte_added"]:.1f} FTE added): {gbp(best["whole_life_cost"])}, against
+{gbp(base["whole_life_cost"])} at a spend of {gbp(base["spend"])}; need met
 {100 * best["coverage"]:.1f}% against {100 * base["coverage"]:.1f}%.</p>
 <figure>{chart_curve(curve)}</figure>
 <h2>Posts at the lowest whole-life cost</h2>
 {_posts_table(best)}
 <h2>The spend curve</h2>
-<div class="scroll">{shown.to_html(classes="table", na_rep="", border=0)}</div>
-<p class="note">workload {__version__}. Coverage by group is blank for groups smaller than the small-numbers
-threshold.</p>
+<p>One row per budget; the row in bold is the spend at which the whole-life cost is lowest. Posts by PDU and
+partner hours bought are in spend_curve.csv and plan.xlsx.</p>
+{_curve_table(curve)}
+<p class="note">workload {__version__}. Need met for a group is shown as "–" for groups smaller than the
+small-numbers threshold.</p>
 </main></body></html>
 """
 
