@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -87,6 +88,7 @@ def _any_starts_like_formula(index: pd.Index) -> bool:
     """Whether any text label of ``index`` starts like a formula (vectorised: a national run's 250,000 case ids
     are checked for every table written)."""
     try:
-        return bool(index.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool).any())
+        starts = index.str.startswith(FORMULA_STARTS)
     except AttributeError:  # no text labels at all
         return False
+    return bool(pd.Series(np.asarray(starts, dtype=object)).fillna(False).astype(bool).any())
