@@ -323,9 +323,11 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
         rows = np.flatnonzero(has)
         ok = eligible[rows, current_pos[rows]]
         rows = rows[ok]
-        # the pair's position: pairs before it in its case's segment are the eligible practitioners before it
-        before = np.cumsum(eligible, axis=1)[rows, current_pos[rows]] - 1
-        current_pair[rows] = pair_start[rows] + before
+        # the pair's position among the pairs, sorted by case then practitioner (no cases x practitioners cumsum)
+        current_pair[rows] = np.searchsorted(
+            pair_case.astype(np.int64) * len(practs) + pair_prac,
+            rows.astype(np.int64) * len(practs) + current_pos[rows],
+        )
 
     female = (cases["sex"].astype(str) == "female").to_numpy()
     pool_penalty = np.zeros(len(pair_case))
