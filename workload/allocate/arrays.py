@@ -449,11 +449,13 @@ def pdu_inputs(
 
     deliverable: dict[str, np.ndarray] = {}
     demand: dict[tuple[str, str], float] = {}
+    # each PDU's cases with every column, cut once (a label lookup per PDU would search all the case ids)
+    full_groups = {pdu: frame for pdu, frame in cases.groupby("pdu", sort=True)} if use_partners else {}
     for pdu in pdus:
         ids = serves[pdu]
         sub = partner_frame.loc[ids] if ids else pd.DataFrame()
         matrix = (
-            partner_deliverable_hours(cases.loc[case_groups[pdu].index], sub)
+            partner_deliverable_hours(full_groups[pdu], sub)
             if ids
             else np.zeros((len(case_groups[pdu]), 0))
         )
