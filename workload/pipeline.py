@@ -241,6 +241,7 @@ def _run_stages(
         params,
         threshold,
         bool(hidden.isna().to_numpy().any()),
+        own_holder=today_holder,
     )
     lap("tables")
 
