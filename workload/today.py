@@ -115,8 +115,12 @@ def rule_sensitivity(
     own = baseline.baseline_rule(params)
     rows = []
     for rule in baseline.RULES:
-        reuse = own_holder is not None and rule == own  # the run's own rule: today's allocation, already made
-        holder = own_holder if reuse else baseline.allocate_baseline(cases, practitioners, params, rule=rule)
+        reuse = rule == own  # the run's own rule: today's allocation, already made
+        holder = (
+            own_holder
+            if own_holder is not None and reuse
+            else baseline.allocate_baseline(cases, practitioners, params, rule=rule)
+        )
         afforded = outcomes.today_hours(demand, holder, capacity, need, params)
         cell = outcomes.CellResult(afforded, zero, holder, no_move)
         frame = outcomes.case_outcomes(need, cell)

@@ -454,11 +454,7 @@ def pdu_inputs(
     for pdu in pdus:
         ids = serves[pdu]
         sub = partner_frame.loc[ids] if ids else pd.DataFrame()
-        matrix = (
-            partner_deliverable_hours(full_groups[pdu], sub)
-            if ids
-            else np.zeros((len(case_groups[pdu]), 0))
-        )
+        matrix = partner_deliverable_hours(full_groups[pdu], sub) if ids else np.zeros((len(case_groups[pdu]), 0))
         deliverable[pdu] = matrix
         for j, partner_id in enumerate(ids):
             demand[(partner_id, pdu)] = float(matrix[:, j].sum())
