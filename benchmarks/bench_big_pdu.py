@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_pipeline import RESULTS, SCRATCH, WORKLOAD, machine, synth, timed_process  # noqa: E402
+from bench_pipeline import RESULTS, SCRATCH, WORKLOAD, machine, synth, timed_process
 
 SHAPE = (30_000, 1_150, 1)
 
@@ -94,8 +94,10 @@ def markdown(data: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "Targets: under 60 s and under 4 GiB (4,096 MiB), without a time limit "
-        "(status `time-limit` means HiGHS stopped at its limit and its last feasible LP solution was rounded).",
+        (
+            "Targets: under 60 s and under 4 GiB (4,096 MiB), without a time limit "
+            "(status `time-limit` means HiGHS stopped at its limit and its last feasible LP solution was rounded)."
+        ),
     ]
     return "\n".join(lines) + "\n"
 
