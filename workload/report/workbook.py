@@ -210,30 +210,42 @@ PRACTITIONER_COLUMNS = [
 """The practitioners sheet: workload % and flag today, after today's allocation and under the reform, and hours."""
 
 
+CASELOAD_NOTES = [
+    (
+        "Case-level and practitioner-level data (pseudonymous ids), like cases.csv, allocations.csv and "
+        "practitioners.csv: keep it in the run folder and do not publish it. report.xlsx holds the published tables."
+    ),
+    (
+        "practitioners: WMT workload % (points over available points) today on the screen, after today's way of "
+        "allocating the new cases (baseline) and under the reform; hours a year and the share of capacity used."
+    ),
+    (
+        "allocation: each case's practitioner and partner under the reform, hours a year, public-protection minimum "
+        "and shortfall, whether it moved (1) and why."
+    ),
+]
+"""The notes sheet of caseload.xlsx."""
+
+
 def write_caseload_workbook(result: Any, xlsx_path: Path) -> None:
     """caseload.xlsx: practitioners (today and reform) and the reform's allocation of every case, with moves and
     their reasons. Case-level like cases.csv and allocations.csv: pseudonymous ids, kept in the run folder, not
     published (docs/model.md, 'Small cells')."""
+    write_caseload_sheets(caseload_sheets(result), xlsx_path)
+
+
+def caseload_sheets(result: Any) -> dict[str, pd.DataFrame]:
+    """The sheets of caseload.xlsx (practitioners, allocation), as :func:`write_caseload_sheets` writes them."""
     practitioners = result.practitioners[[c for c in PRACTITIONER_COLUMNS if c in result.practitioners.columns]]
     practitioners = practitioners.rename(
         columns={"utilisation": "utilisation (share)", "utilisation_baseline": "utilisation_baseline (share)"}
     )
-    notes = [
-        (
-            "Case-level and practitioner-level data (pseudonymous ids), like cases.csv, allocations.csv and "
-            "practitioners.csv: keep it in the run folder and do not publish it. report.xlsx holds the published tables."
-        ),
-        (
-            "practitioners: WMT workload % (points over available points) today on the screen, after today's way of "
-            "allocating the new cases (baseline) and under the reform; hours a year and the share of capacity used."
-        ),
-        (
-            "allocation: each case's practitioner and partner under the reform, hours a year, public-protection minimum "
-            "and shortfall, whether it moved (1) and why."
-        ),
-    ]
-    sheets = {"practitioners": _rounded(practitioners), "allocation": _rounded(result.tables["allocations"])}
-    formatted_workbook(xlsx_path, sheets, notes)
+    return {"practitioners": _rounded(practitioners), "allocation": _rounded(result.tables["allocations"])}
+
+
+def write_caseload_sheets(sheets: dict[str, pd.DataFrame], xlsx_path: Path) -> None:
+    """Write caseload.xlsx from :func:`caseload_sheets` (a plain function of frames, so a worker process can)."""
+    formatted_workbook(xlsx_path, sheets, CASELOAD_NOTES)
 
 
 def _stamp_workbook(path: Path) -> None:
