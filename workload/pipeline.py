@@ -497,17 +497,20 @@ def write_run(result: RunResult, out: Path, force: bool = False) -> Path:
     """
     out = Path(out)
     with atomic_folder(out, force=force, kind="run", protected=[result.scenario.folder]) as tmp:
-        # the two largest files are written by the run's LP workers, idle by now, while this process writes the rest
+        # the largest files are written by the run's LP workers, idle by now, while this process writes the rest
+        aside = ["allocations"] if "allocations" in result.tables else []
         pending = _start_aside(
             running_pool(),
             [
                 (write_csv, (result.cases, tmp / "cases.csv")),
                 (write_caseload_sheets, (caseload_sheets(result), tmp / "caseload.xlsx")),
-            ],
+            ]
+            + [(write_csv, (result.tables[name], tmp / f"{name}.csv")) for name in aside],
         )
         write_csv(result.practitioners, tmp / "practitioners.csv")
         for name, table in result.tables.items():
-            write_csv(table, tmp / f"{name}.csv")
+            if name not in aside:
+                write_csv(table, tmp / f"{name}.csv")
         result.summary["version"] = __version__
         result.summary["warnings"] = list(result.warnings)
         write_json(result.summary, tmp / "summary.json")
