@@ -189,3 +189,20 @@ def test_writes_not_started_on_workers_are_done_here(tmp_path: Path) -> None:
 
     with pytest.raises(OSError, match="disk full"):
         _finish_aside(_start_aside(None, [(fail, ("x",))]))
+
+
+def test_workers_write_into_the_run_folder_after_the_working_folder_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers started from one working folder write into a run folder given relative to another."""
+    scenario = write_scenario(
+        tmp_path / "s", synth_scenario(n_cases=200, n_practitioners=10, n_pdus=2, seed=4), name="cwd"
+    )
+    assert main(["run", str(scenario), "--out", str(tmp_path / "first"), "--workers", "2"]) == 0
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["run", str(scenario), "--out", "runs/second", "--workers", "2"]) == 0
+    for name in ("cases.csv", "allocations.csv", "caseload.xlsx"):
+        assert (tmp_path / "elsewhere" / "runs" / "second" / name).read_bytes() == (
+            tmp_path / "first" / name
+        ).read_bytes()

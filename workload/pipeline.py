@@ -498,14 +498,16 @@ def write_run(result: RunResult, out: Path, force: bool = False) -> Path:
     out = Path(out)
     with atomic_folder(out, force=force, kind="run", protected=[result.scenario.folder]) as tmp:
         # the largest files are written by the run's LP workers, idle by now, while this process writes the rest
+        # (to absolute paths: a worker's working folder is the one it started in)
+        folder = tmp.absolute()
         aside = ["allocations"] if "allocations" in result.tables else []
         pending = _start_aside(
             running_pool(),
             [
-                (write_csv, (result.cases, tmp / "cases.csv")),
-                (write_caseload_sheets, (caseload_sheets(result), tmp / "caseload.xlsx")),
+                (write_csv, (result.cases, folder / "cases.csv")),
+                (write_caseload_sheets, (caseload_sheets(result), folder / "caseload.xlsx")),
             ]
-            + [(write_csv, (result.tables[name], tmp / f"{name}.csv")) for name in aside],
+            + [(write_csv, (result.tables[name], folder / f"{name}.csv")) for name in aside],
         )
         write_csv(result.practitioners, tmp / "practitioners.csv")
         for name, table in result.tables.items():
