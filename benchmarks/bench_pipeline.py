@@ -86,6 +86,7 @@ def child(scenario_path: str, out: str, workers: int) -> None:
     stages.update({k: float(v) for k, v in result.timings.items()})
     stages["write and report"] = written - ran
     stages["total"] = written - start
+    stages["main process CPU"] = time.process_time()
     print(json.dumps(stages))
 
 
@@ -179,12 +180,13 @@ def staged_run(scenario: Path, workers: int, repeats: int) -> dict[str, float]:
     return {k: median([r[k] for r in runs]) for k in runs[0]}
 
 
-def end_to_end(scenario: Path, workers: int, repeats: int) -> dict[str, float]:
+def end_to_end(scenario: Path, workers: int, repeats: int, extra: tuple[str, ...] = ()) -> dict[str, float]:
     walls, peaks, singles, cpus = [], [], [], []
     with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp:
         for _ in range(repeats):
             p = timed_process(
                 [WORKLOAD, "run", str(scenario), "--out", str(Path(tmp) / "run"), "--force", "--workers", str(workers)]
+                + list(extra)
             )
             walls.append(p["wall"])
             peaks.append(p["peak_tree_rss_mib"])
@@ -338,6 +340,10 @@ def machine() -> dict[str, Any]:
     }
 
 
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else [float("nan")] * 3
+
+
 def markdown(data: dict[str, Any]) -> str:
     lines = ["# Pipeline benchmark", ""]
     m = data["machine"]
@@ -345,14 +351,16 @@ def markdown(data: dict[str, Any]) -> str:
         (
             f"Written by `{data['command']}` on {m['cpus']} CPU(s) ({m['cpu']}, {m['memory_gib']} GiB), Python {m['python']}, "
             f"{data['workers']} worker(s), medians of {data['repeats']} run(s). Load average when it started: "
-            f"{', '.join(str(x) for x in m['load_average_at_start'])} (the machine may be shared; read wall times with it)."
+            f"{', '.join(str(x) for x in m['load_average_at_start'])}; when it ended: "
+            f"{', '.join(str(x) for x in data.get('load_average_at_end', []))} (the machine may be shared; read wall "
+            "times with it, and prefer CPU times and ratios)."
         ),
         "",
     ]
     scenarios = data["scenarios"]
     names = list(scenarios)
     lines += ["## Stages (seconds)", "", "| stage | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for stage in STAGES + ("total",):
+    for stage in STAGES + ("total", "main process CPU"):
         row = [f"{scenarios[n]['stages'].get(stage, float('nan')):.2f}" for n in names]
         lines.append(f"| {stage} | " + " | ".join(row) + " |")
     for key, label in (
@@ -403,7 +411,7 @@ def markdown(data: dict[str, Any]) -> str:
     if sc:
         lines += [
             "",
-            "## Scaling (`workload run`, end to end)",
+            "## Scaling (`workload run`, end to end, trade-off section off as it is nationally)",
             "",
             "| cases | practitioners | PDUs | wall (s) | CPU (s) | peak memory (MiB) |",
             "|---|---|---|---|---|---|",
@@ -434,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", default="", help="comma-separated case counts for the scaling runs, e.g. 25000,100000,250000"
     )
+    parser.add_argument("--seed", type=int, default=7, help="synth seed of the national and scaling scenarios")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--no-references", action="store_true", help="skip the PuLP and HiGHS-floor reference points")
@@ -453,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     todo = [("region", REGION, 12_000, 520, 10)]
     if args.national:
-        todo.append(("national", synth(*NATIONAL), *NATIONAL))
+        todo.append(("national", synth(*NATIONAL, seed=args.seed), *NATIONAL))
     for name, path, cases, practitioners, pdus in todo:
         print(f"{name}: staged run", flush=True)
         stages = staged_run(path, args.workers, args.repeats)
@@ -482,8 +491,11 @@ def main(argv: list[str] | None = None) -> int:
             if (n, practitioners, pdus) == NATIONAL and "national" in data["scenarios"]:
                 e2e = data["scenarios"]["national"]["end_to_end"]
             else:
+                # the trade-off section off, as "auto" leaves it for the national scenario: the same work at
+                # every size (it would add four more needs-scored solves below 30,000 cases only)
                 print(f"scaling: {n} cases", flush=True)
-                e2e = end_to_end(synth(n, practitioners, pdus), args.workers, args.repeats)
+                path = synth(n, practitioners, pdus, seed=args.seed)
+                e2e = end_to_end(path, args.workers, args.repeats, ("--set", "output.tradeoff=false"))
             runs.append(
                 {
                     "cases": n,
@@ -506,9 +518,9 @@ def main(argv: list[str] | None = None) -> int:
         e = data["scenarios"]["national"]["end_to_end"]
         targets.append(
             {
-                "target": "national `workload run` < 60 s",
-                "measured": f"{e['wall_seconds']:.1f} s",
-                "met": e["wall_seconds"] < 60,
+                "target": "national `workload run` < 30 s (2 cores)",
+                "measured": f"{e['wall_seconds']:.1f} s (CPU {e['cpu_seconds']:.1f} s over all processes)",
+                "met": e["wall_seconds"] < 30,
             }
         )
         targets.append(
@@ -545,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
             {"target": "time grows no worse than linearly (exponent <= 1)", "measured": f"{b:.2f}", "met": b <= 1.0}
         )
     data["targets"] = targets
+    data["load_average_at_end"] = load_average()
 
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "pipeline.json").write_text(json.dumps(data, indent=2, default=float) + "\n")

@@ -5,11 +5,19 @@ two PDU shapes (60 cases x 3 practitioners, 80 x 4; two partners; ``Policy()`` d
 the LP, rounds it (with and without the local search) and solves the exact MIP, and writes the mean and
 largest gap, (rounded - MIP optimum) / MIP optimum, to ``benchmarks/results/rounding_gap.md`` (the table in
 docs/model.md, "Rounding").
+
+``--region`` instead measures the gap to the LP bound, (rounded - LP bound) / LP bound, of every PDU of
+``scenarios/region`` (both cells, WMT- and needs-scored) under each continuity rule (keep, rebalance, free),
+as ``workload run`` allocates them, and writes ``rounding_gap_region.md`` and ``.json`` with the load average.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import statistics
+import time
 from pathlib import Path
 
 from workload.allocate.lp import round_allocation, solve_highs
@@ -66,5 +74,77 @@ def main() -> None:
     (RESULTS / "rounding_gap.md").write_text("\n".join(lines) + "\n")
 
 
+def region(workers: int = 2) -> None:
+    """Bound, rounded objective and gap of every region PDU, by continuity rule and cell."""
+    from workload import pipeline
+    from workload.allocate import lp
+    from workload.load import load_scenario
+
+    load_before = os.getloadavg()
+    scenario = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "region")
+    scores = pipeline.score_cases(scenario)
+    rows = []
+    for continuity in ("keep", "rebalance", "free"):
+        for scoring in ("wmt", "needs"):
+            policy = scenario.spec.policy.model_copy(update={"continuity": continuity})
+            if scoring == "wmt":
+                policy = policy.model_copy(update={"use_partners": False})
+            frame = pipeline.lp_cases(scenario, scores, scoring)
+            start = time.perf_counter()
+            alloc = lp.allocate_lp(frame, scenario.practitioners, scenario.partners, scenario.params, policy, workers)
+            wall = time.perf_counter() - start
+            for pdu, row in alloc.pdus.iterrows():
+                rows.append(
+                    {
+                        "continuity": continuity,
+                        "cell": scoring,
+                        "pdu": str(pdu),
+                        "cases": int(row["cases"]),
+                        "status": str(row["status"]),
+                        "bound": float(row["bound"]),
+                        "objective": float(row["objective"]),
+                        "gap_pct": float(row["gap"]) * 100,
+                        "seconds": float(row["seconds"]),
+                    }
+                )
+            print(continuity, scoring, f"{wall:.1f}s", f"largest gap {max(r['gap_pct'] for r in rows[-10:]):.3f}%")
+    lines = [
+        "# Rounding gap against the LP bound, region PDUs",
+        "",
+        (
+            "Written by `python benchmarks/bench_rounding_gap.py --region`: every PDU of scenarios/region, both cells, "
+            "under each continuity rule; gap = (rounded objective - LP bound) / LP bound (the LP bound is a lower "
+            f"bound on the exact optimum, so the gap to the optimum is at most this). Load average when it started: "
+            f"{', '.join(f'{x:.2f}' for x in load_before)}."
+        ),
+        "",
+        "| continuity | cell | PDUs | largest gap | mean gap | PDUs above 1% |",
+        "|---|---|---|---|---|---|",
+    ]
+    for continuity in ("keep", "rebalance", "free"):
+        for scoring in ("wmt", "needs"):
+            g = [r["gap_pct"] for r in rows if r["continuity"] == continuity and r["cell"] == scoring]
+            above = sum(x > 1.0 for x in g)
+            lines.append(
+                f"| {continuity} | {scoring} | {len(g)} | {max(g):.3f}% | {statistics.mean(g):.3f}% | {above} |"
+            )
+    lines += ["", "| continuity | cell | PDU | cases | LP bound | rounded | gap |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        f"| {r['continuity']} | {r['cell']} | {r['pdu']} | {r['cases']:,} | {r['bound']:,.1f} | {r['objective']:,.1f} | "
+        f"{r['gap_pct']:.3f}% |"
+        for r in rows
+    ]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "rounding_gap_region.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "rounding_gap_region.json").write_text(json.dumps({"load_average": load_before, "pdus": rows}, indent=1))
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--region", action="store_true", help="gap to the LP bound of every region PDU, by rule")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if args.region:
+        region(args.workers)
+    else:
+        main()

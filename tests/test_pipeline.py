@@ -154,3 +154,55 @@ def test_baseline_allocation_keeps_current_practitioners(run: Path, tmp_path: Pa
     cases = read(run, "cases.csv").set_index("case_id")
     held = scenario_cases["current_practitioner_id"].dropna()
     assert (cases.loc[held.index, "baseline_practitioner_id"] == held).all()
+
+
+def test_the_run_folder_is_the_same_whether_workers_write_part_of_it_or_not(tmp_path: Path) -> None:
+    """With worker processes running, cases.csv, allocations.csv and caseload.xlsx are written by them while the
+    main process writes the rest; without, all here: the same bytes either way."""
+    scenario = write_scenario(
+        tmp_path / "s", synth_scenario(n_cases=400, n_practitioners=20, n_pdus=2, seed=3), name="aside"
+    )
+    from workload.allocate.parallel import running_pool
+
+    for workers in ("1", "2"):
+        assert main(["run", str(scenario), "--out", str(tmp_path / workers), "--workers", workers]) == 0
+    assert running_pool() is not None, "the 2-worker run had its workers write part of the folder"
+    names = sorted(p.name for p in (tmp_path / "1").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "2").iterdir())
+    assert {"cases.csv", "allocations.csv", "caseload.xlsx"} <= set(names)
+    for name in names:
+        if name != "manifest.json":
+            assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
+
+
+def test_writes_not_started_on_workers_are_done_here(tmp_path: Path) -> None:
+    """Without a pool, every write is done in this process (and an error in writing is raised, not lost)."""
+    from workload.pipeline import _finish_aside, _start_aside
+
+    written: list[str] = []
+    started = _start_aside(None, [(written.append, ("a",)), (written.append, ("b",))])
+    _finish_aside(started)
+    assert written == ["a", "b"]
+
+    def fail(_: str) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        _finish_aside(_start_aside(None, [(fail, ("x",))]))
+
+
+def test_workers_write_into_the_run_folder_after_the_working_folder_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers started from one working folder write into a run folder given relative to another."""
+    scenario = write_scenario(
+        tmp_path / "s", synth_scenario(n_cases=200, n_practitioners=10, n_pdus=2, seed=4), name="cwd"
+    )
+    assert main(["run", str(scenario), "--out", str(tmp_path / "first"), "--workers", "2"]) == 0
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["run", str(scenario), "--out", "runs/second", "--workers", "2"]) == 0
+    for name in ("cases.csv", "allocations.csv", "caseload.xlsx"):
+        assert (tmp_path / "elsewhere" / "runs" / "second" / name).read_bytes() == (
+            tmp_path / "first" / name
+        ).read_bytes()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,12 @@ import pandas as pd
 
 from workload import __version__, disclosure, marginal, outcomes, today, tradeoff
 from workload.allocate import baseline, lp
+from workload.allocate.parallel import running_pool
 from workload.load import Scenario, resolved_scenario
 from workload.output import atomic_folder, write_csv, write_json
 from workload.reform import Reform
 from workload.report import write_report
+from workload.report.workbook import caseload_sheets, write_caseload_sheets
 from workload.scoring import needs, wmt
 
 CASE_GROUP_COLUMNS = ("pdu", "sex", "ethnicity", "case_type", "tier")
@@ -243,6 +247,7 @@ def _run_stages(
         params,
         threshold,
         bool(hidden.isna().to_numpy().any()),
+        own_holder=today_holder,
     )
     lap("tables")
 
@@ -466,6 +471,35 @@ def headline_summary(
     }
 
 
+WriteJob = tuple[Callable[..., None], tuple[Any, ...]]
+"""A file to write: (function, arguments)."""
+
+
+def _start_aside(
+    pool: ProcessPoolExecutor | None, writes: list[WriteJob]
+) -> list[tuple[Future[None] | None, WriteJob]]:
+    """Start ``writes`` on ``pool`` (none started when there is no pool, or it is broken)."""
+    if pool is None:
+        return [(None, job) for job in writes]
+    try:
+        return [(pool.submit(job[0], *job[1]), job) for job in writes]
+    except (BrokenProcessPool, RuntimeError):
+        return [(None, job) for job in writes]
+
+
+def _finish_aside(started: list[tuple[Future[None] | None, WriteJob]]) -> None:
+    """Wait for the writes started by :func:`_start_aside`; those not started, or lost with a worker, are done here
+    (an error in the writing itself is raised, as it would be here)."""
+    for future, (write, arguments) in started:
+        if future is not None:
+            try:
+                future.result()
+                continue
+            except BrokenProcessPool:
+                pass
+        write(*arguments)
+
+
 def write_run(result: RunResult, out: Path, force: bool = False) -> Path:
     """Write the run folder atomically: CSVs, summary.json, the resolved scenario and a manifest.
 
@@ -474,15 +508,28 @@ def write_run(result: RunResult, out: Path, force: bool = False) -> Path:
     """
     out = Path(out)
     with atomic_folder(out, force=force, kind="run", protected=[result.scenario.folder]) as tmp:
-        write_csv(result.cases, tmp / "cases.csv")
+        # the largest files are written by the run's LP workers, idle by now, while this process writes the rest
+        # (to absolute paths: a worker's working folder is the one it started in)
+        folder = tmp.absolute()
+        aside = ["allocations"] if "allocations" in result.tables else []
+        pending = _start_aside(
+            running_pool(),
+            [
+                (write_csv, (result.cases, folder / "cases.csv")),
+                (write_caseload_sheets, (caseload_sheets(result), folder / "caseload.xlsx")),
+            ]
+            + [(write_csv, (result.tables[name], folder / f"{name}.csv")) for name in aside],
+        )
         write_csv(result.practitioners, tmp / "practitioners.csv")
         for name, table in result.tables.items():
-            write_csv(table, tmp / f"{name}.csv")
+            if name not in aside:
+                write_csv(table, tmp / f"{name}.csv")
         result.summary["version"] = __version__
         result.summary["warnings"] = list(result.warnings)
         write_json(result.summary, tmp / "summary.json")
         write_json(resolved_scenario(result.scenario), tmp / "scenario.resolved.json")
-        write_report(result, tmp)
+        write_report(result, tmp, caseload=False)
+        _finish_aside(pending)
         write_json(
             {
                 "version": __version__,

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -77,7 +78,17 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     if any(isinstance(c, str) and c.startswith(FORMULA_STARTS) for c in frame.columns):
         out = out if out is not frame else frame.copy(deep=False)
         out.columns = [escape_formula(c) for c in frame.columns]
-    if frame.index.dtype.kind == "O" and any(isinstance(i, str) and i.startswith(FORMULA_STARTS) for i in frame.index):
+    if frame.index.dtype.kind == "O" and _any_starts_like_formula(frame.index):
         out = out if out is not frame else frame.copy(deep=False)
         out.index = pd.Index([escape_formula(i) for i in frame.index], name=frame.index.name)
     return out
+
+
+def _any_starts_like_formula(index: pd.Index) -> bool:
+    """Whether any text label of ``index`` starts like a formula (vectorised: a national run's 250,000 case ids
+    are checked for every table written)."""
+    try:
+        starts = index.str.startswith(FORMULA_STARTS)
+    except AttributeError:  # no text labels at all
+        return False
+    return bool(pd.Series(np.asarray(starts, dtype=object)).fillna(False).astype(bool).any())

@@ -93,6 +93,7 @@ def rule_sensitivity(
     params: Parameters,
     threshold: int,
     hide_net_cost: bool,
+    own_holder: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The headline under each baseline rule: one row per rule of :data:`RULES`, the run's own rule marked.
 
@@ -104,6 +105,7 @@ def rule_sensitivity(
     left idle, ``outcomes.today.spare_hours = idle``), ``coverage_reform``, ``net_whole_life_cost_reform_vs_baseline`` (blank when the
     run's own net cost is not published), ``practitioners_red_baseline``, ``unplaced_cases`` (blank when 1 to
     ``threshold - 1``) and ``utilisation_<grade>`` under the rule (hours given / capacity; grades with capacity).
+    ``own_holder``, when given, is today's allocation under the run's own rule (it is not made again).
     """
     need = scores["assessed_need_hours"]
     demand = scores["wmt_hours"]
@@ -113,7 +115,12 @@ def rule_sensitivity(
     own = baseline.baseline_rule(params)
     rows = []
     for rule in baseline.RULES:
-        holder = baseline.allocate_baseline(cases, practitioners, params, rule=rule)
+        reuse = rule == own  # the run's own rule: today's allocation, already made
+        holder = (
+            own_holder
+            if own_holder is not None and reuse
+            else baseline.allocate_baseline(cases, practitioners, params, rule=rule)
+        )
         afforded = outcomes.today_hours(demand, holder, capacity, need, params)
         cell = outcomes.CellResult(afforded, zero, holder, no_move)
         frame = outcomes.case_outcomes(need, cell)

@@ -494,6 +494,25 @@ def test_gain_threshold_is_exactly_where_a_cases_hours_stop_being_worth_the_need
         assert (theta > T - 1e-6)[below].all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 7))
+def test_gain_threshold_from_prefixes_is_the_largest_root_over_every_subset(seed: int, segments: int) -> None:
+    """T_c is taken over the S prefixes of the segments sorted by value; it is the largest root over all
+    2^S - 1 subsets of segments, in whatever order the values come."""
+    rng = np.random.default_rng(seed)
+    C = 40
+    length = rng.choice([0.0, 1.0], size=(segments, C), p=[0.2, 0.8]) * rng.uniform(0, 40, size=(segments, C))
+    value = rng.uniform(-5, 1200, size=(segments, C))
+    value[:, : C // 4] = np.round(value[:, : C // 4], -2)  # ties
+    need = rng.uniform(-50, 30_000, size=C)
+    subsets = np.array([[(k >> i) & 1 for i in range(segments)] for k in range(1, 2**segments)], dtype=float)
+    lengths = subsets @ length
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roots = np.where(lengths > 0, (subsets @ (length * value) - need) / lengths, -np.inf)
+    expected = np.where(need < 0, np.inf, roots.max(axis=0))
+    np.testing.assert_allclose(local_search.gain_threshold(length, value, need), expected, rtol=1e-12, atol=1e-9)
+
+
 def test_greedy_rounding_without_any_solver_is_a_valid_allocation() -> None:
     cases, practitioners, partners = random_allocation_inputs(
         9, cases_per_pdu=40, practitioners_per_pdu=4, n_partners=2

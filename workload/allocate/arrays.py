@@ -324,9 +324,11 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
         rows = np.flatnonzero(has)
         ok = eligible[rows, current_pos[rows]]
         rows = rows[ok]
-        # the pair's position: pairs before it in its case's segment are the eligible practitioners before it
-        before = np.cumsum(eligible, axis=1)[rows, current_pos[rows]] - 1
-        current_pair[rows] = pair_start[rows] + before
+        # the pair's position among the pairs, sorted by case then practitioner (no cases x practitioners cumsum)
+        current_pair[rows] = np.searchsorted(
+            pair_case.astype(np.int64) * len(practs) + pair_prac,
+            rows.astype(np.int64) * len(practs) + current_pos[rows],
+        )
 
     female = (cases["sex"].astype(str) == "female").to_numpy()
     pool_penalty = np.zeros(len(pair_case))
@@ -450,14 +452,12 @@ def pdu_inputs(
 
     deliverable: dict[str, np.ndarray] = {}
     demand: dict[tuple[str, str], float] = {}
+    # each PDU's cases with every column, cut once (a label lookup per PDU would search all the case ids)
+    full_groups = {pdu: frame for pdu, frame in cases.groupby("pdu", sort=True)} if use_partners else {}
     for pdu in pdus:
         ids = serves[pdu]
         sub = partner_frame.loc[ids] if ids else pd.DataFrame()
-        matrix = (
-            partner_deliverable_hours(cases.loc[case_groups[pdu].index], sub)
-            if ids
-            else np.zeros((len(case_groups[pdu]), 0))
-        )
+        matrix = partner_deliverable_hours(full_groups[pdu], sub) if ids else np.zeros((len(case_groups[pdu]), 0))
         deliverable[pdu] = matrix
         for j, partner_id in enumerate(ids):
             demand[(partner_id, pdu)] = float(matrix[:, j].sum())

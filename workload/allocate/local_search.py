@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,12 +146,6 @@ class _Holdings:
         return owner, self.by_holder[np.repeat(self.start[p], sizes) + offset]
 
 
-@functools.cache
-def _subsets(n: int) -> np.ndarray:
-    """The non-empty subsets of a case's ``n`` hour segments, as rows of 0/1."""
-    return np.array([[(k >> i) & 1 for i in range(n)] for k in range(1, 2**n)], dtype=float)
-
-
 def gain_threshold(length: np.ndarray, value: np.ndarray, need: np.ndarray) -> np.ndarray:
     """Per case, the price T_c below which its hours could be worth more than ``need_c``.
 
@@ -160,12 +153,17 @@ def gain_threshold(length: np.ndarray, value: np.ndarray, need: np.ndarray) -> n
     at a price theta an hour. It is the largest of the partial sums ``sum_(k in S) length_kc (value_kc -
     theta)`` over subsets S, each a line falling in theta, so ``Gamma_c(theta) > need_c`` exactly when theta
     is below one of their roots: T_c is the largest root (+inf when need_c < 0, -inf when the case has no
-    hours to give). ``length`` and ``value`` are S x C (S = K + 1 segments).
+    hours to give). A subset's root is the length-weighted mean of its values less need over its length, so
+    adding a segment worth more than the root raises it and dropping one worth less raises it too: the
+    largest root is that of a prefix of the segments sorted by value, and only the S prefixes are tried
+    (not the 2^S - 1 subsets). ``length`` and ``value`` are S x C (S = K + 1 segments).
     """
-    subsets = _subsets(length.shape[0])
-    lengths = subsets @ length
+    order = np.argsort(-value, axis=0, kind="stable")
+    lengths = np.take_along_axis(length, order, axis=0)
+    worth = np.where(lengths > 0, lengths * np.take_along_axis(value, order, axis=0), 0.0)
+    lengths, worth = np.cumsum(lengths, axis=0), np.cumsum(worth, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        roots = np.where(lengths > 0, (subsets @ (length * value) - need) / lengths, -np.inf)
+        roots = np.where(lengths > 0, (worth - need) / lengths, -np.inf)
     return np.where(need < 0, np.inf, roots.max(axis=0))
 
 

@@ -132,6 +132,14 @@ def worker_pool(n_workers: int) -> ProcessPoolExecutor:
     return pool
 
 
+def running_pool() -> ProcessPoolExecutor | None:
+    """The pool this process has running (the one a run started for its LPs), or None when there is none."""
+    for pool in _POOLS.values():
+        if not getattr(pool, "_broken", False):
+            return pool
+    return None
+
+
 def start_workers(n_workers: int) -> None:
     """Start the pool's workers now, without waiting for them (a run does so before scoring)."""
     if n_workers > 1:

@@ -175,12 +175,16 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         partner = np.full(a.n_cases, None, dtype=object)
         referred = rounded.link >= 0
         partner[referred] = a.partner_ids[a.link_partner[rounded.link[referred]]]
-        cases_out.loc[ids, "practitioner_id"] = practitioner
-        cases_out.loc[ids, "afforded_hours"] = rounded.hours
-        cases_out.loc[ids, "partner_id"] = partner
-        cases_out.loc[ids, "partner_hours"] = rounded.partner_hours
-        cases_out.loc[ids, "unmet_hours"] = np.maximum(a.required - rounded.hours - rounded.partner_hours, 0.0)
-        cases_out.loc[ids, "floor_shortfall_hours"] = np.maximum(a.floor - rounded.hours, 0.0)
+        placed = cases_out.index.get_indexer(ids)  # positions, found once (not a label lookup per column)
+        for name, column in (
+            ("practitioner_id", practitioner),
+            ("afforded_hours", rounded.hours),
+            ("partner_id", partner),
+            ("partner_hours", rounded.partner_hours),
+            ("unmet_hours", np.maximum(a.required - rounded.hours - rounded.partner_hours, 0.0)),
+            ("floor_shortfall_hours", np.maximum(a.floor - rounded.hours, 0.0)),
+        ):
+            cases_out.iloc[placed, cases_out.columns.get_loc(name)] = column
 
         load = np.bincount(a.pair_prac[rounded.pair], weights=rounded.hours, minlength=a.n_practitioners)
         count = np.bincount(a.pair_prac[rounded.pair], minlength=a.n_practitioners)
@@ -220,10 +224,11 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         cases_out["floor_shortfall_hours"] > HOURS_TOL, cases_out["floor_shortfall_hours"], 0.0
     )
     shortfall = float(cases_out["floor_shortfall_hours"].sum())
-    short_placed = float(cases_out.loc[a.case_ids, "floor_shortfall_hours"].sum()) if a.n_cases else 0.0
+    short = cases_out["floor_shortfall_hours"].to_numpy()[cases_out.index.get_indexer(a.case_ids)]
+    short_placed = float(short.sum()) if a.n_cases else 0.0
     overflow_total = float(prac_out["overflow_hours"].sum())
     if short_placed > HOURS_TOL or overflow_total > HOURS_TOL:
-        n_short = int((cases_out.loc[a.case_ids, "floor_shortfall_hours"] > 0).sum()) if a.n_cases else 0
+        n_short = int((short > 0).sum()) if a.n_cases else 0
         limit_text = " within the budget cap" if policy.budget_cap_gbp is not None else ""
         parts = []
         if short_placed > HOURS_TOL:
@@ -289,7 +294,7 @@ def _effects_frame(model: Model, effects: HourEffects) -> pd.DataFrame:
 
 def _kept_against_rules(inp: PduInput, a: PduArrays, params: Parameters, policy: Policy) -> int:
     """Cases kept with a current practitioner that the grade rule or a hard pool would not give them."""
-    rules = eligible_pairs(inp.cases.loc[a.case_ids], inp.practitioners, params, policy)
+    rules = eligible_pairs(inp.cases.iloc[inp.cases.index.get_indexer(a.case_ids)], inp.practitioners, params, policy)
     kept = np.flatnonzero(a.kept)
     return int((~rules[kept, a.pair_prac[a.current_pair[kept]]]).sum())
 

@@ -233,8 +233,9 @@ def build_context(result: Any) -> dict[str, Any]:
     }
 
 
-def write_report(result: Any, folder: Path) -> list[Path]:
-    """Write report.html and report.xlsx into ``folder`` (the temporary run folder)."""
+def write_report(result: Any, folder: Path, caseload: bool = True) -> list[Path]:
+    """Write report.html, report.xlsx and (unless ``caseload`` is False: the caller writes it) caseload.xlsx into
+    ``folder`` (the temporary run folder)."""
     env = Environment(loader=PackageLoader("workload", "report"), autoescape=select_autoescape(["html"]))
     env.filters["pct"] = pct
     env.filters["num"] = hours
@@ -245,5 +246,6 @@ def write_report(result: Any, folder: Path) -> list[Path]:
     xlsx_path = folder / "report.xlsx"
     write_workbook(result, xlsx_path, resolved_scenario(result.scenario))
     caseload_path = folder / "caseload.xlsx"
-    write_caseload_workbook(result, caseload_path)
+    if caseload:
+        write_caseload_workbook(result, caseload_path)
     return [html_path, xlsx_path, caseload_path]

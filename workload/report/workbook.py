@@ -16,6 +16,7 @@ import pandas as pd
 from workload.outcomes import CELL_LABELS
 from workload.output import FLOAT_FORMAT
 from workload.report.formats import with_units
+from workload.report.xlsx import WORKBOOK_TIME, Sheet, Styles, write_workbook_xml
 from workload.safety import escape_formulas
 
 PUBLISHED_TABLES = (
@@ -66,36 +67,30 @@ def number_format(header: str) -> str | None:
 def formatted_workbook(path: Path, sheets: dict[str, pd.DataFrame], notes: list[str], index: bool = True) -> None:
     """A workbook an Excel user can send on: a notes sheet first, then one sheet per table with a bold, frozen,
     wrapped header, filters, column widths and number formats (:func:`number_format`; by row in a table indexed by
-    "figure"). openpyxl writes styles
-    deterministically, so the bytes depend only on the tables (stamp the zip with :func:`_stamp_workbook`)."""
-    from openpyxl.styles import Alignment, Font
-
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        escape_formulas(pd.DataFrame({"note": notes})).to_excel(writer, sheet_name="notes", index=False)
-        writer.sheets["notes"].column_dimensions["A"].width = 120
-        writer.sheets["notes"]["A1"].font = Font(bold=True)
-        for name, frame in sheets.items():
-            escape_formulas(frame).to_excel(writer, sheet_name=name[:31], index=index)
-            sheet = writer.sheets[name[:31]]
-            columns = ([str(frame.index.name or "")] if index else []) + [str(c) for c in frame.columns]
-            for j, header in enumerate(columns, start=1):
-                cell = sheet.cell(row=1, column=j)
-                cell.font = Font(bold=True)
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-                values = frame.index if index and j == 1 else frame[frame.columns[j - 1 - int(index)]]
-                widest = max([min(len(header), 24)] + [len(str(v)) for v in list(values)[:200]])
-                sheet.column_dimensions[cell.column_letter].width = min(max(10, widest + 2), 70)
-                fmt = number_format(header)
-                if fmt:
-                    for row in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
-                        row[0].number_format = fmt
-            if index and frame.index.name == "figure":  # one figure a row, each in its own unit
-                for i, key in enumerate(frame.index, start=2):
-                    fmt = number_format(str(key))
-                    for cell in sheet[i][1:]:
-                        cell.number_format = fmt or "General"
-            sheet.freeze_panes = "B2" if index else "A2"
-            sheet.auto_filter.ref = sheet.dimensions
+    "figure"). Written a column at a time (:mod:`workload.report.xlsx`) with fixed dates, so the bytes depend only
+    on the tables."""
+    styles = Styles()
+    note = Sheet("notes", ["note"], [escape_formulas(pd.DataFrame({"note": notes}))["note"].to_numpy()])
+    note.widths = [120.0]
+    book = [note]
+    for name, frame in sheets.items():
+        frame = escape_formulas(frame)
+        header = ([str(frame.index.name or "")] if index else []) + [str(c) for c in frame.columns]
+        columns = ([frame.index.to_numpy()] if index else []) + [
+            frame.iloc[:, j].to_numpy() for j in range(frame.shape[1])
+        ]
+        sheet = Sheet(name[:31], header, columns)
+        for j, (title, values) in enumerate(zip(header, columns, strict=True)):
+            widest = max([min(len(title), 24)] + [len(str(v)) for v in values[:200].tolist()])
+            sheet.widths[j] = float(min(max(10, widest + 2), 70))
+            sheet.styles[j] = styles.of(number_format(title))
+        if index and frame.index.name == "figure":  # one figure a row, each in its own unit
+            by_row = np.array([styles.of(number_format(str(key))) for key in frame.index], dtype=int)
+            sheet.styles[1:] = [by_row] * (len(header) - 1)
+        sheet.freeze = "B2" if index else "A2"
+        sheet.filter = True
+        book.append(sheet)
+    write_workbook_xml(path, book, styles)
 
 
 def _headline(summary: dict[str, Any]) -> pd.DataFrame:
@@ -196,7 +191,6 @@ def write_workbook(result: Any, xlsx_path: Path, resolved: dict[str, Any]) -> No
         if name in result.tables:
             sheets[name] = workbook_table(result.tables[name])
     formatted_workbook(xlsx_path, sheets, notes)
-    _stamp_workbook(xlsx_path)
 
 
 PRACTITIONER_COLUMNS = [
@@ -217,40 +211,46 @@ PRACTITIONER_COLUMNS = [
 """The practitioners sheet: workload % and flag today, after today's allocation and under the reform, and hours."""
 
 
+CASELOAD_NOTES = [
+    (
+        "Case-level and practitioner-level data (pseudonymous ids), like cases.csv, allocations.csv and "
+        "practitioners.csv: keep it in the run folder and do not publish it. report.xlsx holds the published tables."
+    ),
+    (
+        "practitioners: WMT workload % (points over available points) today on the screen, after today's way of "
+        "allocating the new cases (baseline) and under the reform; hours a year and the share of capacity used."
+    ),
+    (
+        "allocation: each case's practitioner and partner under the reform, hours a year, public-protection minimum "
+        "and shortfall, whether it moved (1) and why."
+    ),
+]
+"""The notes sheet of caseload.xlsx."""
+
+
 def write_caseload_workbook(result: Any, xlsx_path: Path) -> None:
     """caseload.xlsx: practitioners (today and reform) and the reform's allocation of every case, with moves and
     their reasons. Case-level like cases.csv and allocations.csv: pseudonymous ids, kept in the run folder, not
     published (docs/model.md, 'Small cells')."""
+    write_caseload_sheets(caseload_sheets(result), xlsx_path)
+
+
+def caseload_sheets(result: Any) -> dict[str, pd.DataFrame]:
+    """The sheets of caseload.xlsx (practitioners, allocation), as :func:`write_caseload_sheets` writes them."""
     practitioners = result.practitioners[[c for c in PRACTITIONER_COLUMNS if c in result.practitioners.columns]]
     practitioners = practitioners.rename(
         columns={"utilisation": "utilisation (share)", "utilisation_baseline": "utilisation_baseline (share)"}
     )
-    notes = [
-        (
-            "Case-level and practitioner-level data (pseudonymous ids), like cases.csv, allocations.csv and "
-            "practitioners.csv: keep it in the run folder and do not publish it. report.xlsx holds the published tables."
-        ),
-        (
-            "practitioners: WMT workload % (points over available points) today on the screen, after today's way of "
-            "allocating the new cases (baseline) and under the reform; hours a year and the share of capacity used."
-        ),
-        (
-            "allocation: each case's practitioner and partner under the reform, hours a year, public-protection minimum "
-            "and shortfall, whether it moved (1) and why."
-        ),
-    ]
-    sheets = {"practitioners": _rounded(practitioners), "allocation": _rounded(result.tables["allocations"])}
-    formatted_workbook(xlsx_path, sheets, notes)
-    _stamp_workbook(xlsx_path)
+    return {"practitioners": _rounded(practitioners), "allocation": _rounded(result.tables["allocations"])}
 
 
-WORKBOOK_TIME = "2000-01-01T00:00:00Z"
-"""The created/modified time written into report.xlsx: a fixed one, so identical runs give identical
-bytes (the run's real time is in manifest.json)."""
+def write_caseload_sheets(sheets: dict[str, pd.DataFrame], xlsx_path: Path) -> None:
+    """Write caseload.xlsx from :func:`caseload_sheets` (a plain function of frames, so a worker process can)."""
+    formatted_workbook(xlsx_path, sheets, CASELOAD_NOTES)
 
 
 def _stamp_workbook(path: Path) -> None:
-    """Rewrite a workbook so that it depends only on its contents: every zip entry dated 1980-01-01 (the
+    """Rewrite a workbook written by another writer so that it depends only on its contents: every zip entry dated 1980-01-01 (the
     zip format's earliest date) and the document's created and modified times set to :data:`WORKBOOK_TIME`."""
     with zipfile.ZipFile(path) as book:
         entries = [(info.filename, book.read(info)) for info in book.infolist()]
