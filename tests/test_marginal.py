@@ -122,3 +122,30 @@ def test_partner_values_of_a_small_pdu_are_blank() -> None:
     out = marginal.partner_values(contracts, pounds, pd.Series({"A": 50, "B": 3}), 5)
     assert out.iloc[0]["hour_value_gbp"] == pytest.approx(40.0) and out.iloc[0]["worth_price"] == "yes"
     assert np.isnan(out.iloc[1]["used_hours"]) and out.iloc[1]["worth_price"] is None
+
+
+def test_partner_hours_of_few_referred_cases_are_blank_with_enough_others() -> None:
+    """A contract whose used hours come from 1 to T-1 referred cases is blank, and so is the next smallest, so
+    the published partner hours less the rows shown never give it back."""
+    import pandas as pd
+
+    from workload.marginal import partner_values
+
+    contracts = pd.DataFrame(
+        {
+            "partner_id": ["WC01", "WC01", "WC02"],
+            "pdu": ["PDU01", "PDU02", "PDU01"],
+            "contract_hours": [100.0, 100.0, 50.0],
+            "used_hours": [18.5, 40.0, 30.0],
+            "price_per_hour": [35.0, 35.0, 30.0],
+            "hour_value": [0.0, 0.0, 0.0],
+        }
+    )
+    gbp = pd.Series(dtype=float)
+    cases = pd.Series({"PDU01": 400, "PDU02": 300})
+    keys = pd.MultiIndex.from_tuples([("WC01", "PDU01"), ("WC01", "PDU02"), ("WC02", "PDU01")])
+    few = partner_values(contracts, gbp, cases, 5, pd.Series([3, 12, 8], index=keys))
+    assert few["used_hours"].isna().tolist() == [True, False, True]  # 3 referred, then the next smallest (8)
+    many = partner_values(contracts, gbp, cases, 5, pd.Series([6, 12, 8], index=keys))
+    assert many["used_hours"].notna().all()
+    assert partner_values(contracts, gbp, cases, 0, pd.Series([1, 1, 1], index=keys))["used_hours"].notna().all()

@@ -193,6 +193,8 @@ def test_cli_writes_the_folder(small: Path, tmp_path: Path, capsys: pytest.Captu
     [
         (["--policies", "best"], "'best' is not a policy"),
         (["--weeks", "0"], "at least 1"),
+        (["--weeks", "100000000"], "more than 260"),
+        (["--replications", "5000"], "more than 1,000"),
         (["--pdu", "PDU99"], "'PDU99' is not one of its PDUs"),
         (["--continuity", "free"], "invalid choice"),
     ],
@@ -201,7 +203,8 @@ def test_cli_bad_options_exit_2(
     small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], says: str
 ) -> None:
     out = tmp_path / "out"
-    with pytest.raises(SystemExit) if options[0] in {"--weeks", "--continuity"} else _nothing() as caught:
+    argparse_refuses = options[0] == "--continuity" or options[:2] == ["--weeks", "0"]
+    with pytest.raises(SystemExit) if argparse_refuses else _nothing() as caught:
         code = main(["simulate", str(small), "--out", str(out), *options])
     code = caught.value.code if isinstance(caught, pytest.ExceptionInfo) else code
     assert code == 2
@@ -288,3 +291,64 @@ def test_replications_on_dask_match_the_pool(scenario, tmp_path: Path) -> None:
     local = simulate(scenario, s, tmp_path / "local")
     dask = simulate(scenario, replace(s, workers=2, scheduler="local"), tmp_path / "dask")
     pd.testing.assert_frame_equal(local.weekly, dask.weekly)
+
+
+def test_one_pdu_of_many_keeps_the_small_numbers_rule(tmp_path: Path) -> None:
+    """--pdu cuts the scenario as a sweep does, but a simulation publishes, so small groups stay blank."""
+    folder = tmp_path / "two"
+    write_scenario(folder, synth_scenario(300, 12, 2, seed=3), "two PDUs")
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "simulate",
+                str(folder),
+                "--pdu",
+                "PDU02",
+                "--weeks",
+                "3",
+                "--replications",
+                "1",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    weekly = pd.read_csv(out / "weekly.csv")
+    for column in [c for c in weekly.columns if c.startswith("cases_")]:
+        shown = weekly[column].dropna()
+        assert ((shown == 0) | (shown >= 5)).all(), column
+    for column in ("moved_by_policy", "moved_after_leaver"):
+        shown = weekly[column].dropna()
+        assert ((shown == 0) | (shown >= 5)).all(), column
+    assert "fewer than 0" not in (out / "simulate.html").read_text(encoding="utf-8")
+
+
+def test_a_scenario_under_the_threshold_is_flagged(tmp_path: Path) -> None:
+    tiny = Path(__file__).resolve().parent / "fixtures" / "tiny"
+    out = tmp_path / "out"
+    assert (
+        main(["simulate", str(tiny), "--weeks", "2", "--replications", "1", "--workers", "1", "--out", str(out)]) == 0
+    )
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    assert any("fewer than 5 cases" in n for n in notes)
+    assert "fewer than 5 cases" in (out / "simulate.html").read_text(encoding="utf-8")
+
+
+def test_a_failed_simulation_leaves_no_parts_folder(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workload.simulate import run
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(run, "run_replication", broken)
+    out = tmp_path / "out"
+    assert (
+        main(["simulate", str(small), "--weeks", "2", "--replications", "1", "--workers", "1", "--out", str(out)]) == 1
+    )
+    assert not out.exists() and not parts_folder(out).exists()

@@ -79,11 +79,20 @@ def grade_values(staff: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def partner_values(contracts: pd.DataFrame, gbp: pd.Series, cases_by_pdu: pd.Series, threshold: int) -> pd.DataFrame:
+def partner_values(
+    contracts: pd.DataFrame,
+    gbp: pd.Series,
+    cases_by_pdu: pd.Series,
+    threshold: int,
+    referred: pd.Series | None = None,
+) -> pd.DataFrame:
     """partner_contracts.csv: each partner's contract share in each PDU, hours used, the next hour's value
     in weighted hours and pounds, and whether that hour is worth its price (``worth_price``).
 
-    Used hours and values of a PDU with fewer cases than the small-numbers threshold are left blank.
+    Used hours and values of a PDU with fewer cases than the small-numbers threshold are left blank, and so
+    are those of a contract whose used hours come from 1 to T-1 referred cases (``referred``: cases with
+    partner hours by (partner_id, pdu)), with enough more rows that the rows' sum, the published partner
+    hours, never gives them back (:func:`workload.disclosure.hidden_rows`).
     """
     if contracts.empty:
         return pd.DataFrame(
@@ -105,6 +114,9 @@ def partner_values(contracts: pd.DataFrame, gbp: pd.Series, cases_by_pdu: pd.Ser
     pounds = gbp.reindex(keys).fillna(0.0).to_numpy(dtype=float)
     out["hour_value_gbp"] = np.where(out["hour_value"].notna(), pounds, np.nan)
     small = disclosure.is_small(out["pdu"].map(cases_by_pdu).fillna(0).to_numpy(dtype=float), threshold)
+    if referred is not None:
+        counts = referred.reindex(keys).fillna(0).to_numpy(dtype=float)
+        small |= disclosure.hidden_rows(counts, threshold, groups=np.zeros(len(out), dtype=object))
     out.loc[small, ["used_hours", "use_share", "hour_value", "hour_value_gbp"]] = np.nan
     worth = np.where(out["hour_value_gbp"] > out["price_per_hour"], "yes", "no")
     out["worth_price"] = pd.Series(worth, index=out.index, dtype=object).where(out["hour_value_gbp"].notna(), None)

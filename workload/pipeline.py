@@ -293,7 +293,15 @@ def _run_stages(
     pounds = marginal.pounds_per_hour(reform.effects, saving)
     staff_values = marginal.practitioner_values(staff, reform.practitioners["hour_value"], pounds)
     pdus = pdus.join(marginal.grade_values(staff, staff_values))
-    tables["partner_contracts"] = marginal.partner_values(reform.partners, pounds, by_pdu.value_counts(), threshold)
+    referral = reform.cases["partner_hours"] > 0
+    referred = (
+        pd.Series(1, index=reform.cases.index)[referral]
+        .groupby([reform.cases.loc[referral, "partner_id"], by_pdu[referral]])
+        .sum()
+    )
+    tables["partner_contracts"] = marginal.partner_values(
+        reform.partners, pounds, by_pdu.value_counts(), threshold, referred
+    )
     pdus.index.name = "pdu"
     all_short = int(short.sum())
     tables["pdus"] = disclosure.suppress_contributions(

@@ -551,6 +551,7 @@ class Simulate(BaseModel):
     arrivals_per_week: float | None = Field(
         default=None,
         ge=0,
+        le=10_000,
         description=(
             "Mean new cases a week (Poisson); default the caseload's size over the mean length of its orders in "
             "weeks, which keeps the caseload steady."
@@ -568,6 +569,11 @@ class Simulate(BaseModel):
     def _arrivals_not_negative(cls, value: list[float] | None) -> list[float] | None:
         if value is not None and any(v < 0 for v in value):
             raise PydanticCustomError("negative", "has a negative number of arrivals; every week needs 0 or more")
+        if value is not None and any(v > 10_000 for v in value):
+            raise PydanticCustomError(
+                "too_many",
+                "has a week of more than 10,000 arrivals, far more than any PDU (or all of England and Wales) takes",
+            )
         return value
 
 

@@ -87,9 +87,44 @@ def _one_pdu(scenario: Any, pdu: str | None) -> Any:
                 )
             ]
         )
+    from dataclasses import replace
+
     from workload.sweep.task import pdu_scenario, pdu_shares
 
-    return pdu_scenario(scenario, pdu, pdu_shares(scenario))
+    cut = pdu_scenario(scenario, pdu, pdu_shares(scenario))
+    # a sweep's PDU suppresses nothing because the sweep suppresses when it publishes; a simulation publishes
+    # this PDU's figures itself, so it keeps the scenario's small-numbers threshold, and its warnings
+    output = cut.spec.output.model_copy(update={"suppression_threshold": scenario.spec.output.suppression_threshold})
+    return replace(cut, spec=cut.spec.model_copy(update={"output": output}), warnings=list(scenario.warnings))
+
+
+MAX_WEEKS = 260
+"""The longest simulation the command runs (five years), as ``[simulate] weeks`` allows."""
+
+MAX_REPLICATIONS = 1000
+"""The most replications the command runs, as ``[simulate] replications`` allows."""
+
+
+def _bound_problems(args: argparse.Namespace) -> list[str]:
+    """Options past what the ``[simulate]`` table allows (the table itself is checked by its model)."""
+    problems = []
+    if args.weeks is not None and args.weeks > MAX_WEEKS:
+        problems.append(
+            f"--weeks {args.weeks:,} is more than {MAX_WEEKS} (five years); simulate at most {MAX_WEEKS} weeks"
+        )
+    if args.replications is not None and args.replications > MAX_REPLICATIONS:
+        problems.append(
+            f"--replications {args.replications:,} is more than {MAX_REPLICATIONS:,}; run at most {MAX_REPLICATIONS:,}"
+        )
+    return problems
+
+
+def _drop_empty_parts(parts: Path) -> None:
+    """Remove a parts folder that holds no finished replication (only its fingerprint), after a failure."""
+    import shutil
+
+    if parts.is_dir() and not any(parts.glob("rep-*.csv")):
+        shutil.rmtree(parts, ignore_errors=True)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -124,8 +159,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
     )
+    bounds = _bound_problems(args)
     if settings.seed < 0:
-        print(render([f"--seed must be 0 or more (found {settings.seed})"]), file=sys.stderr)
+        bounds.append(f"--seed must be 0 or more (found {settings.seed})")
+    if bounds:
+        print(render(bounds), file=sys.stderr)
         return 2
     show = sys.stderr.isatty()
 
@@ -141,6 +179,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    except BaseException:
+        _drop_empty_parts(parts_folder(out))  # nothing finished to resume: leave nothing behind
+        raise
     if show:
         print(file=sys.stderr)
     write_simulation(sim, out, force=args.force)

@@ -120,6 +120,11 @@ def workload_measures(pct: np.ndarray, red: np.ndarray, runs: np.ndarray) -> dic
     }
 
 
+def count_measure(count: float, threshold: int) -> float:
+    """A count of cases as a week's row may publish it: blank (NaN) when it is 1 to ``threshold`` - 1."""
+    return float("nan") if bool(is_small(count, threshold)) else count
+
+
 def cost_measures(
     cases: pd.DataFrame,
     need: pd.Series,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workload import __version__
+from workload import __version__, disclosure
 from workload.load import Scenario, resolved_scenario
 from workload.simulate.events import default_arrivals
 from workload.simulate.measures import MEASURES
@@ -145,6 +145,8 @@ def simulate(
     print_id = f"{fingerprint(scenario, settings)}:{_policies_key(settings)}"
     parts = parts_folder(Path(out))
     done, notes = prepare_parts(parts, print_id)
+    if disclosure.is_small(len(scenario.cases), scenario.spec.output.suppression_threshold):
+        notes.insert(0, disclosure.whole_scenario_warning(scenario.spec.output.suppression_threshold))
     wanted = list(range(settings.replications))
     todo = [r for r in wanted if r not in done]
     resumed = len(wanted) - len(todo)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from workload.disclosure import is_small
 from workload.load import Scenario
 from workload.pipeline import score_cases
 from workload.scoring import wmt
@@ -134,11 +135,13 @@ def step(
     }
     out |= measures.workload_measures(team["workload_pct"].to_numpy(dtype=float)[present], red, state.runs)
     out |= measures.coverage_measures(need.to_numpy(dtype=float), given, by_group, threshold)
-    out["moved_by_policy"] = float(placed.moved.sum())
-    out["moved_after_leaver"] = float(left.sum())
+    out["moved_by_policy"] = measures.count_measure(float(placed.moved.sum()), threshold)
+    out["moved_after_leaver"] = measures.count_measure(float(left.sum()), threshold)
     out |= measures.cost_measures(
         cases, need, placed.afforded, placed.partner, placed.partner_cost, placed.holder, staff["grade"], params
     )
+    if is_small(int((placed.partner.to_numpy(dtype=float) > 0).sum()), threshold):
+        out["partner_hours_week"] = float("nan")  # the partner hours of fewer cases than the threshold
     return out
 
 
