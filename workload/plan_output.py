@@ -14,7 +14,7 @@ from workload import __version__, disclosure, outcomes
 from workload.output import atomic_folder, write_csv, write_json
 from workload.plan import Planner, PlanPoint
 from workload.report.charts import _svg
-from workload.report.formats import gbp, pct
+from workload.report.formats import gbp, pct, with_units
 from workload.report.workbook import formatted_workbook
 
 
@@ -214,7 +214,7 @@ def write_plan(planner: Planner, curve: pd.DataFrame, out: Path, objective: str,
     ]
     with atomic_folder(out, force=force, kind="plan", protected=[planner.scenario.folder]) as tmp:
         write_csv(curve, tmp / "spend_curve.csv")
-        formatted_workbook(tmp / "plan.xlsx", {"spend_curve": curve}, notes)
+        formatted_workbook(tmp / "plan.xlsx", {"spend_curve": with_units(curve)}, notes)
         (tmp / "plan.html").write_text(_html(planner, curve, objective), encoding="utf-8")
         write_json(
             {
