@@ -73,3 +73,21 @@ def test_text_that_would_run_as_a_formula_is_quoted_in_every_csv(tmp_path) -> No
     write_csv(frame, tmp_path / "t.csv")
     text = (tmp_path / "t.csv").read_text()
     assert "'=HYPERLINK(1)" in text and ",-1.5," in text
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=0, max_size=60),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_float_text_is_the_float_format_of_each_value(values: list[float], seed: int, repeat: bool) -> None:
+    from workload.output import float_text
+
+    rng = np.random.default_rng(seed)
+    edges = [0.0, -0.0, 1.0, -1.0, 1e10, 1e10 - 1, -(1e10 - 1), 1e10 - 0.5, 2.0**53, 5e-324]
+    column = np.array(values + edges, dtype=float)
+    # repeated values take the formatted-once path, distinct ones the formatted-each path
+    column = np.resize(column, 400) if repeat else column * rng.uniform(0.5, 2.0, size=len(column))
+    expected = ["" if np.isnan(v) else FLOAT_FORMAT % v for v in column.tolist()]
+    assert float_text(column).tolist() == expected

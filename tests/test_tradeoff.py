@@ -103,9 +103,9 @@ def test_the_switch_off_means_no_key_and_no_second_solve(tmp_path: Path, monkeyp
     calls: list[int] = []
     real = lp.allocate_lp_many
 
-    def counted(jobs, workers=None):
+    def counted(jobs, workers=None, **options):
         calls.append(len(jobs))
-        return real(jobs, workers=workers)
+        return real(jobs, workers=workers, **options)
 
     monkeypatch.setattr(lp, "allocate_lp_many", counted)
     on = run_scenario(load_scenario(_tiny(tmp_path / "on", True)), workers=1)
@@ -179,9 +179,9 @@ def test_auto_computes_the_trade_off_only_up_to_the_size_limit(tmp_path: Path, m
     calls: list[int] = []
     real = lp.allocate_lp_many
 
-    def counting(jobs, workers=None):
+    def counting(jobs, workers=None, **options):
         calls.append(len(jobs))
-        return real(jobs, workers=workers)
+        return real(jobs, workers=workers, **options)
 
     monkeypatch.setattr(lp, "allocate_lp_many", counting)
     result = run_scenario(over, workers=1)

@@ -130,14 +130,34 @@ def _run_stages(
     need = scores["assessed_need_hours"]
     lap("scoring")
 
-    today_holder = baseline.allocate_baseline(cases, staff, params)
-    unplaced = int(today_holder.isna().sum())
-    if unplaced:
-        warnings.append(
-            f"today's allocation: {unplaced} case(s) have no eligible practitioner in their PDU and stay unallocated"
-        )
     capacity = lp.capacity_hours(staff, params)
-    lap("today's allocation")
+    values = outcomes.cost_values(params)
+    zero = pd.Series(0.0, index=cases.index)
+    no_move = pd.Series(False, index=cases.index)
+    threshold = scenario.spec.output.suppression_threshold
+    demands = {"wmt": scores["wmt_hours"], "needs": scores["required_hours"]}
+    # what needs no LP answer: made here while the workers solve (lp.allocate_lp_many's ``meanwhile``)
+    beside: dict[str, Any] = {}
+
+    def today_cells() -> None:
+        holder = baseline.allocate_baseline(cases, staff, params)
+        unplaced = int(holder.isna().sum())
+        if unplaced:
+            warnings.append(
+                f"today's allocation: {unplaced} case(s) have no eligible practitioner in their PDU and stay "
+                "unallocated"
+            )
+        beside["holder"] = holder
+        for scoring, demand in demands.items():
+            cell = outcomes.CellResult(
+                outcomes.today_hours(demand, holder, capacity, need, params), zero, holder, no_move
+            )
+            frame = outcomes.case_outcomes(need, cell)
+            staff_cost = outcomes.staff_cost(cell.afforded, cell.holder, staff["grade"], params)
+            costs = outcomes.whole_life_costs(cases, frame, staff_cost, zero, values)
+            beside[f"{scoring}_today"] = (cell, pd.concat([frame, costs], axis=1), staff_cost)
+        lap("today's allocation")
+        beside["rules"] = today.rule_baselines(cases, staff, scores, capacity, params, threshold, own_holder=holder)
 
     # both cells' PDUs go to one pool of workers (started once, kept busy across cells)
     scorings = ("wmt", "needs")
@@ -151,17 +171,16 @@ def _run_stages(
         )
         for scoring in scorings
     ]
-    allocations: dict[str, lp.Allocation] = dict(zip(scorings, lp.allocate_lp_many(jobs, workers=workers)))
+    allocations: dict[str, lp.Allocation] = dict(
+        zip(scorings, lp.allocate_lp_many(jobs, workers=workers, meanwhile=today_cells))
+    )
+    today_holder: pd.Series = beside["holder"]
     warnings += merge_lp_warnings({scoring: allocations[scoring].warnings for scoring in scorings})
     lap("LP allocation")
 
-    zero = pd.Series(0.0, index=cases.index)
-    no_move = pd.Series(False, index=cases.index)
     cells: dict[str, outcomes.CellResult] = {}
-    for scoring, demand in (("wmt", scores["wmt_hours"]), ("needs", scores["required_hours"])):
-        cells[f"{scoring}_today"] = outcomes.CellResult(
-            outcomes.today_hours(demand, today_holder, capacity, need, params), zero, today_holder, no_move
-        )
+    for scoring in scorings:
+        cells[f"{scoring}_today"] = beside[f"{scoring}_today"][0]
         alloc = allocations[scoring].cases
         cells[f"{scoring}_lp"] = outcomes.CellResult(
             alloc["afforded_hours"].astype(float),
@@ -176,27 +195,27 @@ def _run_stages(
     groups["protect_level"] = outcomes.protect_level(cases)
     groups["low_risk_complex"] = outcomes.low_risk_complex(cases, params).map({True: "yes", False: "no"})
 
-    values = outcomes.cost_values(params)
     price = scenario.partners["price_per_hour"].astype(float) if len(scenario.partners) else pd.Series(dtype=float)
     per_case: dict[str, pd.DataFrame] = {}
     staff_by_cell: dict[str, pd.Series] = {}
     partner_by_cell: dict[str, pd.Series] = {}
     for name, cell in cells.items():
-        frame = outcomes.case_outcomes(need, cell)
-        staff_by_cell[name] = outcomes.staff_cost(cell.afforded, cell.holder, staff["grade"], params)
         if name.endswith("_lp"):
+            frame = outcomes.case_outcomes(need, cell)
+            staff_by_cell[name] = outcomes.staff_cost(cell.afforded, cell.holder, staff["grade"], params)
             partner_id = allocations[name.split("_")[0]].cases["partner_id"]
             partner_by_cell[name] = cell.partner * partner_id.map(price).astype(float).fillna(0.0)
+            costs = outcomes.whole_life_costs(cases, frame, staff_by_cell[name], partner_by_cell[name], values)
+            frame = pd.concat([frame, costs], axis=1)
         else:
+            _, frame, staff_by_cell[name] = beside[name]
+            frame = frame.copy()
             partner_by_cell[name] = zero
-        costs = outcomes.whole_life_costs(cases, frame, staff_by_cell[name], partner_by_cell[name], values)
-        frame = pd.concat([frame, costs], axis=1)
         frame["required_hours"] = need
         frame["moved"] = cell.moved.astype(int)
         per_case[name] = frame
     lap("outcomes")
 
-    threshold = scenario.spec.output.suppression_threshold
     tables: dict[str, pd.DataFrame] = {}
     tidy, equity = [], []
     for dimension in outcomes.GROUP_DIMENSIONS:
@@ -247,7 +266,7 @@ def _run_stages(
         params,
         threshold,
         bool(hidden.isna().to_numpy().any()),
-        own_holder=today_holder,
+        baselines=beside["rules"],
     )
     lap("tables")
 

@@ -12,6 +12,8 @@ rule of :data:`workload.allocate.baseline.RULES` (allocation and rationing only,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -83,28 +85,29 @@ def grade_utilisation(
     return table
 
 
-def rule_sensitivity(
+@dataclass(frozen=True)
+class RuleBaseline:
+    """The baseline cell under one baseline rule (what :func:`rule_sensitivity` needs that the LP does not
+    change): its whole-life cost, and the row's other figures, in the table's column order."""
+
+    rule: str
+    whole_life_cost: float
+    before: dict[str, object]
+    after: dict[str, object]
+
+
+def rule_baselines(
     cases: pd.DataFrame,
     practitioners: pd.DataFrame,
     scores: pd.DataFrame,
     capacity: pd.Series,
-    reform_whole_life_cost: float,
-    reform_coverage: float,
     params: Parameters,
     threshold: int,
-    hide_net_cost: bool,
     own_holder: pd.Series | None = None,
-) -> pd.DataFrame:
-    """The headline under each baseline rule: one row per rule of :data:`RULES`, the run's own rule marked.
+) -> list[RuleBaseline]:
+    """The baseline cell (``wmt_today``) recomputed under every rule of :data:`RULES`: the part of
+    :func:`rule_sensitivity` that needs no LP answer (a run makes it while the LP's workers solve).
 
-    For each rule the baseline cell (``wmt_today``) is recomputed: the unallocated cases placed by that rule,
-    each practitioner's hours shared as :func:`workload.outcomes.today_hours` does, then coverage, whole-life
-    cost and the practitioners in the red after the placements. The reform does not depend on the rule (the LP
-    starts from the cases held now), so its coverage and cost are the run's. Columns: ``default``,
-    ``coverage_baseline``, ``coverage_baseline_spare_idle`` (the same with practitioners' hours under capacity
-    left idle, ``outcomes.today.spare_hours = idle``), ``coverage_reform``, ``net_whole_life_cost_reform_vs_baseline`` (blank when the
-    run's own net cost is not published), ``practitioners_red_baseline``, ``unplaced_cases`` (blank when 1 to
-    ``threshold - 1``) and ``utilisation_<grade>`` under the rule (hours given / capacity; grades with capacity).
     ``own_holder``, when given, is today's allocation under the run's own rule (it is not made again).
     """
     need = scores["assessed_need_hours"]
@@ -113,7 +116,7 @@ def rule_sensitivity(
     no_move = pd.Series(False, index=cases.index)
     values = outcomes.cost_values(params)
     own = baseline.baseline_rule(params)
-    rows = []
+    out = []
     for rule in baseline.RULES:
         reuse = rule == own  # the run's own rule: today's allocation, already made
         holder = (
@@ -133,25 +136,69 @@ def rule_sensitivity(
         after = wmt.practitioner_workload(practitioners, scores["wmt_points"], holder, params)
         unplaced = int(holder.attrs["unplaced"])
         grades = grade_utilisation(practitioners, capacity, {"baseline": holder}, {"baseline": afforded}, threshold)
-        row: dict[str, object] = {
-            "rule": rule,
-            "default": rule == own,
-            "coverage_baseline": coverage,
-            "coverage_baseline_spare_idle": min(idle, total_need) / total_need if total_need > 0 else 1.0,
+        utilisation = {
+            f"utilisation_{g}": grades.loc[g, "utilisation_baseline"]
+            for g in grades.index[grades["capacity_hours"] > 0]
+        }
+        out.append(
+            RuleBaseline(
+                rule,
+                float(costs["whole_life_cost"].sum()),
+                {
+                    "rule": rule,
+                    "default": rule == own,
+                    "coverage_baseline": coverage,
+                    "coverage_baseline_spare_idle": min(idle, total_need) / total_need if total_need > 0 else 1.0,
+                },
+                {
+                    "practitioners_red_baseline": red_count(after),
+                    "unplaced_cases": np.nan if disclosure.is_small(unplaced, threshold) else unplaced,
+                    **utilisation,
+                },
+            )
+        )
+    return out
+
+
+def rule_sensitivity(
+    cases: pd.DataFrame,
+    practitioners: pd.DataFrame,
+    scores: pd.DataFrame,
+    capacity: pd.Series,
+    reform_whole_life_cost: float,
+    reform_coverage: float,
+    params: Parameters,
+    threshold: int,
+    hide_net_cost: bool,
+    own_holder: pd.Series | None = None,
+    baselines: list[RuleBaseline] | None = None,
+) -> pd.DataFrame:
+    """The headline under each baseline rule: one row per rule of :data:`RULES`, the run's own rule marked.
+
+    For each rule the baseline cell (``wmt_today``) is recomputed: the unallocated cases placed by that rule,
+    each practitioner's hours shared as :func:`workload.outcomes.today_hours` does, then coverage, whole-life
+    cost and the practitioners in the red after the placements. The reform does not depend on the rule (the LP
+    starts from the cases held now), so its coverage and cost are the run's. Columns: ``default``,
+    ``coverage_baseline``, ``coverage_baseline_spare_idle`` (the same with practitioners' hours under capacity
+    left idle, ``outcomes.today.spare_hours = idle``), ``coverage_reform``, ``net_whole_life_cost_reform_vs_baseline`` (blank when the
+    run's own net cost is not published), ``practitioners_red_baseline``, ``unplaced_cases`` (blank when 1 to
+    ``threshold - 1``) and ``utilisation_<grade>`` under the rule (hours given / capacity; grades with capacity).
+    ``own_holder``, when given, is today's allocation under the run's own rule (it is not made again);
+    ``baselines``, when given, are the rules' baseline cells already made (:func:`rule_baselines`).
+    """
+    if baselines is None:
+        baselines = rule_baselines(cases, practitioners, scores, capacity, params, threshold, own_holder)
+    rows = [
+        {
+            **b.before,
             "coverage_reform": reform_coverage,
             "net_whole_life_cost_reform_vs_baseline": np.nan
             if hide_net_cost
-            else reform_whole_life_cost - float(costs["whole_life_cost"].sum()),
-            "practitioners_red_baseline": red_count(after),
-            "unplaced_cases": np.nan if disclosure.is_small(unplaced, threshold) else unplaced,
+            else reform_whole_life_cost - b.whole_life_cost,
+            **b.after,
         }
-        row.update(
-            {
-                f"utilisation_{g}": grades.loc[g, "utilisation_baseline"]
-                for g in grades.index[grades["capacity_hours"] > 0]
-            }
-        )
-        rows.append(row)
+        for b in baselines
+    ]
     return pd.DataFrame(rows).set_index("rule")
 
 

@@ -991,3 +991,27 @@ def test_rebalance_with_no_moves_allowed_allocates_as_well_as_keep(seed: int, ca
         rebalance = allocate(cases, practitioners, partners, policy)
         assert rebalance.pdus["objective"].sum() <= keep.pdus["objective"].sum() * (1 + 1e-3)
         assert rebalance.pdus["shortfall_hours"].sum() <= keep.pdus["shortfall_hours"].sum() + 1e-6
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_work_beside_the_solves_runs_once_and_changes_no_answer(workers: int) -> None:
+    cases, practitioners, partners = random_allocation_inputs(5, n_pdus=3, cases_per_pdu=30, practitioners_per_pdu=4)
+    job = (cases, practitioners, partners, load_parameters(), Policy())
+    alone = lp_module.allocate_lp_many([job], workers=workers)[0]
+    calls: list[int] = []
+    beside = lp_module.allocate_lp_many([job], workers=workers, meanwhile=lambda: calls.append(1))[0]
+    assert calls == [1]
+    pd.testing.assert_frame_equal(beside.cases, alone.cases)
+    assert lp_module.allocate_lp_many([], meanwhile=lambda: calls.append(2)) == [] and calls == [1, 2]
+
+
+def test_an_error_beside_the_solves_is_raised_as_it_is() -> None:
+    cases, practitioners, partners = random_allocation_inputs(5, n_pdus=3, cases_per_pdu=30, practitioners_per_pdu=4)
+
+    def fails() -> None:
+        raise RuntimeError("the main process's own work failed")
+
+    with pytest.raises(RuntimeError, match="own work failed"):
+        lp_module.allocate_lp_many([(cases, practitioners, partners, load_parameters(), Policy())], 2, fails)
+    again = lp_module.allocate_lp_many([(cases, practitioners, partners, load_parameters(), Policy())], workers=2)
+    assert len(again) == 1 and not any("parallel PDU solves failed" in w for w in again[0].warnings)

@@ -48,6 +48,27 @@ def eligible_pairs(cases: pd.DataFrame, practitioners: pd.DataFrame, params: Par
     return eligible
 
 
+def eligible_at(
+    cases: pd.DataFrame,
+    practitioners: pd.DataFrame,
+    case_rows: np.ndarray,
+    prac_cols: np.ndarray,
+    params: Parameters,
+    policy: Policy,
+) -> np.ndarray:
+    """:func:`eligible_pairs` at the pairs (``case_rows[i]``, ``prac_cols[i]``) only (positions in ``cases`` and
+    ``practitioners``): the same rule, without the whole cases x practitioners matrix."""
+    has_capacity = practitioners["capacity_hours"].to_numpy(dtype=float)[prac_cols] > 0
+    picked = cases.iloc[case_rows]
+    case_level = protect_level(picked).to_numpy()
+    highest = highest_protect_level(practitioners, params).to_numpy()[prac_cols]
+    eligible = (case_level >= highest) & has_capacity
+    if policy.women_specialist_pool == "hard":
+        female = (picked["sex"].astype(str) == "female").to_numpy()
+        eligible &= ~female | _specialist(practitioners)[prac_cols]
+    return np.asarray(eligible, dtype=bool)
+
+
 def _as_tuple(value: object) -> tuple[str, ...]:
     """A list-like cell (tuple from the loader, or a ';'-joined string) as a tuple of strings."""
     if isinstance(value, str):
@@ -178,10 +199,11 @@ def move_reasons(
     pool_ok = np.ones(len(cases), dtype=bool)
     here = position >= 0
     if here.any():
-        ok_grade = eligible_pairs(cases, practs, params, policy.model_copy(update={"women_specialist_pool": "off"}))
-        ok_all = eligible_pairs(cases, practs, params, policy)
-        grade_ok[here] = ok_grade[rows[here], position[here]]
-        pool_ok[here] = ok_all[rows[here], position[here]] | ~grade_ok[here]
+        at = rows[here], position[here]
+        grade_ok[here] = eligible_at(
+            cases, practs, *at, params, policy.model_copy(update={"women_specialist_pool": "off"})
+        )
+        pool_ok[here] = eligible_at(cases, practs, *at, params, policy) | ~grade_ok[here]
     capacity = np.r_[practs["capacity_hours"].to_numpy(dtype=float), 0.0]  # position -1 reads the 0 at the end
     hours_ok = here & (capacity[position] > 0)
     choice = MOVE_REASONS["free"] if policy.continuity == "free" else MOVE_REASONS["rebalance"]

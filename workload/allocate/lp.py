@@ -25,6 +25,7 @@ deterministic, and results are collected in PDU order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,22 +173,27 @@ LpJob = tuple[pd.DataFrame, pd.DataFrame, "pd.DataFrame | None", Parameters, Pol
 """One :func:`allocate_lp` call's arguments: (cases, practitioners, partners, params, policy)."""
 
 
-def allocate_lp_many(jobs: list[LpJob], workers: int | None = None) -> list[Allocation]:
+def allocate_lp_many(
+    jobs: list[LpJob], workers: int | None = None, meanwhile: Callable[[], None] | None = None
+) -> list[Allocation]:
     """:func:`allocate_lp` for several jobs at once (e.g. the WMT- and needs-scored cells), one answer each.
 
     Every job's PDUs go to one pool of worker processes, largest first, so the workers start once and
     stay busy across jobs (two pools one after the other would each idle while their last, largest PDU
     finishes). Each PDU's solve is deterministic and results are collected in PDU order, so every answer
     is exactly what :func:`allocate_lp` gives for that job alone. ``workers`` defaults to the first job's
-    ``policy.workers``, else the machine's cores.
+    ``policy.workers``, else the machine's cores. ``meanwhile``, if given, is called once while the workers
+    solve (the caller's work that needs no answer from them), or before the solves when they run here.
     """
     if not jobs:
+        if meanwhile is not None:
+            meanwhile()
         return []
     all_inputs = [
         pdu_inputs(cases, practitioners, partners, params, policy)
         for cases, practitioners, partners, params, policy in jobs
     ]
-    done, run_warnings = solve_pdus(all_inputs, [(job[3], job[4]) for job in jobs], workers)
+    done, run_warnings = solve_pdus(all_inputs, [(job[3], job[4]) for job in jobs], workers, meanwhile)
     return [
         _assemble(jobs[j][0], jobs[j][1], jobs[j][3], [done[(j, pdu)] for pdu in inputs], run_warnings)
         for j, inputs in enumerate(all_inputs)

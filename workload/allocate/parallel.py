@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -161,13 +162,25 @@ def _solve_task(token: int, settings: bytes, job: int, inp: PduInput) -> PduResu
     return solve_pdu(inp, params, policy)
 
 
+class _OwnWorkFailed(Exception):
+    """The caller's own work (``meanwhile``) failed beside the solves: its error, kept apart from the pool's."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _solve_in_parallel(
-    all_inputs: list[dict[str, PduInput]], settings: list[tuple[Parameters, Policy]], n_workers: int
+    all_inputs: list[dict[str, PduInput]],
+    settings: list[tuple[Parameters, Policy]],
+    n_workers: int,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[tuple[int, str], PduResult]:
     """Solve every job's PDUs on the pool of ``n_workers`` processes (:func:`worker_pool`), largest first.
 
     Each PDU's solve is deterministic, so the order in which they finish does not matter; answers are
-    keyed by (job, pdu).
+    keyed by (job, pdu). ``meanwhile``, if given, is called once every PDU is submitted, before any answer is
+    waited for: this process's own work then runs beside the solves.
     """
     tasks = [(j, pdu) for j, inputs in enumerate(all_inputs) for pdu in inputs]
 
@@ -182,6 +195,18 @@ def _solve_in_parallel(
             task: pool.submit(_solve_task, token, blob, task[0], all_inputs[task[0]][task[1]])
             for task in sorted(tasks, key=size)
         }
+    except BaseException:
+        _discard_pool(n_workers)
+        raise
+    if meanwhile is not None:
+        try:
+            meanwhile()
+        except BaseException as exc:  # this process's own work failed: no answer is wanted any more
+            _discard_pool(n_workers)
+            if isinstance(exc, Exception):
+                raise _OwnWorkFailed(exc) from exc
+            raise
+    try:
         return {task: future.result() for task, future in futures.items()}
     except BaseException:
         # a broken pool (a worker killed), or an interrupt: the next call starts a fresh one
@@ -190,14 +215,18 @@ def _solve_in_parallel(
 
 
 def solve_pdus(
-    all_inputs: list[dict[str, PduInput]], settings: list[tuple[Parameters, Policy]], workers: int | None
+    all_inputs: list[dict[str, PduInput]],
+    settings: list[tuple[Parameters, Policy]],
+    workers: int | None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[dict[tuple[int, str], PduResult], list[str]]:
     """Solve every job's PDUs: on the pool when more than one worker fits, else one after another here.
 
     ``settings[j]`` is job j's (params, policy). ``workers`` defaults to the first job's ``policy.workers``,
     else the machine's cores; it is cut to the PDUs there are and to what fits in memory
     (:func:`fit_workers_to_memory`). Returns the answers keyed by (job, pdu) and the run's warnings (fewer
-    workers for memory; parallel solves that failed, the PDUs then solved here).
+    workers for memory; parallel solves that failed, the PDUs then solved here). ``meanwhile``, if given, is
+    called exactly once: while the workers solve, or (solving here) before the solves.
     """
     tasks = [(j, pdu) for j, inputs in enumerate(all_inputs) for pdu in inputs]
     n_workers = worker_count(workers or settings[0][1].workers, len(tasks))
@@ -205,15 +234,24 @@ def solve_pdus(
     if n_workers == 1:  # solving here: idle workers a run started would only hold memory
         for size in list(_POOLS):
             _discard_pool(size)
+    pending = [meanwhile] if meanwhile is not None else []
+
+    def own_work() -> None:  # ``meanwhile``, run once whichever way the PDUs are solved
+        while pending:
+            pending.pop()()
+
     done: dict[tuple[int, str], PduResult] | None = None
     if n_workers > 1:
         try:
-            done = _solve_in_parallel(all_inputs, settings, n_workers)
+            done = _solve_in_parallel(all_inputs, settings, n_workers, own_work)
+        except _OwnWorkFailed as failed:
+            raise failed.error from None
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             run_warnings.append(
                 f"parallel PDU solves failed ({type(exc).__name__}); PDUs were solved one after another. In a "
                 'script, call allocate_lp under `if __name__ == "__main__":` so worker processes can start.'
             )
     if done is None:
+        own_work()
         done = {(j, pdu): solve_pdu(all_inputs[j][pdu], *settings[j]) for j, pdu in tasks}
     return done, run_warnings

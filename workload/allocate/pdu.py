@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, pdu_arrays
-from workload.allocate.continuity import eligible_pairs, move_reasons
+from workload.allocate.continuity import eligible_at, move_reasons
 from workload.allocate.model import Model, build_model
 from workload.allocate.rounding import round_allocation
 from workload.allocate.shadow import HourEffects, shadow_prices
@@ -294,9 +294,11 @@ def _effects_frame(model: Model, effects: HourEffects) -> pd.DataFrame:
 
 def _kept_against_rules(inp: PduInput, a: PduArrays, params: Parameters, policy: Policy) -> int:
     """Cases kept with a current practitioner that the grade rule or a hard pool would not give them."""
-    rules = eligible_pairs(inp.cases.iloc[inp.cases.index.get_indexer(a.case_ids)], inp.practitioners, params, policy)
     kept = np.flatnonzero(a.kept)
-    return int((~rules[kept, a.pair_prac[a.current_pair[kept]]]).sum())
+    rows = inp.cases.index.get_indexer(a.case_ids[kept])
+    return int(
+        (~eligible_at(inp.cases, inp.practitioners, rows, a.pair_prac[a.current_pair[kept]], params, policy)).sum()
+    )
 
 
 def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
