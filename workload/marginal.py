@@ -79,6 +79,19 @@ def grade_values(staff: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+PARTNER_CONTRACT_COLUMNS = (
+    "pdu",
+    "contract_hours",
+    "used_hours",
+    "use_share",
+    "price_per_hour",
+    "hour_value",
+    "hour_value_gbp",
+    "worth_price",
+)
+"""partner_contracts.csv's columns (indexed by partner_id)."""
+
+
 def partner_values(
     contracts: pd.DataFrame,
     gbp: pd.Series,
@@ -95,19 +108,7 @@ def partner_values(
     hours, never gives them back (:func:`workload.disclosure.hidden_rows`).
     """
     if contracts.empty:
-        return pd.DataFrame(
-            columns=[
-                "pdu",
-                "contract_hours",
-                "used_hours",
-                "use_share",
-                "price_per_hour",
-                "hour_value",
-                "hour_value_gbp",
-                "worth_price",
-            ],
-            index=pd.Index([], name="partner_id"),
-        )
+        return pd.DataFrame(columns=list(PARTNER_CONTRACT_COLUMNS), index=pd.Index([], name="partner_id"))
     out = contracts.set_index(["partner_id"]).copy()
     out["use_share"] = out["used_hours"] / out["contract_hours"].where(out["contract_hours"] > 0)
     keys = pd.MultiIndex.from_arrays([out.index, out["pdu"]])
@@ -120,15 +121,4 @@ def partner_values(
     out.loc[small, ["used_hours", "use_share", "hour_value", "hour_value_gbp"]] = np.nan
     worth = np.where(out["hour_value_gbp"] > out["price_per_hour"], "yes", "no")
     out["worth_price"] = pd.Series(worth, index=out.index, dtype=object).where(out["hour_value_gbp"].notna(), None)
-    return out[
-        [
-            "pdu",
-            "contract_hours",
-            "used_hours",
-            "use_share",
-            "price_per_hour",
-            "hour_value",
-            "hour_value_gbp",
-            "worth_price",
-        ]
-    ]
+    return out[list(PARTNER_CONTRACT_COLUMNS)]
