@@ -120,7 +120,7 @@ def headline_cards(summary: dict[str, Any], policy: dict[str, Any]) -> list[dict
             "title": "Staff needed to meet all assessed need",
             "big": f"{float(fte['needed_for_assessed_need']):.1f} FTE",
             "vs": f"{float(fte['available']):.1f} FTE available; the WMT's hours need "
-            f"{float(fte['needed_for_wmt_hours']):.1f}",
+            f"{float(fte['needed_for_wmt_hours']):.1f}; what more posts would buy: workload plan",
             "cost": float(fte["needed_for_assessed_need"]) > float(fte["available"]),
         },
     ]
