@@ -26,7 +26,6 @@ priced in as the allocator prices them (:mod:`workload.allocate.pricing`), warm 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +41,10 @@ from workload.allocate.objective import band_names
 from workload.allocate.pricing import PRICING_ADD_PER_CASE, PRICING_TOL, column_block, starting_columns
 from workload.allocate.solvers import new_highs
 from workload.errors import Problem
-from workload.load import Scenario
+from workload.load import Scenario, ScenarioError, read_toml
 from workload.params import ParameterError, flatten_overrides
 from workload.pipeline import lp_cases, score_cases
 from workload.reform import Reform, ReformError
-from workload.safety import regular_file_problem
 
 OBJECTIVES = ("whole_life_cost", "need")
 """What ``workload plan`` minimises: whole-life cost in pounds, or the allocation's weighted unmet need."""
@@ -101,17 +99,10 @@ def prices_reform(path: str | Path) -> Reform:
     problems naming the file. Raises :class:`workload.reform.ReformError` when it cannot be read."""
     path = Path(path)
     label = str(path)
-    problem = regular_file_problem(path)
-    if problem is not None:
-        raise ReformError([Problem(label, problem)])
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReformError([Problem(label, f"cannot be read as UTF-8 text ({type(exc).__name__})")]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ReformError([Problem(label, f"is not valid TOML: {exc}")]) from None
+        data = read_toml(path, label)
+    except ScenarioError as exc:
+        raise ReformError(exc.problems) from None
     try:
         overrides = flatten_overrides(data.get("parameters", data))
     except ParameterError as exc:

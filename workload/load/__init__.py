@@ -246,24 +246,34 @@ def read_spec_data(path: Path) -> tuple[Path, dict[str, Any]]:
             raise ScenarioError(
                 [Problem(str(path), "is a folder with no scenario.toml in it", code="file.no_scenario")]
             )
+    except OSError as exc:
+        message = f"could not be read ({exc.strerror or type(exc).__name__})"
+        raise ScenarioError([Problem(label, message, code="file.unreadable")]) from None
+    return path, read_toml(path, label)
+
+
+def read_toml(path: Path, label: str) -> dict[str, Any]:
+    """A settings file (scenario.toml, a prices file) as TOML reads it, or ScenarioError with problems naming
+    ``label``: only a regular file is read (a named pipe or a device is refused without being opened), and one
+    larger than :data:`~workload.load.limits.MAX_SPEC_BYTES` is refused before it is read."""
+    try:
         problem = regular_file_problem(path)
         if problem is not None:
             raise ScenarioError([Problem(label, problem, code=file_problem_code(problem))])
         size = path.stat().st_size
         if size > limits.MAX_SPEC_BYTES:
             message = (
-                f"is {size_text(size)}, far larger than any scenario file (limit {size_text(limits.MAX_SPEC_BYTES)})"
+                f"is {size_text(size)}, far larger than any settings file (limit {size_text(limits.MAX_SPEC_BYTES)})"
             )
             raise ScenarioError([Problem(label, message, code="file.too_large")])
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([_toml_problem(path, exc)]) from None
+        raise ScenarioError([replace(_toml_problem(path, exc), file=label)]) from None
     except UnicodeDecodeError:
         raise ScenarioError([Problem(label, "is not UTF-8 text; save it as UTF-8", code="file.encoding")]) from None
     except OSError as exc:
         message = f"could not be read ({exc.strerror or type(exc).__name__})"
         raise ScenarioError([Problem(label, message, code="file.unreadable")]) from None
-    return path, data
 
 
 def read_spec(path: Path) -> ScenarioFile:
