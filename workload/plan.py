@@ -37,7 +37,7 @@ from workload import marginal, outcomes
 from workload.allocate.arrays import HOURS_TOL, PduArrays, capacity_hours, pdu_arrays, pdu_inputs
 from workload.allocate.grouped import first_per_group
 from workload.allocate.model import Model, build_model
-from workload.allocate.objective import band_names
+from workload.allocate.perspective import unmet_columns
 from workload.allocate.pricing import PRICING_ADD_PER_CASE, PRICING_TOL, column_block, starting_columns
 from workload.allocate.solvers import new_highs
 from workload.errors import Problem
@@ -309,9 +309,8 @@ class Planner:
                     cols = b.col0 + np.arange(m.blocks[name].start, m.blocks[name].stop)
                     cost[cols] = SAFEGUARD_WEIGHT * self.alloc_cost[cols]
             v = saving.reindex(b.arrays.case_ids).to_numpy(dtype=float)
-            for name in [*band_names(b.arrays), "s"]:
-                cols = b.col0 + np.arange(m.blocks[name].start, m.blocks[name].stop)
-                cost[cols] += v
+            for block, case in unmet_columns(m.blocks, b.arrays):
+                cost[b.col0 + np.arange(block.start, block.stop)] += v[case]
         return np.concatenate([cost, self.extra_price])
 
     def _hour_savings(self) -> pd.Series:

@@ -136,38 +136,15 @@ def move_budget(held: int, policy: Policy) -> float | None:
     return budget
 
 
-def projected_move_price(a: PduArrays) -> np.ndarray:
-    """The projected form's move price per pair: ``pi_c / R_c`` per hour a practitioner other than case c's
-    current one gives (0 on current pairs and for cases without one)."""
-    has_current = a.current_pair >= 0
-    not_current = has_current[a.pair_case] & (np.arange(a.n_pairs) != a.current_pair[a.pair_case])
-    R = a.required[a.pair_case]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_hour = np.where(R > 0, a.move_price[a.pair_case] / R, 0.0)
-    return np.where(not_current, per_hour, 0.0)
-
-
-def define_move_budget(a: PduArrays, lay: Layout, explicit: bool) -> RowBlock:
+def define_move_budget(a: PduArrays, lay: Layout) -> RowBlock:
     """The move budget (``rebalance``): at most M cases leave their current practitioner.
 
-    Explicit form: ``sum_(c movable) (1 - x[c, current_c]) <= M``, i.e. ``-sum x[c, current_c] <= M - n``.
-    Projected form: ``sum_(c movable) sum_(p != current_c) y[c,p] / R_c <= M`` (a case's moved share is at
-    least its hours away from home over R_c, as for the move price; rounding then keeps the count within M).
+    ``sum_c m_c <= M`` over the cases that may move (m_c the moved share,
+    :mod:`workload.allocate.perspective`; rounding then keeps the count within M).
     """
     assert a.move_budget is not None
-    movable = np.flatnonzero(a.movable)
-    if explicit:
-        col = lay.cols("x", a.current_pair[movable])
-        val = -np.ones(len(movable))
-        upper = a.move_budget - len(movable)
-    else:
-        away = a.movable[a.pair_case] & (np.arange(a.n_pairs) != a.current_pair[a.pair_case])
-        away &= a.required[a.pair_case] > 0
-        pairs = np.flatnonzero(away)
-        col = lay.cols("y", pairs)
-        val = 1.0 / a.required[a.pair_case[pairs]]
-        upper = a.move_budget
-    return _one_row("move_budget", col, val, upper, a.pdu)
+    n = lay.sizes["m"]
+    return _one_row("move_budget", lay.cols("m", np.arange(n)), np.ones(n), a.move_budget, a.pdu)
 
 
 MOVE_REASONS: dict[str, str] = {

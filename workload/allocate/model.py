@@ -17,13 +17,16 @@ bands, u1_c ... uK_c by coverage (u1 the lowest: the need bands, allocation.rati
 public-protection minimum (the minimum's shortfall); o_p hours over capacity, q_p cases over the caseload cap; and, in the explicit
 form, x[c,p] responsibility and v[c,k] referral (binary in the exact MIP).
 
+Moves are priced whole in both forms: each case that may move has a moved share m_c and its need split into
+a stay and a move component (:mod:`workload.allocate.perspective`, the perspective form of the stay-or-move
+choice), so an LP cannot move most of a case's hours while paying for part of a move.
+
 The LP relaxation without a caseload cap uses the *projected* form, which leaves x and v out: with
-x[c,p] >= y[c,p] / R_c and sum_p x[c,p] = 1, the cheapest x puts all the mass not forced elsewhere on the
-current practitioner, so the move price pi_c (1 - x[c, current]) becomes pi_c / R_c per hour a
-non-current practitioner gives, and the move budget sum_c (1 - x[c, current]) <= M becomes
-sum_c sum_(p != current) y[c,p] / R_c <= M; likewise the referral rows become sum_k z[c,k] / D_ck <= 1. The optimum
-is the same with half the columns and a tenth of the rows (docs/model.md, "The LP allocator"; a test holds the two
-forms to the same optimum).
+x[c,p] >= y[c,p] / R_c and sum_p x[c,p] = 1, x only ties a case's hours to its practitioners, which the
+components already do (the move component's hours are at most R_c m_c, the stay component's at most
+R_c (1 - m_c)); likewise the referral rows become sum_k z[c,k] / D_ck <= 1. The optimum is the same with half
+the columns and a tenth of the rows (docs/model.md, "The LP allocator"; a test holds the two forms to the same
+optimum).
 """
 
 from __future__ import annotations
@@ -56,7 +59,6 @@ from workload.allocate.continuity import (
     _as_tuple,
     define_move_budget,
     eligible_pairs,
-    projected_move_price,
 )
 from workload.allocate.objective import (
     band_caps,
@@ -66,6 +68,13 @@ from workload.allocate.objective import (
     unmet_bands,
     unmet_caps,
     unmet_weights,
+)
+from workload.allocate.perspective import (
+    define_move_columns,
+    define_perspective,
+    fill_solution,
+    hours_entries,
+    moving_cases,
 )
 from workload.params import Parameters
 from workload.scenario import Policy
@@ -123,13 +132,13 @@ def define_variables(
         sum_c sum_k mu_k w_c uk_c + sum_c mu_1 w_c s_c             unmet need, in convex bands by coverage
       + lambda (sum_(c,p) g_p y[c,p] + sum_(c,k) h_k z[c,k])         staff and partner cost
       + pi_pool sum_(c,p): c a woman, p not a specialist  y[c,p]     soft women's specialist pool
-      + sum_(c moved) pi_c                                           continuity: each move priced whole
+      + sum_c pi_c m_c                                               continuity: each move priced whole
       + pi_s sum_c s_c + pi_o sum_p o_p + pi_q sum_p q_p             minimum shortfall, overflow, cap excess
 
-    pi_c = continuity_penalty + w_c r_c, with r_c the relationship-building hours the move restarts. Moves:
-    explicit form ``sum_c pi_c (1 - x[c, current_c])``; projected form ``pi_c / R_c`` per hour a
-    non-current practitioner gives. Cases whose current practitioner cannot keep them are placed at no
-    price (their move is not the allocator's choice). Bounds: 0 <= y[c,p] <= R_c; 0 <= z[c,k] <= min(D_ck,
+    pi_c = continuity_penalty + w_c r_c, with r_c the relationship-building hours the move restarts, and m_c
+    the moved share of a case that may move (its move component's unmet hours ua_k, sa are weighted as u_k,
+    s: :mod:`workload.allocate.perspective`). Cases whose current practitioner cannot keep them are placed at
+    no price (their move is not the allocator's choice). Bounds: 0 <= y[c,p] <= R_c; 0 <= z[c,k] <= min(D_ck,
     R_c - F_c) (partners never give the minimum); 0 <= uk_c <= max(t_k R_c - max(F_c, t_(k-1) R_c), 0);
     0 <= s_c <= F_c; 0 <= o_p <= rho K_p; q_p >= 0; x, v in [0, 1] (binary when
     integral). x is present when ``explicit``; v when ``explicit_partner``, and then only for cases with
@@ -140,21 +149,14 @@ def define_variables(
     """
     C, P, E, Q = a.n_cases, a.n_practitioners, a.n_pairs, a.n_links
     R = a.required
-    pi = a.move_price
-    has_current = a.current_pair >= 0
 
     y_cost = pair_hour_cost(a)
     constant = 0.0
-    if not explicit:
-        y_cost = y_cost + projected_move_price(a)
     pair_labels = [a.case_ids[a.pair_case], a.practitioner_ids[a.pair_prac]]
     link_labels = [a.case_ids[a.link_case], a.partner_ids[a.link_partner]]
     blocks = [ColumnBlock("y", np.zeros(E), R[a.pair_case].copy(), y_cost, False, pair_labels)]
     if explicit:
-        x_cost = np.zeros(E)
-        x_cost[a.current_pair[has_current]] = -pi[has_current]
-        constant += float(pi[has_current].sum())
-        blocks.append(ColumnBlock("x", np.zeros(E), np.ones(E), x_cost, integral, pair_labels))
+        blocks.append(ColumnBlock("x", np.zeros(E), np.ones(E), np.zeros(E), integral, pair_labels))
     z_upper = np.minimum(a.link_hours, R[a.link_case] - a.floor[a.link_case])
     blocks.append(ColumnBlock("z", np.zeros(Q), z_upper, partner_hour_cost(a)[a.link_partner], False, link_labels))
     if explicit_partner:
@@ -187,6 +189,8 @@ def define_variables(
                 "q", np.zeros(P), np.full(P, float(max(C, 1))), np.full(P, a.cap_penalty), False, [a.practitioner_ids]
             )
         )
+    if len(moving_cases(a)):
+        blocks += define_move_columns(a)
     return blocks, float(constant)
 
 
@@ -198,13 +202,15 @@ def define_hours(a: PduArrays, lay: Layout) -> RowBlock:
     C = a.n_cases
     cases = np.arange(C)
     bands = band_names(a)
-    row = np.concatenate([a.pair_case, a.link_case, *([cases] * len(bands)), cases])
+    extra_row, extra_col = hours_entries(a, lay) if "m" in lay.offsets else (np.zeros(0, np.int64),) * 2
+    row = np.concatenate([a.pair_case, a.link_case, *([cases] * len(bands)), cases, extra_row])
     col = np.concatenate(
         [
             lay.cols("y", np.arange(a.n_pairs)),
             lay.cols("z", np.arange(a.n_links)),
             *[lay.cols(name, cases) for name in bands],
             lay.cols("s", cases),
+            extra_col,
         ]
     )
     return _csr("hours", C, row, col, np.ones(len(row)), a.required, a.required, [a.case_ids])
@@ -484,6 +490,10 @@ class Model:
         for k, name in enumerate(band_names(a)):
             values[lay.slice(name)] = bands.need[k]
         values[lay.slice("s")] = bands.floor
+        if "m" in lay.offsets:
+            by_link = np.zeros(a.n_links)
+            by_link[link[has_link]] = partner_hours[has_link]
+            fill_solution(a, lay, values, pair, bands, by_link)
         load = np.bincount(a.pair_prac[pair], weights=hours, minlength=a.n_practitioners)
         values[lay.slice("o")] = np.maximum(load - a.capacity, 0.0)
         if a.limit is not None:
@@ -492,24 +502,10 @@ class Model:
         return values
 
     def integral_objective(self, values: np.ndarray, pair: np.ndarray) -> float:
-        """Objective of a one-practitioner allocation (from :meth:`solution_vector`), moves counted whole.
-
-        In the projected form the move price sits on y per hour; for a whole allocation it is replaced by
-        pi_c for each case not with its current practitioner.
-        """
-        if self.explicit:
-            return self.objective(values)
-        a = self.arrays
-        y = values[self.layout.slice("y")]
-        cost_without = self._y_cost_without_continuity()
-        y_sl = self.layout.slice("y")
-        total = float(self.cost @ values) - float(self.cost[y_sl] @ y) + float(cost_without @ y)
-        has_current = a.current_pair >= 0
-        moved = has_current & (pair != a.current_pair)
-        return total + self.offset + float(a.move_price[moved].sum())
-
-    def _y_cost_without_continuity(self) -> np.ndarray:
-        return pair_hour_cost(self.arrays)
+        """Objective of a one-practitioner allocation (from :meth:`solution_vector`), moves counted whole: m_c
+        is 1 for each case that left its current practitioner and carries the whole move price."""
+        del pair  # the vector already says who moved
+        return self.objective(values)
 
 
 def build_model(
@@ -548,8 +544,10 @@ def build_model(
         rows.append(define_caseload_cap(a, lay))
     if a.budget is not None:
         rows.append(define_budget(a, lay))
-    if a.move_budget is not None and a.movable.any():
-        rows.append(define_move_budget(a, lay, explicit))
+    if "m" in offsets:
+        rows += define_perspective(a, lay, explicit)
+        if a.move_budget is not None:
+            rows.append(define_move_budget(a, lay))
 
     starts = [np.zeros(1, dtype=np.int64)]
     nnz = 0

@@ -10,6 +10,7 @@ from workload.allocate.arrays import HOURS_TOL
 from workload.allocate.grouped import lead_links
 from workload.allocate.model import Model
 from workload.allocate.objective import pair_hour_cost
+from workload.allocate.perspective import moving_cases
 from workload.allocate.solvers import highs_lp, new_highs
 
 
@@ -55,6 +56,12 @@ def polish_hours(model: Model, pair: np.ndarray, time_limit: float = 60.0) -> Po
         chosen = lay.cols("x", pair)
         keep[chosen] = True
         lower[chosen] = upper[chosen] = 1.0
+    if "m" in model.blocks:
+        # who moved is fixed with the assignment: each moving case's share is 0 or 1
+        moving = moving_cases(a)
+        moved = (pair[moving] != a.current_pair[moving]).astype(float)
+        m = lay.slice("m")
+        lower[m] = upper[m] = moved
     run_times: list[float] = []
     for _ in range(2):
         active = np.flatnonzero(keep)
