@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from workload.allocate.lp import round_allocation, solve_highs
@@ -54,6 +54,7 @@ def test_projected_and_explicit_relaxations_agree_when_cases_may_move(continuity
     load=st.sampled_from([1.1, 1.3, 1.6]),
     continuity=st.sampled_from(["rebalance", "free"]),
 )
+@example(seed=109, load=1.3, continuity="rebalance")  # the two MIPs stop 2.5e-5 apart, inside HiGHS's gap
 def test_the_tighter_rows_cut_off_no_one_practitioner_allocation(seed: int, load: float, continuity: str) -> None:
     """The exact MIP's optimum is the same with and without the shedding rows (they cut off fractional
     moves only), the LP bound is at most it, and a rounded allocation's objective is at least it."""
@@ -66,13 +67,14 @@ def test_the_tighter_rows_cut_off_no_one_practitioner_allocation(seed: int, load
     best = solve_highs(exact, 60)
     plain = solve_highs(without_shedding(exact), 60)
     assert best.status == plain.status == "optimal"
-    assert best.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
+    # both within HiGHS's MIP gap (1e-4, relative) of the optimum
+    assert best.objective == pytest.approx(plain.objective, rel=2e-4, abs=1e-6)
     lp = build_model(a)
     relaxed = solve_highs(lp, 60)
     assert relaxed.objective <= best.objective + 1e-6 * max(1.0, abs(best.objective))
     r = round_allocation(lp, relaxed.values)
     rounded = exact.integral_objective(exact.solution_vector(r.pair, r.hours, r.link, r.partner_hours), r.pair)
-    assert rounded >= best.objective - 1e-6 * max(1.0, abs(best.objective))
+    assert rounded >= best.objective - 2e-4 * max(1.0, abs(best.objective))
     assert not exact.violations(exact.solution_vector(r.pair, r.hours, r.link, r.partner_hours))
 
 

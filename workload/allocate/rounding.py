@@ -10,6 +10,7 @@ from workload.allocate.arrays import HOURS_TOL, PduArrays
 from workload.allocate.grouped import lead_links, take
 from workload.allocate.local_search import LocalSearch
 from workload.allocate.model import Model
+from workload.allocate.neighbourhood import improve_in_neighbourhood
 from workload.allocate.objective import partner_hour_cost, segments, unmet_weights
 from workload.allocate.polish import polish_hours
 
@@ -127,6 +128,10 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
        rounded, practitioner and partner hours are also solved exactly for the assignment by a small LP
        (:func:`~workload.allocate.polish.polish_hours`), and that answer is kept if it is better (it nearly always is: the rules
        hold partner hours fixed while practitioners' hours are chosen). ``polish=False`` skips the LP.
+    7. **Neighbourhood** (only where cases may move, ``rebalance`` and ``free``): the exact MIP with each
+       case's practitioners restricted to those the LP gave it hours, its rounded one and its current one,
+       started from the allocation so far, kept if better
+       (:func:`~workload.allocate.neighbourhood.improve_in_neighbourhood`). ``improve=False`` skips it.
 
     ``values`` None (no solver answered) is the greedy fallback: every case is placed by step 1 with no LP
     hours (current practitioner first), then steps 2-6 run, step 6 by rule. An exact MIP answer
@@ -257,6 +262,15 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
 
         if objective(polished.hours, polished.link, polished.partner_hours) < objective(hours, link, partner_hours):
             hours, link, partner_hours = polished.hours, polished.link, polished.partner_hours
+
+    # 7. where cases may move: the exact MIP on the LP's neighbourhood of this allocation, started from it
+    if improve and values is not None and not model.integral and "m" in model.blocks:
+        current = model.integral_objective(model.solution_vector(pair, hours, link, partner_hours), pair)
+        found = improve_in_neighbourhood(model, values, pair, hours, link, partner_hours, current)
+        solver_seconds += found.solver_seconds
+        if found.better:
+            pair, hours, link, partner_hours = found.pair, found.hours, found.link, found.partner_hours
+            moves += found.changed
     return Rounded(
         pair=pair.astype(np.int64),
         hours=hours,
