@@ -98,3 +98,18 @@ def test_it_does_not_run_within_the_target() -> None:
         patch.setattr(neighbourhood, "build_model", lambda *args, **kw: calls.append(1) or real(*args, **kw))
         round_allocation(model, relaxed.values)
     assert calls == []
+
+
+def test_policy_neighbourhood_false_skips_the_step() -> None:
+    """``policy.neighbourhood`` switches the step: off, a PDU where it helps keeps the rounding's answer."""
+    from workload.allocate.lp import allocate_lp
+    from workload.testing import assert_allocation_valid
+
+    frames = random_allocation_inputs(0, cases_per_pdu=60, practitioners_per_pdu=5, n_partners=2, load=1.1)
+    objective = {}
+    for on in (True, False):
+        policy = Policy(continuity="free", neighbourhood=on)
+        allocation = allocate_lp(*frames, PARAMS, policy, workers=1)
+        assert_allocation_valid(allocation, *frames, policy, PARAMS)
+        objective[on] = float(allocation.pdus["objective"].iloc[0])
+    assert objective[True] < objective[False]

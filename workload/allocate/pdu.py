@@ -163,7 +163,7 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
         notes += solved.notes
         solver_warnings += solved.warnings
         solver_time += solved.solver_seconds
-        rounded = round_allocation(model, solved.values)
+        rounded = round_allocation(model, solved.values, neighbourhood=policy.neighbourhood)
         solver_time.append(rounded.solver_seconds)
         vector = model.solution_vector(rounded.pair, rounded.hours, rounded.link, rounded.partner_hours)
         objective = model.integral_objective(vector, rounded.pair)

@@ -102,7 +102,9 @@ def best_hours(a: PduArrays, cases: np.ndarray, pair: np.ndarray, partner_hours:
     return (first + second).reshape(S, n).sum(axis=0)
 
 
-def round_allocation(model: Model, values: np.ndarray | None, improve: bool = True, polish: bool = True) -> Rounded:
+def round_allocation(
+    model: Model, values: np.ndarray | None, improve: bool = True, polish: bool = True, neighbourhood: bool = True
+) -> Rounded:
     """Round an LP (or MIP) answer to one practitioner and at most one partner per case, within capacity.
 
     1. **Choose**: a case the LP gives wholly to one practitioner (share >= 1 - 1e-6) keeps them. Split
@@ -131,7 +133,8 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
     7. **Neighbourhood** (only where cases may move, ``rebalance`` and ``free``): the exact MIP with each
        case's practitioners restricted to those the LP gave it hours, its rounded one and its current one,
        started from the allocation so far, kept if better
-       (:func:`~workload.allocate.neighbourhood.improve_in_neighbourhood`). ``improve=False`` skips it.
+       (:func:`~workload.allocate.neighbourhood.improve_in_neighbourhood`). ``improve=False`` or
+       ``neighbourhood=False`` (``policy.neighbourhood``) skips it.
 
     ``values`` None (no solver answered) is the greedy fallback: every case is placed by step 1 with no LP
     hours (current practitioner first), then steps 2-6 run, step 6 by rule. An exact MIP answer
@@ -264,7 +267,7 @@ def round_allocation(model: Model, values: np.ndarray | None, improve: bool = Tr
             hours, link, partner_hours = polished.hours, polished.link, polished.partner_hours
 
     # 7. where cases may move: the exact MIP on the LP's neighbourhood of this allocation, started from it
-    if improve and values is not None and not model.integral and "m" in model.blocks:
+    if improve and neighbourhood and values is not None and not model.integral and "m" in model.blocks:
         current = model.integral_objective(model.solution_vector(pair, hours, link, partner_hours), pair)
         found = improve_in_neighbourhood(model, values, pair, hours, link, partner_hours, current)
         solver_seconds += found.solver_seconds
