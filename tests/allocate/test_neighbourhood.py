@@ -113,3 +113,15 @@ def test_policy_neighbourhood_false_skips_the_step() -> None:
         assert_allocation_valid(allocation, *frames, policy, PARAMS)
         objective[on] = float(allocation.pdus["objective"].iloc[0])
     assert objective[True] < objective[False]
+
+
+def test_it_does_not_run_in_a_pdu_too_big_for_it() -> None:
+    model, relaxed = lp_of(0, "free", load=1.1, cases=60, practitioners=5)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(neighbourhood, "NEIGHBOURHOOD_GAP", -1.0)
+        patch.setattr(neighbourhood, "NEIGHBOURHOOD_MAX_CASES", model.arrays.n_cases - 1)
+        calls = []
+        real = neighbourhood.build_model
+        patch.setattr(neighbourhood, "build_model", lambda *args, **kw: calls.append(1) or real(*args, **kw))
+        round_allocation(model, relaxed.values)
+    assert calls == []
