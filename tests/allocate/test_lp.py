@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.allocate.builders import hand_frames as build_frames
 from tests.conftest import FIXTURES
 from workload.allocate import local_search, objective, parallel, pdu, rounding, solvers
 from workload.allocate import lp as lp_module
@@ -60,38 +61,11 @@ def hand_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 
     P2 is a PSO with 40 h, who may hold the D case but not the A case.
     """
-    cases = pd.DataFrame(
-        {
-            "pdu": ["X", "X"],
-            "sex": ["male", "male"],
-            "tier": ["D2", "A1"],
-            "current_practitioner_id": ["P1", "P1"],
-            "required_hours": [20.0, 100.0],
-            "wmt_hours": [10.0, 60.0],
-            "hours_risk": [10.0, 60.0],
-            "overdose_history": 0,
-            "self_harm_history": 0,
-            "suicide_attempt_history": 0,
-            "dependent_children": 0,
-            "pregnant": 0,
-        },
-        index=pd.Index(["LOW", "COMPLEX"], name="case_id"),
+    return build_frames(
+        PARAMS,
+        {"LOW": ("D2", "P1", 20.0, 10.0, 10.0), "COMPLEX": ("A1", "P1", 100.0, 60.0, 60.0)},
+        {"P1": ("PO", 100.0), "P2": ("PSO", 40.0)},
     )
-    for column in NEED_COLUMNS:
-        cases[column] = 0.0
-    fte_hours = PARAMS["allocation.capacity.fte_hours_per_week"]
-    per_fte = PARAMS["allocation.capacity.productive_hours_per_fte_year"]
-    practitioners = pd.DataFrame(
-        {
-            "pdu": ["X", "X"],
-            "grade": ["PO", "PSO"],
-            "contracted_hours_per_week": [100 / per_fte * fte_hours, 40 / per_fte * fte_hours],
-            "reduction_hours_per_week": [0.0, 0.0],
-            "specialisms": [(), ()],
-        },
-        index=pd.Index(["P1", "P2"], name="practitioner_id"),
-    )
-    return cases, practitioners
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.allocate.builders import hand_frames
 from workload.allocate.lp import round_allocation, solve_highs
-from workload.allocate.model import NEED_COLUMNS, build_model, pdu_arrays, pdu_inputs
+from workload.allocate.model import build_model, pdu_arrays, pdu_inputs
 from workload.allocate.perspective import moving_cases
 from workload.params import load_parameters
 from workload.scenario import Policy
@@ -80,38 +81,11 @@ def test_the_tighter_rows_cut_off_no_one_practitioner_allocation(seed: int, load
 
 def two_holders() -> tuple[pd.DataFrame, pd.DataFrame]:
     """P1 (100 h) holds a 100-hour case and a 10-hour case: 10 hours over. P2 (200 h) holds nothing."""
-    cases = pd.DataFrame(
-        {
-            "pdu": ["X", "X"],
-            "sex": ["male", "male"],
-            "tier": ["C2", "C2"],
-            "current_practitioner_id": ["P1", "P1"],
-            "required_hours": [100.0, 10.0],
-            "wmt_hours": [50.0, 5.0],
-            "hours_risk": [0.0, 0.0],
-            "overdose_history": 0,
-            "self_harm_history": 0,
-            "suicide_attempt_history": 0,
-            "dependent_children": 0,
-            "pregnant": 0,
-        },
-        index=pd.Index(["BIG", "SMALL"], name="case_id"),
+    return hand_frames(
+        PARAMS,
+        {"BIG": ("C2", "P1", 100.0, 50.0, 0.0), "SMALL": ("C2", "P1", 10.0, 5.0, 0.0)},
+        {"P1": ("PO", 100.0), "P2": ("PO", 200.0)},
     )
-    for column in NEED_COLUMNS:
-        cases[column] = 0.0
-    fte_hours = PARAMS["allocation.capacity.fte_hours_per_week"]
-    per_fte = PARAMS["allocation.capacity.productive_hours_per_fte_year"]
-    practitioners = pd.DataFrame(
-        {
-            "pdu": ["X", "X"],
-            "grade": ["PO", "PO"],
-            "contracted_hours_per_week": [100 / per_fte * fte_hours, 200 / per_fte * fte_hours],
-            "reduction_hours_per_week": [0.0, 0.0],
-            "specialisms": [(), ()],
-        },
-        index=pd.Index(["P1", "P2"], name="practitioner_id"),
-    )
-    return cases, practitioners
 
 
 @pytest.mark.parametrize("continuity", ["rebalance", "free"])
