@@ -1,11 +1,20 @@
-"""Pricing: the LP's (case, practitioner) pairs brought in as columns while their reduced cost at the duals is negative."""
+"""Pricing: the LP's (case, practitioner) pairs brought in as columns while their reduced cost at the duals is negative.
+
+Two levels: :class:`Pricing` brings in the arrays' pairs (every eligible pair, usually); when the arrays hold
+candidate pairs only (:mod:`workload.allocate.candidates`), :func:`outside_entering` prices every other
+eligible pair in chunks of cases from the duals, without making it, and :func:`extend_model` adds those with a
+negative reduced cost to the arrays and rebuilds the model around them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from workload.allocate.candidates import case_chunks, with_pairs
 from workload.allocate.grouped import first_per_group
-from workload.allocate.model import Model
+from workload.allocate.model import Model, build_model
+from workload.allocate.objective import staff_hour_cost
+from workload.allocate.perspective import moving_cases
 
 PRICING_START_PAIRS = 12
 """Solver setting, not a model number: with pricing, each case starts with its current practitioner's pair
@@ -90,3 +99,75 @@ class Pricing:
     def block(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSC (start, index, value) of these columns, for ``Highs.addCols``."""
         return column_block(self.csc, cols)
+
+
+def outside_reduced_costs(model: Model, duals: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Reduced costs at the row duals of every pair of cases ``lo:hi`` (dense, cases x practitioners; made or not).
+
+    A pair column y[c,p] of the projected LP costs ``lambda g_p + pi[c,p]`` (:func:`~workload.allocate.objective.pair_hour_cost`,
+    with pi from :class:`~workload.allocate.candidates.PairRule`) and has a 1 in case c's hours row, a 1 in p's
+    capacity row, g_p in the budget row and, when c may move and p is not its current practitioner, a 1 in c's
+    away_hours row (:func:`~workload.allocate.perspective.define_away_hours`): its reduced cost is
+    ``lambda g_p + pi[c,p] - d_hours[c] - d_capacity[p] - g_p d_budget - d_away[c]``.
+    """
+    a = model.arrays
+    assert a.rule is not None and not model.explicit
+    fam = model.families
+    prac_part = staff_hour_cost(a) - duals[fam["capacity"]]
+    if "budget" in fam:
+        prac_part = prac_part - a.staff_cost * float(duals[fam["budget"]][0])
+    case_part = duals[fam["hours"]][lo:hi].copy()
+    away_part = np.zeros(hi - lo)
+    if "away_hours" in fam:
+        moving = moving_cases(a)
+        away = np.zeros(a.n_cases)
+        away[moving] = duals[fam["away_hours"]]
+        away_part = away[lo:hi]
+    reduced = prac_part[None, :] + a.rule.penalty_block(lo, hi) - (case_part + away_part)[:, None]
+    held = np.flatnonzero(a.current_pair[lo:hi] >= 0)
+    # the current practitioner's hours are the stay component's: not in the away_hours row
+    reduced[held, a.pair_prac[a.current_pair[lo + held]]] += away_part[held]
+    return reduced
+
+
+def outside_entering(model: Model, duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eligible pairs outside the arrays whose reduced cost at the row duals is below -:data:`PRICING_TOL`:
+    (case, practitioner), at most :data:`PRICING_ADD_PER_CASE` per case, most negative first (empty when the
+    arrays hold every eligible pair)."""
+    a = model.arrays
+    if a.rule is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    found_case, found_prac, found_cost = [], [], []
+    for lo, hi in case_chunks(a.n_cases, a.n_practitioners):
+        reduced = outside_reduced_costs(model, duals, lo, hi)
+        wanted = a.rule.eligible[lo:hi] & (reduced < -PRICING_TOL)
+        pairs = slice(a.pair_start[lo], a.pair_start[hi])
+        wanted[a.pair_case[pairs] - lo, a.pair_prac[pairs]] = False  # already in the arrays
+        case, prac = np.nonzero(wanted)
+        found_case.append(case + lo)
+        found_prac.append(prac)
+        found_cost.append(reduced[case, prac])
+    case, prac, cost = np.concatenate(found_case), np.concatenate(found_prac), np.concatenate(found_cost)
+    keep = np.sort(first_per_group(case, cost, PRICING_ADD_PER_CASE))
+    return case[keep].astype(np.int64), prac[keep].astype(np.int64)
+
+
+def extend_model(model: Model, active: np.ndarray, case: np.ndarray, prac: np.ndarray) -> tuple[Model, np.ndarray]:
+    """The model rebuilt with these pairs added to its arrays (:func:`~workload.allocate.candidates.with_pairs`),
+    and ``active`` (columns of ``model``) as columns of the new one.
+
+    The rows are the same, and only the pair block y (the first) grows, so a column after it moves by the
+    number of pairs added and a pair column is found by its (case, practitioner).
+    """
+    a = model.arrays
+    grown = with_pairs(a, case, prac)
+    new = build_model(grown, explicit=model.explicit, integral=model.integral, explicit_partner=model.explicit_partner)
+    if new.n_rows != model.n_rows or model.blocks["y"].start != 0:
+        raise AssertionError("adding pairs changed the model's rows or its column order")
+    y = model.blocks["y"]
+    P = a.n_practitioners
+    mapped = active + (grown.n_pairs - a.n_pairs)
+    is_pair = active < y.stop
+    pair = active[is_pair]
+    mapped[is_pair] = np.searchsorted(grown.pair_case * P + grown.pair_prac, a.pair_case[pair] * P + a.pair_prac[pair])
+    return new, mapped

@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from workload.allocate.model import Model, build_pdu_model
-from workload.allocate.pricing import Pricing, column_block, columns, starting_columns
+from workload.allocate.pricing import (
+    Pricing,
+    column_block,
+    columns,
+    extend_model,
+    outside_entering,
+    starting_columns,
+)
 from workload.allocate.shadow import HourEffects, hour_effects
 from workload.params import Parameters
 from workload.scenario import Policy
@@ -63,6 +70,9 @@ class SolveResult:
     ``<=`` row of this minimisation); None for a MIP, a non-optimal answer or a hand-off through PuLP."""
     effects: HourEffects | None = None
     """Where one more hour of each capacity and contract row goes, case by case (same conditions)."""
+    model: Model | None = None
+    """The model ``values`` belong to when pricing added eligible pairs beyond the arrays' candidates (the
+    model rebuilt over more pairs, :func:`workload.allocate.pricing.extend_model`); None: the model solved."""
 
 
 def relative_gap(objective: float, bound: float, scale: float) -> float:
@@ -183,11 +193,21 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         cols = np.flatnonzero(model.integrality).astype(np.int32)
         h.changeColsIntegrality(len(cols), cols, np.ones(len(cols), dtype=np.uint8))
     h.run()
-    rounds = 1
+    rounds, outside = 1, 0
+    grown: Model | None = None
     if priced:
         entering = Pricing(model, active)
         while h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            add = entering.entering(np.array(h.getSolution().row_dual))
+            duals = np.array(h.getSolution().row_dual)
+            add = entering.entering(duals)
+            if not len(add) and model.arrays.rule is not None:
+                # the arrays' pairs are priced out: price every other eligible pair, and rebuild around those in
+                case, prac = outside_entering(model, duals)
+                if len(case):
+                    model, active = extend_model(model, active, case, prac)
+                    grown, outside = model, outside + len(case)
+                    entering = Pricing(model, active)
+                    add = entering.entering(duals)
             if not len(add):
                 break
             col_start, col_index, col_value = entering.block(add)
@@ -224,6 +244,8 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         label = SolveStatus.FAILED
         values = None
     message = h.modelStatusToString(status) + (f" after {rounds} pricing round(s)" if pricing else "")
+    if model.arrays.rule is not None and priced:
+        message += f" ({model.arrays.n_pairs:,} candidate pairs, {outside:,} of them priced in from outside)"
     # the last restricted LP prices every left-out pair at a non-negative reduced cost, so its duals are the
     # full LP's (a left-out column at 0 is dual feasible): the shadow prices read them
     row_dual, effects = None, None
@@ -244,6 +266,7 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         message,
         row_dual,
         effects,
+        grown,
     )
 
 
