@@ -94,24 +94,30 @@ class PairRule:
 
 
 def candidate_pairs(eligible: np.ndarray, current: np.ndarray, others: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each case's current pair and up to ``others`` more, spread evenly over its eligible practitioners.
+    """``others + 1`` pairs per case (every eligible pair when it has fewer): its current pair and ``others``
+    more, spread evenly over its eligible practitioners.
 
     ``current[c]`` is the column of case c's current pair (-1: none). Case c with n eligible practitioners
-    takes those of rank ``(c + i * max(n // others, 1)) mod n`` for i = 0, 1, ... among them (so cases start at
-    different practitioners and every practitioner is some cases' candidate). Returns (case, practitioner),
-    sorted by case then practitioner, like ``np.nonzero(eligible)``; made in chunks of cases, so the
-    cases x practitioners matrix is never held as integers.
+    takes those of rank ``(c + i * max(n // (others + 1), 1)) mod n`` for i = 0 ... others among them (cases start
+    at different practitioners, so every practitioner is some cases' candidate); when its current practitioner
+    is not among them, it takes the place of the last. A case that may move thus keeps two pairs or more, as
+    with every eligible pair. Returns (case, practitioner), sorted by case then practitioner, like
+    ``np.nonzero(eligible)``; made in chunks of cases, so the cases x practitioners matrix is never held as
+    integers.
     """
     n_cases, n_practitioners = eligible.shape
     cases, practs = [], []
     for lo, hi in case_chunks(n_cases, n_practitioners):
         block = eligible[lo:hi]
         count = np.maximum(block.sum(axis=1), 1)
-        step = np.maximum(count // max(others, 1), 1)
+        step = np.maximum(count // (others + 1), 1)[:, None]
         rank = np.cumsum(block, axis=1, dtype=np.int32) - 1
         shifted = (rank - (np.arange(lo, hi) % count)[:, None]) % count[:, None]
-        keep = block & (shifted % step[:, None] == 0) & (shifted // step[:, None] < others)
+        slot = np.where(shifted % step == 0, shifted // step, others + 1)
+        keep = block & (slot <= others)
         rows = np.flatnonzero(current[lo:hi] >= 0)
+        away = rows[~keep[rows, current[lo:hi][rows]]]  # current practitioner not taken: replaces the last
+        keep[away] &= slot[away] < others
         keep[rows, current[lo:hi][rows]] = True
         c, p = np.nonzero(keep)
         cases.append(c + lo)
