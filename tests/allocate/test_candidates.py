@@ -4,6 +4,7 @@ prices every other eligible pair from its duals, reaching the optimum over every
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,10 +97,7 @@ def test_reduced_costs_priced_in_chunks_are_the_full_models(name: str, monkeypat
     reduced = full.cost - np.bincount(full.index, weights=full.value * duals[rows], minlength=full.n_cols)
     a = full.arrays
     chunked = np.concatenate(
-        [
-            outside_reduced_costs(lazy, duals, lo, hi)
-            for lo, hi in candidates.case_chunks(a.n_cases, a.n_practitioners)
-        ]
+        [outside_reduced_costs(lazy, duals, lo, hi) for lo, hi in candidates.case_chunks(a.n_cases, a.n_practitioners)]
     )
     assert chunked.shape == (a.n_cases, a.n_practitioners)
     np.testing.assert_allclose(chunked[a.pair_case, a.pair_prac], reduced[full.blocks["y"]], rtol=1e-12, atol=1e-9)
@@ -141,3 +139,25 @@ def test_candidate_pairs_are_eligible_hold_the_current_pair_and_spread(eligible,
     count = np.bincount(case, minlength=len(matrix))
     # every eligible practitioner when there are few, else others + 1 of them
     assert (count == np.minimum(matrix.sum(axis=1), others + 1)).all()
+
+
+def test_a_pdu_holding_candidate_pairs_is_expected_to_take_less_memory() -> None:
+    from workload.allocate.arrays import PduInput
+    from workload.allocate.parallel import PAIR_BYTES, pdu_memory
+
+    big = PduInput(
+        "R1",
+        pd.DataFrame(index=range(30_000)),
+        pd.DataFrame(index=range(1_150)),
+        pd.DataFrame(),
+        np.zeros((0, 0)),
+        None,
+    )
+    every = pdu_memory(big)
+    assert pdu_memory(big, Policy(continuity="keep", caseload_cap=None, solver="pulp-cbc")) == every
+    held = pdu_memory(big, Policy(continuity="free"))
+    assert PAIR_BYTES * candidates.CANDIDATE_THRESHOLD < held < every / 5
+    small = PduInput(
+        "P1", pd.DataFrame(index=range(2_500)), pd.DataFrame(index=range(110)), pd.DataFrame(), np.zeros((0, 0)), None
+    )
+    assert pdu_memory(small, Policy(continuity="free")) == pdu_memory(small)  # national PDUs: as before

@@ -31,8 +31,14 @@ pairs) stay far below it, so their results do not change; a 30,000 x 1,150 PDU u
 
 CANDIDATE_PAIRS = 24
 """Solver setting: each case's candidate pairs are its current pair and this many others, spread evenly over its
-eligible practitioners (the LP starts from 12 of them, :data:`workload.allocate.pricing.PRICING_START_PAIRS`;
-the rest are there for the rounding's local search, whose moves stay within the arrays' pairs)."""
+eligible practitioners (the LP starts from :data:`CANDIDATE_START_PAIRS` of them and prices the others in; they
+are also the rounding's local search's neighbourhood, whose moves stay within the arrays' pairs)."""
+
+CANDIDATE_START_PAIRS = 2
+"""Solver setting: with candidate pairs, HiGHS's first restricted LP holds each case's current pair and this many
+others (not :data:`workload.allocate.pricing.PRICING_START_PAIRS`' 12). Measured on the 30,000 x 1,150 PDU
+under ``rebalance`` (176,502 rows): the first LP took 9 s from 2 others a case and 45 s from 12; the
+pairs it lacks are priced in warm."""
 
 CHUNK_ENTRIES = 2_000_000
 """Solver setting: cases x practitioners entries handled at once when pairs are chosen or priced (about 16 MB

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from workload.allocate import candidates
 from workload.allocate.candidates import case_chunks, with_pairs
 from workload.allocate.grouped import first_per_group
 from workload.allocate.model import Model, build_model
@@ -55,14 +56,16 @@ def column_block(
 
 def starting_columns(model: Model) -> np.ndarray:
     """The columns the restricted LP starts with: each case's current pair and :data:`PRICING_START_PAIRS`
-    others (spread evenly over its eligible practitioners), and every column that is not a pair."""
+    others (spread evenly over its eligible practitioners; :data:`~workload.allocate.candidates.CANDIDATE_START_PAIRS`
+    when the arrays hold candidate pairs), and every column that is not a pair."""
     y = model.blocks["y"]
     a = model.arrays
+    start_pairs = PRICING_START_PAIRS if a.rule is None else candidates.CANDIDATE_START_PAIRS
     counts = np.diff(a.pair_start)[a.pair_case]
     rank = (np.arange(a.n_pairs) - a.pair_start[a.pair_case] - (a.pair_case % np.maximum(counts, 1))) % np.maximum(
         counts, 1
     )
-    keep = rank < PRICING_START_PAIRS
+    keep = rank < start_pairs
     keep[a.current_pair[a.current_pair >= 0]] = True
     return np.concatenate([np.flatnonzero(keep) + y.start, np.arange(y.stop, model.n_cols)]).astype(np.int64)
 

@@ -222,7 +222,9 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
                 col_value,
             )
             active = np.concatenate([active, add])
-            h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - start), 1e-6))
+            # HiGHS counts its time limit against its run time over every run of this instance
+            remaining = max(float(time_limit) - (time.perf_counter() - start), 1e-6)
+            h.setOptionValue("time_limit", float(h.getRunTime()) + remaining)
             h.run()
             rounds += 1
     status = h.getModelStatus()
