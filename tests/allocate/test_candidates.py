@@ -3,6 +3,8 @@ prices every other eligible pair from its duals, reaching the optimum over every
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workload.allocate import candidates
-from workload.allocate.candidates import candidate_pairs
+from workload.allocate.candidates import candidate_pairs, closed_cases, open_cases
 from workload.allocate.lp import allocate_lp, solve_highs
 from workload.allocate.model import build_model, pdu_arrays, pdu_inputs
-from workload.allocate.pricing import outside_entering, outside_reduced_costs
+from workload.allocate.pricing import opening, outside_entering, outside_reduced_costs
 from workload.params import load_parameters
 from workload.scenario import Policy
 from workload.testing import assert_allocation_valid, random_allocation_inputs
@@ -71,11 +73,12 @@ def test_candidates_priced_in_reach_the_optimum_over_every_pair(
     assert grown.objective(priced.values) == pytest.approx(priced.objective, rel=1e-9, abs=1e-6)
     key = grown.arrays.pair_case * full.n_practitioners + grown.arrays.pair_prac
     assert np.isin(key, full.pair_case * full.n_practitioners + full.pair_prac).all()  # only eligible pairs
-    # the same duals as the full LP's (the same rows, and no pair left out prices in)
-    assert priced.row_dual is not None and whole.row_dual is not None
-    assert grown.n_rows == build_model(full).n_rows
+    # no pair left out prices in, and no case left closed could gain by moving; some were opened on the way
+    assert priced.row_dual is not None
     case, _ = outside_entering(grown, priced.row_dual)
-    assert len(case) == 0
+    assert len(case) == 0 and len(opening(grown, priced.row_dual)) == 0
+    assert len(closed_cases(lazy)) > len(closed_cases(grown.arrays))
+    assert re.search(r"; [1-9][0-9,]* case\(s\) opened to moves", priced.message)
 
 
 @pytest.mark.parametrize("name", list(POLICIES))
@@ -87,7 +90,8 @@ def test_reduced_costs_priced_in_chunks_are_the_full_models(name: str, monkeypat
     monkeypatch.setattr(candidates, "CANDIDATE_THRESHOLD", 0)
     monkeypatch.setattr(candidates, "CANDIDATE_PAIRS", 1)
     monkeypatch.setattr(candidates, "CHUNK_ENTRIES", 3 * full.arrays.n_practitioners)  # three cases a chunk
-    lazy = build_model(arrays_of(frames, policy))
+    closed = arrays_of(frames, policy)
+    lazy = build_model(open_cases(closed, closed_cases(closed)))  # every case open: the full model's rows
     assert lazy.n_rows == full.n_rows
     assert (lazy.row_lower == full.row_lower).all() and (lazy.row_upper == full.row_upper).all()
     if name.endswith("budget"):

@@ -331,6 +331,7 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
     load = np.divide(held_load, capacity, out=np.zeros(len(practs)), where=capacity > 0)
     rule = PairRule(
         eligible=eligible,
+        eligible_count=eligible.sum(axis=1),
         placed=~has,
         load_cost=float(params["allocation.penalties.placement_load_weight"]) * load,
         female=(cases["sex"].astype(str) == "female").to_numpy(),
@@ -340,7 +341,11 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
     )
     lazy = candidates.uses_candidates(int(np.count_nonzero(eligible)), policy)
     if lazy:
-        pair_case, pair_prac = candidate_pairs(eligible, np.where(has, current_pos, -1), candidates.CANDIDATE_PAIRS)
+        # cases held by a practitioner who may keep them start closed (their current pair only): opened when the
+        # LP's duals say a move could pay (workload.allocate.pricing.opening)
+        pair_case, pair_prac = candidate_pairs(
+            eligible, np.where(has, current_pos, -1), candidates.CANDIDATE_PAIRS, closed=has
+        )
     else:
         pair_case, pair_prac = np.nonzero(eligible)  # row-major: sorted by case, then practitioner
     pair_start = np.concatenate([[0], np.cumsum(np.bincount(pair_case, minlength=n_cases))]).astype(np.int64)

@@ -7,8 +7,15 @@ keeps each case's current pair and :data:`CANDIDATE_PAIRS` others (:func:`candid
 carry the eligibility rule (:class:`PairRule`: the cases x practitioners matrix as booleans, and what an hour on
 any pair costs) so that the LP can price every other eligible pair from its duals without making it
 (:func:`workload.allocate.pricing.outside_entering`): a pair with a negative reduced cost joins the arrays
-(:func:`with_pairs`) and the model is rebuilt around it. When none is left, the LP's optimum over the arrays'
-pairs is the optimum over every eligible pair (docs/model.md, "Solving").
+(:func:`with_pairs`) and the model is rebuilt around it.
+
+A case held by a practitioner who may keep it starts *closed* (:func:`closed_cases`): its current pair only, so
+it has none of the perspective form's columns and rows (:mod:`workload.allocate.perspective`; with 28,510 cases
+that may move under ``free`` those are 333,000 rows, which made HiGHS's first LP alone take minutes). The LP's
+duals say which closed cases could gain by moving (:func:`workload.allocate.pricing.opening`); those are opened
+(:func:`open_cases`: their candidate pairs, moved share and rows join the model) and HiGHS carries on from its
+basis. When no pair prices in and no closed case would open, the LP's optimum over the arrays is its optimum
+over every eligible pair with every case free to move (docs/model.md, "Solving").
 """
 
 from __future__ import annotations
@@ -76,6 +83,8 @@ class PairRule:
     """
 
     eligible: np.ndarray
+    eligible_count: np.ndarray
+    """Eligible practitioners per case (the row sums of ``eligible``)."""
     placed: np.ndarray
     load_cost: np.ndarray
     female: np.ndarray
@@ -99,7 +108,9 @@ class PairRule:
         return out
 
 
-def candidate_pairs(eligible: np.ndarray, current: np.ndarray, others: int) -> tuple[np.ndarray, np.ndarray]:
+def candidate_pairs(
+    eligible: np.ndarray, current: np.ndarray, others: int, closed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``others + 1`` pairs per case (every eligible pair when it has fewer): its current pair and ``others``
     more, spread evenly over its eligible practitioners.
 
@@ -109,7 +120,7 @@ def candidate_pairs(eligible: np.ndarray, current: np.ndarray, others: int) -> t
     is not among them, it takes the place of the last. A case that may move thus keeps two pairs or more, as
     with every eligible pair. Returns (case, practitioner), sorted by case then practitioner, like
     ``np.nonzero(eligible)``; made in chunks of cases, so the cases x practitioners matrix is never held as
-    integers.
+    integers. A ``closed`` case (with a current pair) takes its current pair only.
     """
     n_cases, n_practitioners = eligible.shape
     cases, practs = [], []
@@ -124,6 +135,8 @@ def candidate_pairs(eligible: np.ndarray, current: np.ndarray, others: int) -> t
         rows = np.flatnonzero(current[lo:hi] >= 0)
         away = rows[~keep[rows, current[lo:hi][rows]]]  # current practitioner not taken: replaces the last
         keep[away] &= slot[away] < others
+        if closed is not None:
+            keep[closed[lo:hi]] = False
         keep[rows, current[lo:hi][rows]] = True
         c, p = np.nonzero(keep)
         cases.append(c + lo)
@@ -157,3 +170,21 @@ def with_pairs(a: PduArrays, case: np.ndarray, prac: np.ndarray) -> PduArrays:
         pair_penalty=a.rule.penalty(pair_case, pair_prac),
         current_pair=current_pair,
     )
+
+
+def closed_cases(a: PduArrays) -> np.ndarray:
+    """Cases that may move but whose arrays hold their current pair only (*closed*): with no other pair they stay,
+    so they have no moved share and none of the perspective form's rows (:mod:`workload.allocate.perspective`)."""
+    assert a.rule is not None
+    return np.flatnonzero(
+        (a.current_pair >= 0) & (np.diff(a.pair_start) == 1) & (a.rule.eligible_count >= 2) & (a.required > 0)
+    )
+
+
+def open_cases(a: PduArrays, cases: np.ndarray) -> PduArrays:
+    """The arrays with these closed cases given their candidate pairs (:func:`candidate_pairs`): they may now
+    move, and the model has their moved share and rows."""
+    assert a.rule is not None
+    current = np.where(a.current_pair[cases] >= 0, a.pair_prac[np.maximum(a.current_pair[cases], 0)], -1)
+    case, prac = candidate_pairs(a.rule.eligible[cases], current, CANDIDATE_PAIRS)
+    return with_pairs(a, cases[case], prac)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from workload.allocate import candidates
-from workload.allocate.candidates import case_chunks, with_pairs
+from workload.allocate.candidates import case_chunks, closed_cases, with_pairs
 from workload.allocate.grouped import first_per_group
 from workload.allocate.model import Model, build_model
-from workload.allocate.objective import staff_hour_cost
-from workload.allocate.perspective import moving_cases
+from workload.allocate.objective import staff_hour_cost, unmet_caps, unmet_weights
+from workload.allocate.perspective import moving_cases, partner_bound
 
 PRICING_START_PAIRS = 12
 """Solver setting, not a model number: with pricing, each case starts with its current practitioner's pair
@@ -136,14 +136,17 @@ def outside_reduced_costs(model: Model, duals: np.ndarray, lo: int, hi: int) -> 
 def outside_entering(model: Model, duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eligible pairs outside the arrays whose reduced cost at the row duals is below -:data:`PRICING_TOL`:
     (case, practitioner), at most :data:`PRICING_ADD_PER_CASE` per case, most negative first (empty when the
-    arrays hold every eligible pair)."""
+    arrays hold every eligible pair). Closed cases (:func:`~workload.allocate.candidates.closed_cases`) are
+    left to :func:`opening`."""
     a = model.arrays
     if a.rule is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    closed = np.zeros(a.n_cases, dtype=bool)
+    closed[closed_cases(a)] = True  # their other pairs come with their rows (:func:`opening`)
     found_case, found_prac, found_cost = [], [], []
     for lo, hi in case_chunks(a.n_cases, a.n_practitioners):
         reduced = outside_reduced_costs(model, duals, lo, hi)
-        wanted = a.rule.eligible[lo:hi] & (reduced < -PRICING_TOL)
+        wanted = a.rule.eligible[lo:hi] & (reduced < -PRICING_TOL) & ~closed[lo:hi, None]
         pairs = slice(a.pair_start[lo], a.pair_start[hi])
         wanted[a.pair_case[pairs] - lo, a.pair_prac[pairs]] = False  # already in the arrays
         case, prac = np.nonzero(wanted)
@@ -174,3 +177,61 @@ def extend_model(model: Model, active: np.ndarray, case: np.ndarray, prac: np.nd
     pair = active[is_pair]
     mapped[is_pair] = np.searchsorted(grown.pair_case * P + grown.pair_prac, a.pair_case[pair] * P + a.pair_prac[pair])
     return new, mapped
+
+
+def opening(model: Model, duals: np.ndarray) -> np.ndarray:
+    """Closed cases (:func:`~workload.allocate.candidates.closed_cases`) that could gain by moving at these row
+    duals: those to open.
+
+    A closed case c stays with its current practitioner p0; the full model would also give it the moved share
+    m_c, the move component's columns (its other pairs, ua_k, sa, za) and its rows (away_hours, the component
+    bands and floors, the partner split). Give those rows the dual 0, except away_hours, whose dual d (an
+    equality) is free: every left-out column then has a non-negative reduced cost, and the LP's optimum is the
+    full model's, when some d satisfies
+
+    - m_c (cost pi_c; -R_c in away_hours, min(R_c, D_p0) in p0's shedding row, 1 in the move budget):
+      ``pi_c + R_c d - min(R_c, D_p0) d_shed - d_budget >= 0``;
+    - each other pair y[c,p]: ``rc0[c,p] - d >= 0`` (:func:`outside_reduced_costs` without the away_hours row);
+    - each sized band ua_k and sa (costs mu_k w_c, mu_0 w_c + pi_s; 1 in the hours and away_hours rows):
+      ``weight - d_hours[c] - d >= 0``;
+    - each partner link's za (cost 0; 1 in away_hours, -1 in p0's shedding row): ``d_shed - d >= 0``.
+
+    So c is opened when the lower limit on d from m_c is above the least upper limit from the rest.
+    """
+    a = model.arrays
+    assert a.rule is not None
+    closed = closed_cases(a)
+    if not len(closed):
+        return closed
+    fam = model.families
+    hours_dual = duals[fam["hours"]]
+    upper = np.full(a.n_cases, np.inf)
+    is_closed = np.zeros(a.n_cases, dtype=bool)
+    is_closed[closed] = True
+    current = np.where(a.current_pair >= 0, a.pair_prac[np.maximum(a.current_pair, 0)], -1)
+    for lo, hi in case_chunks(a.n_cases, a.n_practitioners):
+        rows = np.flatnonzero(is_closed[lo:hi])
+        if not len(rows):
+            continue
+        reduced = outside_reduced_costs(model, duals, lo, hi)[rows]
+        reduced[~a.rule.eligible[lo + rows]] = np.inf
+        reduced[np.arange(len(rows)), current[lo + rows]] = np.inf
+        upper[lo + rows] = reduced.min(axis=1)
+    caps, weights = unmet_caps(a), unmet_weights(a)
+    bands = np.vstack([caps.floor[None, :], caps.need]) > 0
+    worth = np.vstack([weights.floor[None, :], weights.need]) - hours_dual[None, :]
+    upper = np.minimum(upper, np.where(bands, worth, np.inf).min(axis=0))
+    # p0's shedding row (a practitioner over capacity with today's caseload) and its dual
+    held = np.flatnonzero(a.current_pair >= 0)
+    excess = np.bincount(current[held], weights=a.required[held], minlength=a.n_practitioners) - a.capacity
+    shed_dual = np.zeros(a.n_practitioners)
+    if "shedding" in fam:
+        over = np.flatnonzero(excess > 1e-9)
+        shed_dual[over] = duals[fam["shedding"]]
+    p0 = current[closed]
+    linked = np.bincount(a.link_case[partner_bound(a) > 0], minlength=a.n_cases) > 0
+    upper[closed] = np.where(linked[closed], np.minimum(upper[closed], shed_dual[p0]), upper[closed])
+    budget = float(duals[fam["move_budget"]][0]) if "move_budget" in fam else 0.0
+    coef = np.minimum(a.required[closed], np.maximum(excess[p0], 0.0))
+    lower = (coef * shed_dual[p0] + budget - a.move_price[closed]) / a.required[closed]
+    return closed[lower > upper[closed] + PRICING_TOL]

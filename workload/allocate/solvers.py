@@ -16,12 +16,14 @@ from warnings import catch_warnings, simplefilter
 import numpy as np
 import pandas as pd
 
-from workload.allocate.model import Model, build_pdu_model
+from workload.allocate.candidates import open_cases
+from workload.allocate.model import Model, build_model, build_pdu_model
 from workload.allocate.pricing import (
     Pricing,
     column_block,
     columns,
     extend_model,
+    opening,
     outside_entering,
     starting_columns,
 )
@@ -177,7 +179,82 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
     start = time.perf_counter()
     if pricing is None:
         pricing = not model.explicit and not model.integral
-    h = new_highs(time_limit, threads)
+    rounds, outside, opened, run_time = 0, 0, 0, 0.0
+    grown: Model | None = None
+    while True:
+        h, active, model, more = _priced_run(model, time_limit - (time.perf_counter() - start), threads, pricing)
+        rounds, outside = rounds + more[0], outside + more[1]
+        run_time += float(h.getRunTime())
+        if more[1]:
+            grown = model
+        if not (pricing and model.arrays.rule is not None):
+            break
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            break
+        # closed cases whose move could pay at these duals are opened, and the LP solved again with their rows
+        cases = opening(model, np.array(h.getSolution().row_dual))
+        if not len(cases):
+            break
+        model = build_model(open_cases(model.arrays, cases))
+        grown, opened = model, opened + len(cases)
+    status = h.getModelStatus()
+    info = h.getInfo()
+    feasible = info.primal_solution_status == 2
+    values = None
+    if feasible:
+        values = np.zeros(model.n_cols)
+        values[active] = np.array(h.getSolution().col_value)
+    objective = h.getObjectiveValue() if feasible else None
+    bound: float | None = None
+    if status == highspy.HighsModelStatus.kOptimal:
+        label = SolveStatus.OPTIMAL
+        bound = float(info.mip_dual_bound) if model.integral else objective
+    elif status == highspy.HighsModelStatus.kTimeLimit:
+        label = SolveStatus.TIME_LIMIT
+        bound = float(info.mip_dual_bound) if model.integral and math.isfinite(info.mip_dual_bound) else None
+    else:
+        label = SolveStatus.FAILED
+        values = None
+    message = h.modelStatusToString(status) + (f" after {rounds} pricing round(s)" if pricing else "")
+    if model.arrays.rule is not None and pricing:
+        message += (
+            f" ({model.arrays.n_pairs:,} candidate pairs, {outside:,} of them priced in from outside; "
+            f"{opened:,} case(s) opened to moves)"
+        )
+    # the last restricted LP prices every left-out pair at a non-negative reduced cost, so its duals are the
+    # full LP's (a left-out column at 0 is dual feasible): the shadow prices read them
+    row_dual, effects = None, None
+    if label == SolveStatus.OPTIMAL and not model.integral and info.dual_solution_status == 2:
+        row_dual = np.array(h.getSolution().row_dual, dtype=float)
+        families = [model.families[f] for f in ("capacity", "contract") if f in model.families]
+        rows = np.concatenate([np.arange(f.start, f.stop) for f in families]).astype(np.int64)
+        # a row with no dual is not binding (or its hour is worth nothing): it is not followed
+        effects = hour_effects(h, model, active, rows[np.abs(row_dual[rows]) > 1e-9])
+    return SolveResult(
+        label,
+        values,
+        objective,
+        bound,
+        time.perf_counter() - start,
+        run_time,
+        "highs",
+        message,
+        row_dual,
+        effects,
+        grown,
+    )
+
+
+def _priced_run(
+    model: Model, time_limit: float, threads: int, pricing: bool
+) -> tuple[highspy.Highs, np.ndarray, Model, tuple[int, int]]:
+    """One HiGHS instance on ``model``, with pairs priced in (from outside the arrays too, rebuilding the model
+    around them: :func:`workload.allocate.pricing.extend_model`). Returns the instance, the model's columns in
+    HiGHS's order, the model they belong to, and (pricing rounds, pairs priced in from outside)."""
+    import highspy
+
+    start = time.perf_counter()
+    h = new_highs(max(time_limit, 1e-6), threads)
     y = model.blocks["y"]
     priced = pricing and y.stop > y.start
     if priced:
@@ -194,7 +271,6 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         h.changeColsIntegrality(len(cols), cols, np.ones(len(cols), dtype=np.uint8))
     h.run()
     rounds, outside = 1, 0
-    grown: Model | None = None
     if priced:
         entering = Pricing(model, active)
         while h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
@@ -205,7 +281,7 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
                 case, prac = outside_entering(model, duals)
                 if len(case):
                     model, active = extend_model(model, active, case, prac)
-                    grown, outside = model, outside + len(case)
+                    outside += len(case)
                     entering = Pricing(model, active)
                     add = entering.entering(duals)
             if not len(add):
@@ -227,49 +303,7 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
             h.setOptionValue("time_limit", float(h.getRunTime()) + remaining)
             h.run()
             rounds += 1
-    status = h.getModelStatus()
-    info = h.getInfo()
-    feasible = info.primal_solution_status == 2
-    values = None
-    if feasible:
-        values = np.zeros(model.n_cols)
-        values[active] = np.array(h.getSolution().col_value)
-    objective = h.getObjectiveValue() if feasible else None
-    bound: float | None = None
-    if status == highspy.HighsModelStatus.kOptimal:
-        label = SolveStatus.OPTIMAL
-        bound = float(info.mip_dual_bound) if model.integral else objective
-    elif status == highspy.HighsModelStatus.kTimeLimit:
-        label = SolveStatus.TIME_LIMIT
-        bound = float(info.mip_dual_bound) if model.integral and math.isfinite(info.mip_dual_bound) else None
-    else:
-        label = SolveStatus.FAILED
-        values = None
-    message = h.modelStatusToString(status) + (f" after {rounds} pricing round(s)" if pricing else "")
-    if model.arrays.rule is not None and priced:
-        message += f" ({model.arrays.n_pairs:,} candidate pairs, {outside:,} of them priced in from outside)"
-    # the last restricted LP prices every left-out pair at a non-negative reduced cost, so its duals are the
-    # full LP's (a left-out column at 0 is dual feasible): the shadow prices read them
-    row_dual, effects = None, None
-    if label == SolveStatus.OPTIMAL and not model.integral and info.dual_solution_status == 2:
-        row_dual = np.array(h.getSolution().row_dual, dtype=float)
-        families = [model.families[f] for f in ("capacity", "contract") if f in model.families]
-        rows = np.concatenate([np.arange(f.start, f.stop) for f in families]).astype(np.int64)
-        # a row with no dual is not binding (or its hour is worth nothing): it is not followed
-        effects = hour_effects(h, model, active, rows[np.abs(row_dual[rows]) > 1e-9])
-    return SolveResult(
-        label,
-        values,
-        objective,
-        bound,
-        time.perf_counter() - start,
-        float(h.getRunTime()),
-        "highs",
-        message,
-        row_dual,
-        effects,
-        grown,
-    )
+    return h, active, model, (rounds, outside)
 
 
 def _safe_names(names: list[str]) -> list[str]:
