@@ -172,7 +172,11 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
     :data:`~workload.allocate.pricing.PRICING_START_PAIRS` others, then adds the pairs whose reduced cost
     ``c_e - A_e' pi`` is negative at the current duals, warm-starting each round, until none is. The answer
     is the full LP's optimum (every left-out pair has a non-negative reduced cost), found about three times
-    faster on a 2,500 x 90 PDU, whose many equal-cost pairs make the simplex method slow.
+    faster on a 2,500 x 90 PDU, whose many equal-cost pairs make the simplex method slow. With candidate pairs
+    (:mod:`workload.allocate.candidates`) it also prices every eligible pair outside the arrays
+    (:func:`~workload.allocate.pricing.outside_entering`) and, at each optimum, opens the closed cases whose move
+    could pay (:func:`~workload.allocate.pricing.opening`) and solves again with their rows (a new HiGHS
+    instance: the rows change); ``SolveResult.model`` is then the model the answer belongs to.
     """
     import highspy
 
