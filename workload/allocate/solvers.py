@@ -73,8 +73,9 @@ class SolveResult:
     effects: HourEffects | None = None
     """Where one more hour of each capacity and contract row goes, case by case (same conditions)."""
     model: Model | None = None
-    """The model ``values`` belong to when pricing added eligible pairs beyond the arrays' candidates (the
-    model rebuilt over more pairs, :func:`workload.allocate.pricing.extend_model`); None: the model solved."""
+    """The model ``values`` belong to when the arrays held candidate pairs and the solve added to them (pairs
+    priced in from outside, :func:`workload.allocate.pricing.extend_model`, or closed cases opened to moves,
+    :func:`workload.allocate.candidates.open_cases`); None: the model solved."""
 
 
 def relative_gap(objective: float, bound: float, scale: float) -> float:
