@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from workload.allocate import candidates
+from workload.allocate.candidates import PairRule, candidate_pairs
 from workload.allocate.continuity import (
     _as_tuple,
     _specialist,
@@ -265,6 +267,11 @@ class PduArrays:
     overflow_limit: np.ndarray
     cap_penalty: float
     cost_weight: float
+    rule: PairRule | None = None
+    """Set when the arrays hold candidate pairs only (a PDU above
+    :data:`~workload.allocate.candidates.CANDIDATE_THRESHOLD` eligible pairs): the eligibility rule and pair
+    costs the LP prices every other eligible pair with (:mod:`workload.allocate.candidates`). None: every eligible
+    pair is here."""
 
     @property
     def n_cases(self) -> int:
@@ -311,44 +318,46 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
     eligible, kept = eligible[placeable], kept[placeable]
     deliverable = inp.deliverable[placeable] if inp.deliverable.size else np.zeros((len(cases), len(partners)))
 
-    pair_case, pair_prac = np.nonzero(eligible)  # row-major: sorted by case, then practitioner
     n_cases = len(cases)
-    pair_start = np.concatenate([[0], np.cumsum(np.bincount(pair_case, minlength=n_cases))]).astype(np.int64)
-
     practitioner_ids = practs.index.to_numpy(dtype=object)
     current_id = cases["current_practitioner_id"].to_numpy(dtype=object)
     current_pos = current_positions(cases, practs)
-    current_pair = np.full(n_cases, -1, dtype=np.int64)
     has = current_pos >= 0
+    has[has] = eligible[np.flatnonzero(has), current_pos[has]]  # held by a practitioner who may keep it
+    capacity = practs["capacity_hours"].to_numpy(dtype=float)
+    held_load = np.bincount(
+        current_pos[has], weights=cases["required_hours"].to_numpy(dtype=float)[has], minlength=len(practs)
+    )
+    load = np.divide(held_load, capacity, out=np.zeros(len(practs)), where=capacity > 0)
+    rule = PairRule(
+        eligible=eligible,
+        eligible_count=eligible.sum(axis=1),
+        placed=~has,
+        load_cost=float(params["allocation.penalties.placement_load_weight"]) * load,
+        female=(cases["sex"].astype(str) == "female").to_numpy(),
+        specialist=_specialist(practs),
+        soft_pool=policy.women_specialist_pool == "soft",
+        pool_penalty=float(policy.specialist_pool_penalty),
+    )
+    lazy = candidates.uses_candidates(int(np.count_nonzero(eligible)), policy)
+    if lazy:
+        # cases held by a practitioner who may keep them start closed (their current pair only): opened when the
+        # LP's duals say a move could pay (workload.allocate.pricing.opening)
+        pair_case, pair_prac = candidate_pairs(
+            eligible, np.where(has, current_pos, -1), candidates.CANDIDATE_PAIRS, closed=has
+        )
+    else:
+        pair_case, pair_prac = np.nonzero(eligible)  # row-major: sorted by case, then practitioner
+    pair_start = np.concatenate([[0], np.cumsum(np.bincount(pair_case, minlength=n_cases))]).astype(np.int64)
+    current_pair = np.full(n_cases, -1, dtype=np.int64)
     if has.any():
         rows = np.flatnonzero(has)
-        ok = eligible[rows, current_pos[rows]]
-        rows = rows[ok]
         # the pair's position among the pairs, sorted by case then practitioner (no cases x practitioners cumsum)
         current_pair[rows] = np.searchsorted(
             pair_case.astype(np.int64) * len(practs) + pair_prac,
             rows.astype(np.int64) * len(practs) + current_pos[rows],
         )
-
-    female = (cases["sex"].astype(str) == "female").to_numpy()
-    pool_penalty = np.zeros(len(pair_case))
-    capacity = practs["capacity_hours"].to_numpy(dtype=float)
-    held_today = current_pair >= 0
-    held_load = np.bincount(
-        current_pos[held_today],
-        weights=cases["required_hours"].to_numpy(dtype=float)[held_today],
-        minlength=len(practs),
-    )
-    load = np.divide(held_load, capacity, out=np.zeros(len(practs)), where=capacity > 0)
-    placed_pair = ~held_today[pair_case]
-    pool_penalty = pool_penalty + np.where(
-        placed_pair, float(params["allocation.penalties.placement_load_weight"]) * load[pair_prac], 0.0
-    )
-    if policy.women_specialist_pool == "soft":
-        specialist = _specialist(practs)
-        pool_penalty = pool_penalty + np.where(
-            female[pair_case] & ~specialist[pair_prac], float(policy.specialist_pool_penalty), 0.0
-        )
+    pool_penalty = rule.penalty(pair_case, pair_prac)
 
     link_case, link_partner = np.nonzero(deliverable > HOURS_TOL)
     link_hours = deliverable[link_case, link_partner] if len(link_case) else np.zeros(0)
@@ -393,6 +402,7 @@ def pdu_arrays(inp: PduInput, params: Parameters, policy: Policy) -> PduArrays:
         overflow_limit=float(params["allocation.capacity.overflow_limit_share"]) * capacity,
         cap_penalty=float(params["allocation.penalties.caseload_cap_excess_per_case"]),
         cost_weight=float(params["allocation.penalties.cost_weight_per_gbp"]),
+        rule=rule if lazy else None,
     )
 
 

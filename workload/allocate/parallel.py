@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from workload.allocate import candidates
 from workload.allocate.arrays import PduInput
 from workload.allocate.pdu import PduResult, solve_pdu
 from workload.allocate.solvers import load_highs_quietly
@@ -54,26 +55,44 @@ def available_memory() -> float | None:
         return None
 
 
-def pdu_memory(inp: PduInput) -> float:
-    """Bytes a PDU's solve is expected to take (:data:`PAIR_BYTES` per possible pair, plus a worker)."""
-    return PAIR_BYTES * len(inp.cases) * len(inp.practitioners) + WORKER_BYTES
+def pdu_memory(inp: PduInput, policy: Policy | None = None) -> float:
+    """Bytes a PDU's solve is expected to take (:data:`PAIR_BYTES` per possible pair, plus a worker).
+
+    With ``policy``, a PDU with more possible pairs than :data:`~workload.allocate.candidates.CANDIDATE_THRESHOLD`
+    that would hold candidate pairs (:func:`~workload.allocate.candidates.uses_candidates`) is counted at the
+    larger of the threshold (its eligible pairs may be fewer, and all held) and four times its candidates a case
+    (those priced in from outside come on top), plus a byte per possible pair (the eligibility matrix)."""
+    C, P = len(inp.cases), len(inp.practitioners)
+    pairs = float(C * P)
+    if policy is not None and candidates.uses_candidates(C * P, policy):
+        held = max(candidates.CANDIDATE_THRESHOLD, 4 * C * (candidates.CANDIDATE_PAIRS + 1))
+        return PAIR_BYTES * min(pairs, held) + pairs + WORKER_BYTES
+    return PAIR_BYTES * pairs + WORKER_BYTES
 
 
 def fit_workers_to_memory(
-    all_inputs: list[dict[str, PduInput]], n_workers: int, memory: float | None
+    all_inputs: list[dict[str, PduInput]],
+    n_workers: int,
+    memory: float | None,
+    policies: list[Policy] | None = None,
 ) -> tuple[int, list[str]]:
     """Fewer workers when the largest PDUs, solved at once, would not fit in memory; warnings that say so.
 
     Workers take PDUs largest first, so the ``n`` largest are solved together at the start: ``n`` is cut
     until their expected memory (:func:`pdu_memory`) fits in :data:`MEMORY_SHARE` of ``memory``. A PDU too
     big to fit even alone is named, with its size: PDUs hold a few thousand cases, and one of tens of
-    thousands usually means the pdu column holds regions.
+    thousands usually means the pdu column holds regions. ``policies[j]`` is job j's policy (for
+    :func:`pdu_memory`), when known.
     """
     if memory is None:
         return n_workers, []
     budget = MEMORY_SHARE * memory
     sizes = sorted(
-        ((pdu_memory(inp), pdu, inp) for inputs in all_inputs for pdu, inp in inputs.items()),
+        (
+            (pdu_memory(inp, policies[j] if policies else None), pdu, inp)
+            for j, inputs in enumerate(all_inputs)
+            for pdu, inp in inputs.items()
+        ),
         key=lambda item: (-item[0], item[1]),
     )
     warnings: list[str] = []
@@ -230,7 +249,9 @@ def solve_pdus(
     """
     tasks = [(j, pdu) for j, inputs in enumerate(all_inputs) for pdu in inputs]
     n_workers = worker_count(workers or settings[0][1].workers, len(tasks))
-    n_workers, run_warnings = fit_workers_to_memory(all_inputs, n_workers, available_memory())
+    n_workers, run_warnings = fit_workers_to_memory(
+        all_inputs, n_workers, available_memory(), [policy for _, policy in settings]
+    )
     if n_workers == 1:  # solving here: idle workers a run started would only hold memory
         for size in list(_POOLS):
             _discard_pool(size)

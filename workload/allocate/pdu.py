@@ -160,6 +160,7 @@ def solve_pdu(inp: PduInput, params: Parameters, policy: Policy) -> PduResult:
     if a.n_cases:
         solved = solve_with_fallbacks(a, policy)
         model, status, solver_used, bound = solved.model, solved.status, solved.solver, solved.bound
+        a = model.arrays  # with candidate pairs, the solve may have added pairs
         notes += solved.notes
         solver_warnings += solved.warnings
         solver_time += solved.solver_seconds
@@ -354,10 +355,16 @@ def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
     for i, name in enumerate(chain):
         result = solve_model(model, name, limit)
         solver_time.append(result.solver_seconds)
+        model = result.model or model  # pricing may have added pairs to candidate arrays
         if result.status == SolveStatus.OPTIMAL and result.values is not None:
             if i:
                 fall_back(f"fallback: solved by {SOLVER_LABELS[name]}")
-            return solved(model, result.values, PduStatus.ROUNDED, name, result.bound, result.row_dual, result.effects)
+            bound = result.bound
+            if model.arrays.rule is not None and name != "highs":
+                # only HiGHS prices the eligible pairs beyond the candidates: this optimum is no bound
+                fall_back(f"the LP over the candidate pairs only (no pricing with {SOLVER_LABELS[name]}): no bound")
+                bound = None
+            return solved(model, result.values, PduStatus.ROUNDED, name, bound, result.row_dual, result.effects)
         if result.status == SolveStatus.TIME_LIMIT and result.values is not None:
             fall_back(
                 f"time limit: {SOLVER_LABELS[name]} stopped at {limit:g} s; rounded its last feasible LP solution"

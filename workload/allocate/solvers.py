@@ -16,8 +16,17 @@ from warnings import catch_warnings, simplefilter
 import numpy as np
 import pandas as pd
 
-from workload.allocate.model import Model, build_pdu_model
-from workload.allocate.pricing import Pricing, column_block, columns, starting_columns
+from workload.allocate.candidates import open_cases
+from workload.allocate.model import Model, build_model, build_pdu_model
+from workload.allocate.pricing import (
+    Pricing,
+    column_block,
+    columns,
+    extend_model,
+    opening,
+    outside_entering,
+    starting_columns,
+)
 from workload.allocate.shadow import HourEffects, hour_effects
 from workload.params import Parameters
 from workload.scenario import Policy
@@ -63,6 +72,10 @@ class SolveResult:
     ``<=`` row of this minimisation); None for a MIP, a non-optimal answer or a hand-off through PuLP."""
     effects: HourEffects | None = None
     """Where one more hour of each capacity and contract row goes, case by case (same conditions)."""
+    model: Model | None = None
+    """The model ``values`` belong to when the arrays held candidate pairs and the solve added to them (pairs
+    priced in from outside, :func:`workload.allocate.pricing.extend_model`, or closed cases opened to moves,
+    :func:`workload.allocate.candidates.open_cases`); None: the model solved."""
 
 
 def relative_gap(objective: float, bound: float, scale: float) -> float:
@@ -160,51 +173,35 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
     :data:`~workload.allocate.pricing.PRICING_START_PAIRS` others, then adds the pairs whose reduced cost
     ``c_e - A_e' pi`` is negative at the current duals, warm-starting each round, until none is. The answer
     is the full LP's optimum (every left-out pair has a non-negative reduced cost), found about three times
-    faster on a 2,500 x 90 PDU, whose many equal-cost pairs make the simplex method slow.
+    faster on a 2,500 x 90 PDU, whose many equal-cost pairs make the simplex method slow. With candidate pairs
+    (:mod:`workload.allocate.candidates`) it also prices every eligible pair outside the arrays
+    (:func:`~workload.allocate.pricing.outside_entering`) and, at each optimum, opens the closed cases whose move
+    could pay (:func:`~workload.allocate.pricing.opening`) and solves again with their rows (a new HiGHS
+    instance: the rows change); ``SolveResult.model`` is then the model the answer belongs to.
     """
     import highspy
 
     start = time.perf_counter()
     if pricing is None:
         pricing = not model.explicit and not model.integral
-    h = new_highs(time_limit, threads)
-    y = model.blocks["y"]
-    priced = pricing and y.stop > y.start
-    if priced:
-        # the restricted LPs are small and re-solved warm from the last basis: presolve costs more than it saves
-        h.setOptionValue("presolve", "off")
-        active = starting_columns(model)
-        lp = highs_lp(model, model.cost, model.lower, model.upper, active)
-    else:
-        active = np.arange(model.n_cols)
-        lp = highs_lp(model, model.cost, model.lower, model.upper)
-    h.passModel(lp)
-    if model.integral and model.integrality.any():
-        cols = np.flatnonzero(model.integrality).astype(np.int32)
-        h.changeColsIntegrality(len(cols), cols, np.ones(len(cols), dtype=np.uint8))
-    h.run()
-    rounds = 1
-    if priced:
-        entering = Pricing(model, active)
-        while h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            add = entering.entering(np.array(h.getSolution().row_dual))
-            if not len(add):
-                break
-            col_start, col_index, col_value = entering.block(add)
-            h.addCols(
-                len(add),
-                model.cost[add],
-                model.lower[add],
-                model.upper[add],
-                len(col_index),
-                col_start,
-                col_index,
-                col_value,
-            )
-            active = np.concatenate([active, add])
-            h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - start), 1e-6))
-            h.run()
-            rounds += 1
+    rounds, outside, opened, run_time = 0, 0, 0, 0.0
+    grown: Model | None = None
+    while True:
+        h, active, model, more = _priced_run(model, time_limit - (time.perf_counter() - start), threads, pricing)
+        rounds, outside = rounds + more[0], outside + more[1]
+        run_time += float(h.getRunTime())
+        if more[1]:
+            grown = model
+        if not (pricing and model.arrays.rule is not None):
+            break
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            break
+        # closed cases whose move could pay at these duals are opened, and the LP solved again with their rows
+        cases = opening(model, np.array(h.getSolution().row_dual))
+        if not len(cases):
+            break
+        model = build_model(open_cases(model.arrays, cases))
+        grown, opened = model, opened + len(cases)
     status = h.getModelStatus()
     info = h.getInfo()
     feasible = info.primal_solution_status == 2
@@ -224,6 +221,11 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         label = SolveStatus.FAILED
         values = None
     message = h.modelStatusToString(status) + (f" after {rounds} pricing round(s)" if pricing else "")
+    if model.arrays.rule is not None and pricing:
+        message += (
+            f" ({model.arrays.n_pairs:,} candidate pairs, {outside:,} of them priced in from outside; "
+            f"{opened:,} case(s) opened to moves)"
+        )
     # the last restricted LP prices every left-out pair at a non-negative reduced cost, so its duals are the
     # full LP's (a left-out column at 0 is dual feasible): the shadow prices read them
     row_dual, effects = None, None
@@ -239,12 +241,74 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         objective,
         bound,
         time.perf_counter() - start,
-        float(h.getRunTime()),
+        run_time,
         "highs",
         message,
         row_dual,
         effects,
+        grown,
     )
+
+
+def _priced_run(
+    model: Model, time_limit: float, threads: int, pricing: bool
+) -> tuple[highspy.Highs, np.ndarray, Model, tuple[int, int]]:
+    """One HiGHS instance on ``model``, with pairs priced in (from outside the arrays too, rebuilding the model
+    around them: :func:`workload.allocate.pricing.extend_model`). Returns the instance, the model's columns in
+    HiGHS's order, the model they belong to, and (pricing rounds, pairs priced in from outside)."""
+    import highspy
+
+    start = time.perf_counter()
+    h = new_highs(max(time_limit, 1e-6), threads)
+    y = model.blocks["y"]
+    priced = pricing and y.stop > y.start
+    if priced:
+        # the restricted LPs are small and re-solved warm from the last basis: presolve costs more than it saves
+        h.setOptionValue("presolve", "off")
+        active = starting_columns(model)
+        lp = highs_lp(model, model.cost, model.lower, model.upper, active)
+    else:
+        active = np.arange(model.n_cols)
+        lp = highs_lp(model, model.cost, model.lower, model.upper)
+    h.passModel(lp)
+    if model.integral and model.integrality.any():
+        cols = np.flatnonzero(model.integrality).astype(np.int32)
+        h.changeColsIntegrality(len(cols), cols, np.ones(len(cols), dtype=np.uint8))
+    h.run()
+    rounds, outside = 1, 0
+    if priced:
+        entering = Pricing(model, active)
+        while h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            duals = np.array(h.getSolution().row_dual)
+            add = entering.entering(duals)
+            if not len(add) and model.arrays.rule is not None:
+                # the arrays' pairs are priced out: price every other eligible pair, and rebuild around those in
+                case, prac = outside_entering(model, duals)
+                if len(case):
+                    model, active = extend_model(model, active, case, prac)
+                    outside += len(case)
+                    entering = Pricing(model, active)
+                    add = entering.entering(duals)
+            if not len(add):
+                break
+            col_start, col_index, col_value = entering.block(add)
+            h.addCols(
+                len(add),
+                model.cost[add],
+                model.lower[add],
+                model.upper[add],
+                len(col_index),
+                col_start,
+                col_index,
+                col_value,
+            )
+            active = np.concatenate([active, add])
+            # HiGHS counts its time limit against its run time over every run of this instance
+            remaining = max(float(time_limit) - (time.perf_counter() - start), 1e-6)
+            h.setOptionValue("time_limit", float(h.getRunTime()) + remaining)
+            h.run()
+            rounds += 1
+    return h, active, model, (rounds, outside)
 
 
 def _safe_names(names: list[str]) -> list[str]:
