@@ -205,9 +205,8 @@ def main() -> int:
         (
             f"Split cases in the LP: {m['split_share']:.2%}. Rounded objective above the LP bound: "
             f"{m['rounding_gap_vs_lp_bound']:.2%} with the default continuity penalty (an upper bound on the gap to "
-            f"the exact MIP, which cannot be solved at this size; the LP charges a move pi / R_c an hour, so it "
-            f"undercharges moving a case it does not fully meet, and much of this is the bound's weakness), "
-            f"{m['rounding_gap_vs_lp_bound_no_continuity']:.3%} without it, where the bound is tight. "
+            f"the exact MIP, which cannot be solved at this size), "
+            f"{m['rounding_gap_vs_lp_bound_no_continuity']:.3%} without it. "
             f"Improving moves after rounding: {m['improving_moves']:.0f}."
         ),
     ]

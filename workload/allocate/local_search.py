@@ -181,8 +181,8 @@ class LocalSearch:
     Each round gathers candidates and prices them all exactly in one pass (:func:`caseload_costs`: both
     practitioners' hours re-optimised, the continuity penalty counted whole):
 
-    - **back to the current practitioner** (:meth:`moves_back`): the LP prices a move at pi_c / R_c an hour,
-      so it undercharges moving a case it cannot fully meet; each case away from an eligible current
+    - **back to the current practitioner** (:meth:`moves_back`): the LP can share a case between
+      practitioners (a fractional move), which rounding then makes whole; each case away from an eligible current
       practitioner is tried back with them, alone or in exchange for one of their cases of similar hours
       (the three closest);
     - **to a practitioner whose hours are worth less** (:meth:`moves_to_spare`): rounding can leave a

@@ -75,6 +75,7 @@ from workload.allocate.perspective import (
     fill_solution,
     hours_entries,
     moving_cases,
+    partner_bound,
 )
 from workload.params import Parameters
 from workload.scenario import Policy
@@ -157,8 +158,9 @@ def define_variables(
     blocks = [ColumnBlock("y", np.zeros(E), R[a.pair_case].copy(), y_cost, False, pair_labels)]
     if explicit:
         blocks.append(ColumnBlock("x", np.zeros(E), np.ones(E), np.zeros(E), integral, pair_labels))
-    z_upper = np.minimum(a.link_hours, R[a.link_case] - a.floor[a.link_case])
-    blocks.append(ColumnBlock("z", np.zeros(Q), z_upper, partner_hour_cost(a)[a.link_partner], False, link_labels))
+    blocks.append(
+        ColumnBlock("z", np.zeros(Q), partner_bound(a), partner_hour_cost(a)[a.link_partner], False, link_labels)
+    )
     if explicit_partner:
         choice = a.choice_links
         n_choice = int(choice.sum())

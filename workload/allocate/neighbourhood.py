@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workload.allocate.arrays import HOURS_TOL, PduArrays
+from workload.allocate.grouped import lead_links
 from workload.allocate.model import Model, build_model
 from workload.allocate.solvers import highs_lp, new_highs
 
@@ -144,11 +145,10 @@ def improve_in_neighbourhood(
     z = np.clip(found[exact.layout.slice("z")], 0.0, None)
     new_link = np.full(a.n_cases, -1, dtype=np.int64)
     new_partner = np.zeros(a.n_cases)
-    given = np.flatnonzero(z > HOURS_TOL)
-    if len(given):
+    if a.n_links:
         # one partner per case (the referral variables say so); the one giving most hours on a numerical tie
-        order = given[np.lexsort((-z[given], a.link_case[given]))]
-        lead = order[np.r_[True, np.diff(a.link_case[order]) != 0]]
+        lead = lead_links(a, z)
+        lead = lead[(lead >= 0) & (z[np.maximum(lead, 0)] > HOURS_TOL)]
         new_link[a.link_case[lead]] = lead
         new_partner[a.link_case[lead]] = z[lead]
     new_partner = np.clip(np.minimum(new_partner, a.required - new_hours), 0.0, None)

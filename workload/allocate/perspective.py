@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from workload.allocate.blocks import ColumnBlock, Layout, RowBlock, _csr
-from workload.allocate.objective import UnmetBands, unmet_caps, unmet_weights
+from workload.allocate.objective import UnmetBands, band_names, unmet_caps, unmet_weights
 
 if TYPE_CHECKING:
     from workload.allocate.arrays import PduArrays
@@ -141,7 +141,7 @@ def define_component_bands(a: PduArrays, lay: Layout) -> RowBlock:
     moving = moving_cases(a)
     caps = unmet_caps(a).take(moving)
     sizes = np.vstack([caps.need, caps.floor[None, :]])  # (K + 1) x moving cases
-    stay_names = [f"u{k + 1}" for k in range(len(a.band_top))] + ["s"]
+    stay_names = [*band_names(a), "s"]
     away_names = [*away_band_names(a), "sa"]
     rows, cols, vals, upper, case_labels, band_labels = [], [], [], [], [], []
     r = 0
@@ -218,7 +218,7 @@ def define_component_floors(a: PduArrays, lay: Layout) -> RowBlock:
         [
             lay.cols("z", links),
             lay.cols("za", np.arange(len(links))),
-            *[lay.cols(f"u{k + 1}", cases) for k in range(bands)],
+            *[lay.cols(name, cases) for name in band_names(a)],
             lay.cols("m", position[cases]),
         ]
     )
@@ -274,7 +274,7 @@ def define_shedding(a: PduArrays, lay: Layout) -> RowBlock:
     links = np.flatnonzero(case_row[a.link_case] >= 0)
     moving_links = _moving_links(a, moving)
     za_on = case_row[a.link_case[moving_links]] >= 0
-    bands = [f"u{k + 1}" for k in range(len(a.band_top))] + ["s"]
+    bands = [*band_names(a), "s"]
     row = np.concatenate(
         [
             rows[is_moving],
@@ -349,9 +349,9 @@ def fill_solution(
     values[lay.slice("m")] = moved.astype(float)
     sized = np.flatnonzero(moved)
     cases = moving[sized]
-    for k, name in enumerate(away_band_names(a)):
+    for k, (name, stay) in enumerate(zip(away_band_names(a), band_names(a))):
         values[lay.cols(name, sized)] = bands.need[k][cases]
-        values[lay.cols(f"u{k + 1}", cases)] = 0.0
+        values[lay.cols(stay, cases)] = 0.0
     values[lay.cols("sa", sized)] = bands.floor[cases]
     values[lay.cols("s", cases)] = 0.0
     links = _moving_links(a, moving)
@@ -366,7 +366,7 @@ def unmet_columns(model_blocks: dict[str, slice], a: PduArrays) -> list[tuple[sl
     """Every block of unmet hours with the case position of each of its columns: u_k and s (every case),
     ua_k and sa (the moving cases)."""
     every = np.arange(a.n_cases)
-    out = [(model_blocks[name], every) for name in [f"u{k + 1}" for k in range(len(a.band_top))] + ["s"]]
+    out = [(model_blocks[name], every) for name in [*band_names(a), "s"]]
     if "m" in model_blocks:
         moving = moving_cases(a)
         out += [(model_blocks[name], moving) for name in [*away_band_names(a), "sa"]]
