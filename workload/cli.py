@@ -84,7 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     report = out / "report.html"
     where = report if report.exists() else out / "summary.json"
-    print(f"Run written to {out}/ ({len(scenario.cases):,} cases, {len(scenario.pdus)} PDUs). Open {where}")
+    pdus = f"{len(scenario.pdus):,} PDU" + ("" if len(scenario.pdus) == 1 else "s")
+    print(f"Run written to {out}/ ({len(scenario.cases):,} cases, {pdus}). Open {where}")
     return 0
 
 
