@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workload.allocate import candidates
+from workload.allocate import candidates, pricing, solvers
 from workload.allocate.candidates import candidate_pairs, closed_cases, open_cases
 from workload.allocate.lp import allocate_lp, solve_highs
 from workload.allocate.model import build_model, pdu_arrays, pdu_inputs
-from workload.allocate.pricing import opening, outside_entering, outside_reduced_costs
+from workload.allocate.pricing import closed_gains, opening, outside_entering, outside_reduced_costs
 from workload.params import load_parameters
 from workload.scenario import Policy
 from workload.testing import assert_allocation_valid, random_allocation_inputs
@@ -33,6 +33,12 @@ def arrays_of(frames, policy):
     cases, practitioners, partners = frames
     (inp,) = pdu_inputs(cases, practitioners, partners, PARAMS, policy).values()
     return pdu_arrays(inp, PARAMS, policy)
+
+
+@pytest.fixture
+def exact_opening(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closed cases open until none could gain at all (no Lagrangian stop): the LP's exact optimum."""
+    monkeypatch.setattr(solvers, "OPEN_GAP", 0.0)
 
 
 POLICIES = {
@@ -53,7 +59,7 @@ def test_below_the_threshold_the_arrays_hold_every_eligible_pair() -> None:
 @pytest.mark.parametrize("name", list(POLICIES))
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_candidates_priced_in_reach_the_optimum_over_every_pair(
-    name: str, seed: int, monkeypatch: pytest.MonkeyPatch
+    name: str, seed: int, monkeypatch: pytest.MonkeyPatch, exact_opening: None
 ) -> None:
     policy = POLICIES[name]
     frames = inputs(seed)
@@ -76,7 +82,8 @@ def test_candidates_priced_in_reach_the_optimum_over_every_pair(
     # no pair left out prices in, and no case left closed could gain by moving; some were opened on the way
     assert priced.row_dual is not None
     case, _ = outside_entering(grown, priced.row_dual)
-    assert len(case) == 0 and len(opening(grown, priced.row_dual)) == 0
+    still, gain = opening(grown, priced.row_dual)
+    assert len(case) == 0 and len(still) == 0 and gain == 0.0
     assert len(closed_cases(lazy)) > len(closed_cases(grown.arrays))
     assert re.search(r"; [1-9][0-9,]* case\(s\) opened to moves", priced.message)
 
@@ -108,7 +115,9 @@ def test_reduced_costs_priced_in_chunks_are_the_full_models(name: str, monkeypat
 
 
 @pytest.mark.parametrize("continuity", ["free", "rebalance"])
-def test_an_allocation_from_candidate_pairs_is_valid(continuity: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_allocation_from_candidate_pairs_is_valid(
+    continuity: str, monkeypatch: pytest.MonkeyPatch, exact_opening: None
+) -> None:
     cases, practitioners, partners = random_allocation_inputs(
         5, n_pdus=2, cases_per_pdu=30, practitioners_per_pdu=6, n_partners=2, load=1.3
     )
@@ -121,6 +130,80 @@ def test_an_allocation_from_candidate_pairs_is_valid(continuity: str, monkeypatc
     assert set(allocation.pdus["status"]) == {"rounded"}
     # the same LP bound as with every pair: the rounding starts from the same LP optimum
     np.testing.assert_allclose(allocation.pdus["bound"], whole.pdus["bound"], rtol=1e-7)
+
+
+@pytest.mark.parametrize("name", list(POLICIES))
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_an_lp_stopped_with_cases_closed_reports_its_lagrangian_bound(
+    name: str, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped while closed cases could still gain, the LP's bound is its objective less what they could gain
+    together, and that is at most the optimum with every case free to move; its duals are not the full LP's,
+    so no shadow prices are read from them."""
+    policy = POLICIES[name]
+    frames = inputs(seed)
+    whole = solve_highs(build_model(arrays_of(frames, policy)), 60)
+    monkeypatch.setattr(candidates, "CANDIDATE_THRESHOLD", 0)
+    monkeypatch.setattr(candidates, "CANDIDATE_PAIRS", 1)
+    monkeypatch.setattr(solvers, "OPEN_GAP", 10.0)  # stop at the first optimum, whatever closed cases could gain
+    lazy = build_model(arrays_of(frames, policy))
+    early = solve_highs(lazy, 60)
+    assert early.status == whole.status == "optimal"
+    assert early.objective is not None and early.bound is not None and whole.objective is not None
+    assert early.bound <= whole.objective + 1e-6 * abs(whole.objective)
+    assert whole.objective <= early.objective + 1e-6 * abs(whole.objective)
+    if early.bound < early.objective - 1e-9:
+        assert early.row_dual is None and early.effects is None
+        assert "could gain at most" in early.message
+    else:  # nothing was left to gain: the exact optimum
+        assert early.objective == pytest.approx(whole.objective, rel=1e-7, abs=1e-6)
+
+
+def test_at_most_open_per_round_cases_open_at_once_most_gain_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(candidates, "CANDIDATE_THRESHOLD", 0)
+    monkeypatch.setattr(candidates, "CANDIDATE_PAIRS", 1)
+    model = build_model(arrays_of(inputs(1, cases=60), POLICIES["free"]))
+    duals = solve_highs(model, 60, pricing=False).row_dual  # the LP with every case closed
+    assert duals is not None
+    closed, gains = closed_gains(model, duals)
+    every, total = opening(model, duals)
+    assert len(every) >= 3
+    assert set(every) == set(closed[gains > 0]) and total == pytest.approx(gains.sum())
+    monkeypatch.setattr(pricing, "OPEN_PER_ROUND", 2)
+    some, same_total = opening(model, duals)
+    assert len(some) == 2 and same_total == total  # what every closed case could gain, opened or not
+    chosen = np.isin(closed, some)
+    assert gains[chosen].min() >= gains[~chosen].max()
+
+
+@pytest.mark.parametrize("name", list(POLICIES))
+def test_a_time_limit_after_cases_opened_keeps_the_optimum_before_and_its_bound(
+    name: str, monkeypatch: pytest.MonkeyPatch, exact_opening: None
+) -> None:
+    """When the time runs out in a later round, the round before's optimum is a point of the full LP (its closed
+    cases stay) and its Lagrangian bound is a bound of the full LP."""
+    policy = POLICIES[name]
+    frames = inputs(2)
+    whole = solve_highs(build_model(arrays_of(frames, policy)), 60)
+    monkeypatch.setattr(candidates, "CANDIDATE_THRESHOLD", 0)
+    monkeypatch.setattr(candidates, "CANDIDATE_PAIRS", 1)
+    calls = []
+    real = solvers._priced_run
+
+    def out_of_time_after_the_first(model, time_limit, threads, pricing):
+        calls.append(model)
+        return real(model, time_limit if len(calls) == 1 else 1e-9, threads, pricing)
+
+    monkeypatch.setattr(solvers, "_priced_run", out_of_time_after_the_first)
+    lazy = build_model(arrays_of(frames, policy))
+    late = solve_highs(lazy, 60)
+    assert len(calls) == 2  # cases opened after the first optimum, and the second round ran out of time
+    assert late.status == "time-limit" and whole.objective is not None
+    assert late.values is not None and late.objective is not None and late.bound is not None
+    assert late.model is not None and not late.model.violations(late.values)
+    assert late.model.objective(late.values) == pytest.approx(late.objective, rel=1e-9, abs=1e-6)
+    assert late.bound <= whole.objective + 1e-6 * abs(whole.objective) <= late.objective + 2e-6 * abs(whole.objective)
+    assert "before the last cases opened" in late.message
 
 
 @settings(max_examples=40, deadline=None)

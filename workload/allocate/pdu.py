@@ -368,8 +368,9 @@ def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
         if result.status == SolveStatus.TIME_LIMIT and result.values is not None:
             fall_back(
                 f"time limit: {SOLVER_LABELS[name]} stopped at {limit:g} s; rounded its last feasible LP solution"
+                + (f" (proven within {_gap_text(result)} of the LP optimum)" if result.bound is not None else "")
             )
-            return solved(model, result.values, PduStatus.TIME_LIMIT, name, None)
+            return solved(model, result.values, PduStatus.TIME_LIMIT, name, result.bound)
         fall_back(
             f"fallback: {SOLVER_LABELS[name]} gave no usable solution ({result.message or result.status})"
             + (", trying CBC through PuLP" if i + 1 < len(chain) else "")

@@ -19,6 +19,7 @@ import pandas as pd
 from workload.allocate.candidates import open_cases
 from workload.allocate.model import Model, build_model, build_pdu_model
 from workload.allocate.pricing import (
+    OPEN_GAP,
     Pricing,
     column_block,
     columns,
@@ -184,8 +185,9 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
     start = time.perf_counter()
     if pricing is None:
         pricing = not model.explicit and not model.integral
-    rounds, outside, opened, run_time = 0, 0, 0, 0.0
+    rounds, outside, opened, run_time, unopened_gain = 0, 0, 0, 0.0, 0.0
     grown: Model | None = None
+    earlier: tuple[Model, np.ndarray, float, float, int] | None = None  # the last optimum, before cases opened
     while True:
         h, active, model, more = _priced_run(model, time_limit - (time.perf_counter() - start), threads, pricing)
         rounds, outside = rounds + more[0], outside + more[1]
@@ -197,11 +199,14 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
         # closed cases whose move could pay at these duals are opened, and the LP solved again with their rows
-        cases = opening(model, np.array(h.getSolution().row_dual))
-        if not len(cases):
+        cases, unopened_gain = opening(model, np.array(h.getSolution().row_dual))
+        if not len(cases) or unopened_gain <= OPEN_GAP * max(abs(h.getObjectiveValue()), 1.0):
             break
+        point = np.zeros(model.n_cols)
+        point[active] = np.array(h.getSolution().col_value)
+        earlier = (model, point, h.getObjectiveValue(), unopened_gain, opened)
         model = build_model(open_cases(model.arrays, cases))
-        grown, opened = model, opened + len(cases)
+        grown, opened, unopened_gain = model, opened + len(cases), 0.0
     status = h.getModelStatus()
     info = h.getInfo()
     feasible = info.primal_solution_status == 2
@@ -214,9 +219,18 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
     if status == highspy.HighsModelStatus.kOptimal:
         label = SolveStatus.OPTIMAL
         bound = float(info.mip_dual_bound) if model.integral else objective
+        if bound is not None and unopened_gain > 0:
+            bound -= unopened_gain  # cases left closed: the Lagrangian bound (pricing.opening)
     elif status == highspy.HighsModelStatus.kTimeLimit:
         label = SolveStatus.TIME_LIMIT
         bound = float(info.mip_dual_bound) if model.integral and math.isfinite(info.mip_dual_bound) else None
+        if earlier is not None:
+            # the time ran out with more cases opened: the optimum before them bounds the full LP (its Lagrangian
+            # bound), and is a point of it (the cases then closed stay), used unless HiGHS has a better one now
+            bound = earlier[2] - earlier[3]
+            if values is None or objective is None or objective > earlier[2]:
+                model, values, objective, unopened_gain, opened = earlier
+                grown = model
     else:
         label = SolveStatus.FAILED
         values = None
@@ -224,12 +238,16 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
     if model.arrays.rule is not None and pricing:
         message += (
             f" ({model.arrays.n_pairs:,} candidate pairs, {outside:,} of them priced in from outside; "
-            f"{opened:,} case(s) opened to moves)"
+            f"{opened:,} case(s) opened to moves"
+            + (f", the others could gain at most {unopened_gain:,.1f} together" if unopened_gain > 0 else "")
+            + ")"
         )
+        if earlier is not None and label == SolveStatus.TIME_LIMIT:
+            message += "; the bound is the LP optimum's before the last cases opened, less what they could gain"
     # the last restricted LP prices every left-out pair at a non-negative reduced cost, so its duals are the
     # full LP's (a left-out column at 0 is dual feasible): the shadow prices read them
     row_dual, effects = None, None
-    if label == SolveStatus.OPTIMAL and not model.integral and info.dual_solution_status == 2:
+    if label == SolveStatus.OPTIMAL and not model.integral and info.dual_solution_status == 2 and not unopened_gain:
         row_dual = np.array(h.getSolution().row_dual, dtype=float)
         families = [model.families[f] for f in ("capacity", "contract") if f in model.families]
         rows = np.concatenate([np.arange(f.start, f.stop) for f in families]).astype(np.int64)
