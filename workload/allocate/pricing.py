@@ -38,8 +38,7 @@ OPEN_GAP = 1e-4
 """Solver setting: the LP stops opening closed cases when all of them together could lower its objective by at
 most this share of it (:func:`opening`); it then reports the Lagrangian bound (its objective less that gain) as
 its bound. Measured on the 30,000 x 1,150 PDU under ``free``: after its optimum is found, each further round
-opened one to five cases and took about 80 s; under ``rebalance`` the last round (2 cases) took 36 s for a gain
-of 0.008%."""
+opened one to five cases and took about 80 s; under ``rebalance`` 2 cases could still gain 36.0 (0.008%)."""
 
 PRICING_TOL = 1e-9
 """Numerical guard: a pair joins the model when its reduced cost is below -PRICING_TOL."""
