@@ -191,6 +191,35 @@ def test_writes_not_started_on_workers_are_done_here(tmp_path: Path) -> None:
         _finish_aside(_start_aside(None, [(fail, ("x",))]))
 
 
+def test_a_failed_run_waits_for_writes_already_running_and_cancels_the_rest(tmp_path: Path) -> None:
+    """When the run fails while workers write, the folder is removed only after they stop: a write already running
+    is waited for (its error ignored), one not begun is cancelled, so nothing lands in a folder being removed."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from workload.pipeline import _abandon_aside
+
+    go = threading.Event()
+    late = tmp_path / "late.xlsx"
+
+    def slow(path: Path) -> None:
+        go.wait(5)
+        path.write_text("written")
+
+    def broken(_: Path) -> None:
+        raise OSError("disk full")
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(slow, late)
+        second = pool.submit(broken, tmp_path / "x")  # queued behind the first
+        never = pool.submit(slow, tmp_path / "never.csv")
+        threading.Timer(0.2, go.set).start()
+        _abandon_aside([(first, (slow, (late,))), (second, (broken, (tmp_path,))), (never, (slow, (tmp_path,)))])
+        assert first.done() and late.read_text() == "written"
+        assert second.cancelled() and never.cancelled()
+    assert not (tmp_path / "never.csv").exists()
+
+
 def test_workers_write_into_the_run_folder_after_the_working_folder_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

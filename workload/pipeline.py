@@ -6,6 +6,7 @@ them; :func:`run_scenario` strings them together and :func:`write_run` writes on
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import time
 from collections.abc import Callable
@@ -527,6 +528,15 @@ def _finish_aside(started: list[tuple[Future[None] | None, WriteJob]]) -> None:
         write(*arguments)
 
 
+def _abandon_aside(started: list[tuple[Future[None] | None, WriteJob]]) -> None:
+    """The run failed while writes started by :func:`_start_aside` may still run: cancel those not begun and wait
+    for the others (their errors ignored), so that nothing is written into the folder once it is removed."""
+    running = [future for future, _ in started if future is not None and not future.cancel()]
+    for future in running:
+        with contextlib.suppress(Exception):  # the run's own error is the one raised
+            future.result()
+
+
 def write_run(result: RunResult, out: Path, force: bool = False) -> Path:
     """Write the run folder atomically: CSVs, summary.json, the resolved scenario and a manifest.
 
@@ -547,16 +557,20 @@ def write_run(result: RunResult, out: Path, force: bool = False) -> Path:
             ]
             + [(write_csv, (result.tables[name], folder / f"{name}.csv")) for name in aside],
         )
-        write_csv(result.practitioners, tmp / "practitioners.csv")
-        for name, table in result.tables.items():
-            if name not in aside:
-                write_csv(table, tmp / f"{name}.csv")
-        result.summary["version"] = __version__
-        result.summary["warnings"] = list(result.warnings)
-        write_json(result.summary, tmp / "summary.json")
-        write_json(resolved_scenario(result.scenario), tmp / "scenario.resolved.json")
-        write_report(result, tmp, caseload=False)
-        _finish_aside(pending)
+        try:
+            write_csv(result.practitioners, tmp / "practitioners.csv")
+            for name, table in result.tables.items():
+                if name not in aside:
+                    write_csv(table, tmp / f"{name}.csv")
+            result.summary["version"] = __version__
+            result.summary["warnings"] = list(result.warnings)
+            write_json(result.summary, tmp / "summary.json")
+            write_json(resolved_scenario(result.scenario), tmp / "scenario.resolved.json")
+            write_report(result, tmp, caseload=False)
+            _finish_aside(pending)
+        except BaseException:
+            _abandon_aside(pending)
+            raise
         write_json(
             {
                 "version": __version__,
