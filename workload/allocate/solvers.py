@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 from warnings import catch_warnings, simplefilter
 
 import numpy as np
@@ -163,6 +163,16 @@ def new_highs(time_limit: float, threads: int) -> highspy.Highs:
     return h
 
 
+class _Optimum(NamedTuple):
+    """An optimum of the LP with some cases closed (:func:`solve_highs`), kept while more cases open."""
+
+    model: Model
+    values: np.ndarray
+    objective: float
+    unopened_gain: float
+    opened: int
+
+
 def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool | None = None) -> SolveResult:
     """Pass the model's arrays straight to HiGHS (``highspy``) and solve it.
 
@@ -187,7 +197,7 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         pricing = not model.explicit and not model.integral
     rounds, outside, opened, run_time, unopened_gain = 0, 0, 0, 0.0, 0.0
     grown: Model | None = None
-    earlier: tuple[Model, np.ndarray, float, float, int] | None = None  # the last optimum, before cases opened
+    earlier: _Optimum | None = None  # the last optimum, before cases opened
     while True:
         h, active, model, more = _priced_run(model, time_limit - (time.perf_counter() - start), threads, pricing)
         rounds, outside = rounds + more[0], outside + more[1]
@@ -204,7 +214,7 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
             break
         point = np.zeros(model.n_cols)
         point[active] = np.array(h.getSolution().col_value)
-        earlier = (model, point, h.getObjectiveValue(), unopened_gain, opened)
+        earlier = _Optimum(model, point, h.getObjectiveValue(), unopened_gain, opened)
         model = build_model(open_cases(model.arrays, cases))
         grown, opened, unopened_gain = model, opened + len(cases), 0.0
     status = h.getModelStatus()
@@ -227,8 +237,8 @@ def solve_highs(model: Model, time_limit: float, threads: int = 1, pricing: bool
         if earlier is not None:
             # the time ran out with more cases opened: the optimum before them bounds the full LP (its Lagrangian
             # bound), and is a point of it (the cases then closed stay), used unless HiGHS has a better one now
-            bound = earlier[2] - earlier[3]
-            if values is None or objective is None or objective > earlier[2]:
+            bound = earlier.objective - earlier.unopened_gain
+            if values is None or objective is None or objective > earlier.objective:
                 model, values, objective, unopened_gain, opened = earlier
                 grown = model
     else:
