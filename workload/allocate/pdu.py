@@ -9,6 +9,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from workload.allocate import decompose
 from workload.allocate.arrays import HOURS_TOL, PduArrays, PduInput, pdu_arrays
 from workload.allocate.continuity import eligible_at, move_reasons
 from workload.allocate.model import Model, build_model
@@ -350,6 +351,13 @@ def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
             f"exact MIP gave no solution with {SOLVER_LABELS[result.solver]} ({result.message}); "
             "solved the LP relaxation and rounded instead"
         )
+    if policy.solver == "highs" and decompose.applies(a):
+        found = decompose.solve_in_blocks(a, limit)
+        if found is not None:
+            solver_time.append(found.solver_seconds)
+            notes.append(found.message)
+            return solved(found.model, found.values, PduStatus.ROUNDED, "highs", found.bound)
+        notes.append("a block of the PDU was not solved in time: the LP was solved whole instead")
     model = build_model(a)
     chain = [policy.solver] + (["pulp-cbc"] if policy.solver != "pulp-cbc" else [])
     for i, name in enumerate(chain):

@@ -47,7 +47,7 @@ def away_band_names(a: PduArrays) -> list[str]:
     return [f"ua{k + 1}" for k in range(len(a.band_top))]
 
 
-def _moving_links(a: PduArrays, moving: np.ndarray) -> np.ndarray:
+def moving_links(a: PduArrays, moving: np.ndarray) -> np.ndarray:
     """Partner links of the moving cases (positions among the PDU's links)."""
     is_moving = np.zeros(a.n_cases, dtype=bool)
     is_moving[moving] = True
@@ -71,7 +71,7 @@ def define_move_columns(a: PduArrays) -> list[ColumnBlock]:
     (move component's unmet hours, costed as u_k and s), for the moving cases; empty blocks when none."""
     moving = moving_cases(a)
     n = len(moving)
-    links = _moving_links(a, moving)
+    links = moving_links(a, moving)
     caps, weights = unmet_caps(a).take(moving), unmet_weights(a).take(moving)
     labels = [a.case_ids[moving]]
     blocks = [
@@ -114,7 +114,7 @@ def define_away_hours(a: PduArrays, lay: Layout) -> RowBlock:
     position = _position(a, moving)
     away = (position[a.pair_case] >= 0) & (np.arange(a.n_pairs) != a.current_pair[a.pair_case])
     pairs = np.flatnonzero(away)
-    links = _moving_links(a, moving)
+    links = moving_links(a, moving)
     names = [*away_band_names(a), "sa"]
     rows = np.arange(n)
     row = np.concatenate([position[a.pair_case[pairs]], position[a.link_case[links]], *([rows] * len(names)), rows])
@@ -180,7 +180,7 @@ def define_partner_split(a: PduArrays, lay: Layout) -> RowBlock:
     """
     moving = moving_cases(a)
     position = _position(a, moving)
-    links = _moving_links(a, moving)
+    links = moving_links(a, moving)
     q = len(links)
     bound = partner_bound(a)[links]
     za = lay.cols("za", np.arange(q))
@@ -205,7 +205,7 @@ def define_component_floors(a: PduArrays, lay: Layout) -> RowBlock:
     """
     moving = moving_cases(a)
     position = _position(a, moving)
-    links = _moving_links(a, moving)
+    links = moving_links(a, moving)
     cases = np.unique(a.link_case[links])
     n = len(cases)
     at = np.full(a.n_cases, -1, dtype=np.int64)
@@ -272,15 +272,15 @@ def define_shedding(a: PduArrays, lay: Layout) -> RowBlock:
     case_row = np.full(a.n_cases, -1, dtype=np.int64)
     case_row[cases] = rows
     links = np.flatnonzero(case_row[a.link_case] >= 0)
-    moving_links = _moving_links(a, moving)
-    za_on = case_row[a.link_case[moving_links]] >= 0
+    away_links = moving_links(a, moving)
+    za_on = case_row[a.link_case[away_links]] >= 0
     bands = [*band_names(a), "s"]
     row = np.concatenate(
         [
             rows[is_moving],
             *([rows] * len(bands)),
             case_row[a.link_case[links]],
-            case_row[a.link_case[moving_links[za_on]]],
+            case_row[a.link_case[away_links[za_on]]],
             np.arange(len(over)),
         ]
     )
@@ -324,7 +324,7 @@ def define_perspective(a: PduArrays, lay: Layout, explicit: bool) -> list[RowBlo
     if not len(moving_cases(a)):
         return []
     rows = [define_away_hours(a, lay), define_component_bands(a, lay), define_shedding(a, lay)]
-    if len(_moving_links(a, moving_cases(a))):
+    if len(moving_links(a, moving_cases(a))):
         rows += [define_partner_split(a, lay), define_component_floors(a, lay)]
     if explicit:
         rows.append(define_stay_link(a, lay))
@@ -354,7 +354,7 @@ def fill_solution(
         values[lay.cols(stay, cases)] = 0.0
     values[lay.cols("sa", sized)] = bands.floor[cases]
     values[lay.cols("s", cases)] = 0.0
-    links = _moving_links(a, moving)
+    links = moving_links(a, moving)
     position = _position(a, moving)
     on = moved[position[a.link_case[links]]]
     za = np.zeros(len(links))
