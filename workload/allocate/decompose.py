@@ -205,7 +205,10 @@ def solve_in_blocks(a: PduArrays, time_limit: float) -> InBlocks | None:
     for model, values, row_dual in solved:
         names = model.column_names()
         nonzero = np.flatnonzero(np.abs(values) > 1e-9)
-        point[[column_at[names[j]] for j in nonzero]] = values[nonzero]
+        found = np.array([column_at.get(names[j], -1) for j in nonzero], dtype=np.int64)
+        if (found < 0).any():  # a block's column the whole LP lacks: no point of it (not expected)
+            return None
+        point[found] = values[nonzero]
         row_names = model.row_names()
         at = np.array([row_at.get(name, -1) for name in row_names], dtype=np.int64)
         is_shared = np.zeros(len(row_names), dtype=bool)

@@ -352,12 +352,14 @@ def solve_with_fallbacks(a: PduArrays, policy: Policy) -> Solved:
             "solved the LP relaxation and rounded instead"
         )
     if policy.solver == "highs" and decompose.applies(a):
+        began = time.perf_counter()
         found = decompose.solve_in_blocks(a, limit)
         if found is not None:
             solver_time.append(found.solver_seconds)
             notes.append(found.message)
             return solved(found.model, found.values, PduStatus.ROUNDED, "highs", found.bound)
         notes.append("a block of the PDU was not solved in time: the LP was solved whole instead")
+        limit = max(limit - (time.perf_counter() - began), 1.0)  # what is left of the time limit
     model = build_model(a)
     chain = [policy.solver] + (["pulp-cbc"] if policy.solver != "pulp-cbc" else [])
     for i, name in enumerate(chain):
