@@ -1,9 +1,9 @@
-"""An experiment on the big PDU under `free`: the LP solved in blocks (the product's path) against the LP solved
-whole (the candidate-pair path it replaced above 10,000 cases).
+"""An experiment on the big PDU where cases may move: the LP solved in blocks (the product's path) against the
+LP solved whole (the candidate-pair path it replaced from 10,000 cases).
 
 A plain script::
 
-    python benchmarks/experiment_decompose.py [--cell needs|wmt] [--whole] [--open-moved]
+    python benchmarks/experiment_decompose.py [--continuity free|rebalance] [--cell needs|wmt] [--whole] [--open-moved]
 
 It builds the 30,000 x 1,150 PDU of ``bench_big_pdu.py`` (one cell, as ``workload run`` scores it) and solves its
 LP in blocks (:func:`workload.allocate.decompose.solve_in_blocks`), printing each block's size and time, the
@@ -58,12 +58,13 @@ def logged_solve(model: Model, label: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--continuity", choices=("free", "rebalance"), default="free")
     parser.add_argument("--cell", choices=("needs", "wmt"), default="needs")
     parser.add_argument("--whole", action="store_true")
     parser.add_argument("--open-moved", action="store_true")
     args = parser.parse_args()
     scenario = load_scenario(synth(*SHAPE, seed=7))
-    policy = scenario.spec.policy.model_copy(update={"continuity": "free"})
+    policy = scenario.spec.policy.model_copy(update={"continuity": args.continuity})
     if args.cell == "wmt":
         policy = policy.model_copy(update={"use_partners": False})
     frame = pipeline.lp_cases(scenario, pipeline.score_cases(scenario), args.cell)

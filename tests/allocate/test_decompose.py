@@ -28,6 +28,7 @@ POLICIES = {
     "free, soft pool, budget": Policy(
         continuity="free", women_specialist_pool="soft", specialist_pool_penalty=3.0, budget_cap_gbp=2_000_000.0
     ),
+    "rebalance": Policy(continuity="rebalance", max_moves_share=0.1),
 }
 
 
@@ -53,8 +54,8 @@ def in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     "policy",
-    [*POLICIES.values(), Policy(continuity="rebalance", max_moves_share=0.2), Policy(continuity="keep")],
-    ids=[*POLICIES, "rebalance", "keep"],
+    [*POLICIES.values(), Policy(continuity="keep")],
+    ids=[*POLICIES, "keep"],
 )
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_at_the_lps_own_prices_the_bound_is_its_optimum(policy: Policy, seed: int) -> None:
@@ -114,14 +115,26 @@ def test_each_block_holds_its_share_and_every_case_can_be_placed_in_it(seed: int
     assert sum(p.n_cases for p in parts) == a.n_cases and sum(p.n_practitioners for p in parts) == a.n_practitioners
 
 
-def test_under_rebalance_or_keep_or_below_the_size_a_pdu_is_not_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_under_keep_or_below_the_size_a_pdu_is_not_cut(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(candidates, "CANDIDATE_THRESHOLD", 0)
     monkeypatch.setattr(candidates, "CANDIDATE_PAIRS", 1)
     assert not applies(arrays_of(0, POLICIES["free"]))  # 120 cases, below DECOMPOSE_MIN_CASES
     monkeypatch.setattr(decompose, "DECOMPOSE_MIN_CASES", 0)
-    assert applies(arrays_of(0, POLICIES["free"]))
-    assert not applies(arrays_of(0, Policy(continuity="rebalance", max_moves_share=0.2)))  # a move budget links them
-    assert not applies(arrays_of(0, Policy(continuity="keep")))
+    assert applies(arrays_of(0, POLICIES["free"])) and applies(arrays_of(0, POLICIES["rebalance"]))
+    assert not applies(arrays_of(0, Policy(continuity="keep")))  # no case may move
+    assert not applies(arrays_of(0, Policy(continuity="free", caseload_cap=40)))  # the cap counts cases: whole
+
+
+def test_the_move_budget_is_shared_by_the_cases_each_block_holds(in_blocks: None) -> None:
+    a = arrays_of(0, POLICIES["rebalance"])
+    case_block, prac_block = partition(a)
+    n = int(prac_block.max()) + 1
+    parts = [block_arrays(a, np.flatnonzero(case_block == b), np.flatnonzero(prac_block == b), n) for b in range(n)]
+    assert a.move_budget is not None and a.move_budget > 0
+    assert sum(p.move_budget or 0.0 for p in parts) == pytest.approx(a.move_budget)
+    for p, b in zip(parts, range(n)):
+        held = int((a.current_pair[case_block == b] >= 0).sum())
+        assert p.move_budget == pytest.approx(a.move_budget * held / int((a.current_pair >= 0).sum()))
 
 
 def test_a_pdu_solved_in_blocks_is_rounded_and_reports_its_bound(in_blocks: None) -> None:

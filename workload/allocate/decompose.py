@@ -1,23 +1,24 @@
-"""Very large PDUs where every case may move (`free`): the LP solved in blocks, and bounded from their prices.
+"""Very large PDUs where cases may move (`rebalance`, `free`): the LP solved in blocks, bounded from their prices.
 
 A PDU of tens of thousands of cases (a region sent as one PDU) holds candidate pairs
-(:mod:`workload.allocate.candidates`). Under ``free`` its LP, with a stay-or-move choice for each of thousands of
-cases, took HiGHS 100 s or more a round (benchmarks/README.md, "Fourth round"), while the same cases in PDUs of
-2,500 take about 2 s each. So above :data:`DECOMPOSE_MIN_CASES` cases the PDU is cut into blocks of about
-:data:`DECOMPOSE_BLOCK_CASES`:
+(:mod:`workload.allocate.candidates`). Where its cases may move, its LP, with a stay-or-move choice for each of
+thousands of cases, took HiGHS 44-103 s a round under ``free`` (benchmarks/README.md, "Fourth round"), while the
+same cases in PDUs of 2,500 take about 2 s each. So from :data:`DECOMPOSE_MIN_CASES` cases the PDU is cut into
+blocks of about :data:`DECOMPOSE_BLOCK_CASES`:
 
 - practitioners are dealt to blocks in turn, sorted by staff cost (so by grade), women's specialism and load
   (the required hours of the cases they hold over their capacity), so every block has the same mix;
 - a case goes with its current practitioner; a case with none goes to a block in proportion to the blocks'
   spare hours, or, if it has no eligible practitioner there, to the block where it has most;
 - partner contracts are shared by the need each block's cases could take from the partner, and the budget
-  by required hours, as :func:`workload.allocate.arrays.pdu_inputs` shares them between PDUs.
+  by required hours, as :func:`workload.allocate.arrays.pdu_inputs` shares them between PDUs; the move budget
+  (``rebalance``) by the cases each block holds.
 
 Each block's LP is solved with every eligible pair (pricing, :func:`workload.allocate.solvers.solve_highs`).
 Their answers together are a point of the whole PDU's LP (every row holds; a case only goes to a
 practitioner of its block), so its objective is at least the LP optimum. The bound is
-:func:`workload.allocate.lagrangian.stay_or_move_bound` at the blocks' row prices (a shared contract or budget
-row takes the blocks' median). One grade's capacity prices differ between blocks, and in the bound every case
+:func:`workload.allocate.lagrangian.stay_or_move_bound` at the blocks' row prices (a shared contract, budget or move
+budget row takes the blocks' median). One grade's capacity prices differ between blocks, and in the bound every case
 is drawn to the cheapest practitioner of its grade anywhere, so prices are also tried capped, per staff cost,
 at a few of their percentiles (:data:`PRICE_CAPS`); any prices give a valid bound, and the highest is kept.
 The blocks' point is not the LP's optimum, so no shadow prices are read from it.
@@ -43,15 +44,15 @@ DECOMPOSE_BLOCK_CASES = 2_500
 core): 12 blocks of 2,424-2,618 cases took 1.8-2.8 s each, and their point was 0.084% above the LP optimum."""
 
 DECOMPOSE_MIN_CASES = 10_000
-"""Solver setting: a PDU holding candidate pairs is solved in blocks under ``free`` only from this many cases
-(national PDUs have about 2,500 and never hold candidate pairs)."""
+"""Solver setting: a PDU holding candidate pairs is solved in blocks only from this many cases (national PDUs
+have about 2,500 and never hold candidate pairs)."""
 
 PRICE_CAPS = (5.0, 10.0, 25.0)
 """Solver setting: percentiles at which each staff cost's capacity prices are also capped for the bound. On the
 30,000 x 1,150 PDU the blocks' own prices bound the LP 6.45% below their point; capped at the 10th
 percentile, 1.57%."""
 
-SHARED_ROWS = ("contract", "budget")
+SHARED_ROWS = ("contract", "budget", "move_budget")
 """Row families shared by the blocks (each holds its share): their price in the bound is the blocks' median."""
 
 
@@ -69,15 +70,10 @@ class InBlocks:
 
 
 def applies(a: PduArrays) -> bool:
-    """Whether the PDU is solved in blocks: it holds candidate pairs, every case may move (no move budget, no
-    caseload cap) and it has at least :data:`DECOMPOSE_MIN_CASES` cases."""
-    return (
-        a.rule is not None
-        and a.move_budget is None
-        and a.limit is None
-        and a.n_cases >= DECOMPOSE_MIN_CASES
-        and len(closed_cases(a)) > 0
-    )
+    """Whether the PDU is solved in blocks: it holds candidate pairs, cases may move (``rebalance`` or ``free``),
+    there is no caseload cap (it counts cases: the explicit form) and it has at least :data:`DECOMPOSE_MIN_CASES`
+    cases."""
+    return a.rule is not None and a.limit is None and a.n_cases >= DECOMPOSE_MIN_CASES and len(closed_cases(a)) > 0
 
 
 def partition(a: PduArrays) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +108,7 @@ def partition(a: PduArrays) -> tuple[np.ndarray, np.ndarray]:
 
 def block_arrays(a: PduArrays, cases: np.ndarray, practitioners: np.ndarray, n_blocks: int) -> PduArrays:
     """The arrays of one block: these cases (sorted positions) and practitioners, every eligible pair between
-    them, and the block's share of each partner contract and of the budget."""
+    them, and the block's share of each partner contract, the budget and the move budget."""
     assert a.rule is not None
     eligible = a.rule.eligible[np.ix_(cases, practitioners)]
     pair_case, pair_prac = np.nonzero(eligible)  # sorted by case, then practitioner
@@ -130,6 +126,8 @@ def block_arrays(a: PduArrays, cases: np.ndarray, practitioners: np.ndarray, n_b
     mine = np.bincount(a.link_partner[links], weights=a.link_hours[links], minlength=len(a.partner_ids))
     contract_share = np.divide(mine, total, out=np.full(len(total), 1.0 / n_blocks), where=total > 0)
     budget = None if a.budget is None else a.budget * float(a.required[cases].sum() / max(a.required.sum(), 1e-12))
+    held_here, held_all = int((a.current_pair[cases] >= 0).sum()), int((a.current_pair >= 0).sum())
+    moves = None if a.move_budget is None else a.move_budget * held_here / max(held_all, 1)
     return dataclasses.replace(
         a,
         case_ids=a.case_ids[cases],
@@ -151,6 +149,7 @@ def block_arrays(a: PduArrays, cases: np.ndarray, practitioners: np.ndarray, n_b
         link_hours=a.link_hours[links],
         contract=a.contract * contract_share,
         budget=budget,
+        move_budget=moves,
         move_price=a.move_price[cases],
         restart=a.restart[cases],
         kept=a.kept[cases],
@@ -226,8 +225,8 @@ def solve_in_blocks(a: PduArrays, time_limit: float) -> InBlocks | None:
     objective = whole.objective(point)
     moved = int((point[whole.blocks["m"]] > 1e-6).sum()) if len(moving_cases(whole.arrays)) else 0
     message = (
-        f"LP solved in {n} blocks of about {DECOMPOSE_BLOCK_CASES:,} cases (every case may move; {moved:,} moved "
-        f"in part or whole); the bound is Lagrangian, from the blocks' prices, "
+        f"LP solved in {n} blocks of about {DECOMPOSE_BLOCK_CASES:,} cases ({moved:,} case(s) moved in part or "
+        f"whole); the bound is Lagrangian, from the blocks' prices, "
         f"{(objective - bound) / max(abs(bound), 1.0):.2%} below their point"
     )
     return InBlocks(whole, point, objective, bound, n, solver_seconds, message)
