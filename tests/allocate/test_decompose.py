@@ -68,10 +68,15 @@ def test_at_the_lps_own_prices_the_bound_is_its_optimum(policy: Policy, seed: in
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 3), noise=st.floats(0.0, 2.0), draw=st.integers(0, 2**31 - 1))
-def test_the_bound_holds_at_any_prices(seed: int, noise: float, draw: int) -> None:
+@given(
+    seed=st.integers(0, 3),
+    name=st.sampled_from(sorted(POLICIES)),
+    noise=st.floats(0.0, 2.0),
+    draw=st.integers(0, 2**31 - 1),
+)
+def test_the_bound_holds_at_any_prices(seed: int, name: str, noise: float, draw: int) -> None:
     """Weak duality: at prices moved away from the optimum's, the bound is still at most the LP optimum."""
-    model = build_model(arrays_of(seed, POLICIES["free, soft pool, budget"]))
+    model = build_model(arrays_of(seed, POLICIES[name]))
     result = solve_highs(model, 60)
     assert result.row_dual is not None and result.objective is not None
     prices = result.row_dual + noise * np.random.default_rng(draw).normal(size=model.n_rows)
@@ -164,3 +169,13 @@ def test_a_block_not_solved_in_time_leaves_the_pdu_to_the_whole_lp(
     (row,) = allocation.pdus.to_dict("records")
     assert row["status"] == "rounded"
     assert "not solved in time" in row["message"] and "blocks of about" not in row["message"]
+
+
+def test_no_more_blocks_than_practitioners_are_made(in_blocks: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(decompose, "DECOMPOSE_BLOCK_CASES", 1)  # 120 blocks wanted, 12 practitioners
+    a = arrays_of(2, POLICIES["free"])
+    case_block, prac_block = partition(a)
+    assert int(prac_block.max()) + 1 == a.n_practitioners
+    assert set(np.unique(case_block)) <= set(np.unique(prac_block))
+    found = solve_in_blocks(a, 60)
+    assert found is not None and found.model.violations(found.values) == []

@@ -2,7 +2,7 @@
 
 A PDU of tens of thousands of cases (a region sent as one PDU) holds candidate pairs
 (:mod:`workload.allocate.candidates`). Where its cases may move, its LP, with a stay-or-move choice for each of
-thousands of cases, took HiGHS 44-103 s a round under ``free`` (benchmarks/README.md, "Fourth round"), while the
+thousands of cases, took HiGHS 48-97 s a round under ``free`` (benchmarks/README.md, "Fourth round"), while the
 same cases in PDUs of 2,500 take about 2 s each. So from :data:`DECOMPOSE_MIN_CASES` cases the PDU is cut into
 blocks of about :data:`DECOMPOSE_BLOCK_CASES`:
 
@@ -80,7 +80,7 @@ def partition(a: PduArrays) -> tuple[np.ndarray, np.ndarray]:
     """Block of each case and of each practitioner (module docstring); every case has an eligible practitioner in
     its block."""
     assert a.rule is not None
-    n = max(1, round(a.n_cases / DECOMPOSE_BLOCK_CASES))
+    n = max(1, min(round(a.n_cases / DECOMPOSE_BLOCK_CASES), a.n_practitioners))
     held = a.current_pair >= 0
     holder = np.where(held, a.pair_prac[np.maximum(a.current_pair, 0)], -1)
     held_hours = np.bincount(holder[held], weights=a.required[held], minlength=a.n_practitioners)
@@ -180,8 +180,14 @@ def solve_in_blocks(a: PduArrays, time_limit: float) -> InBlocks | None:
     solved: list[tuple[Model, np.ndarray, np.ndarray]] = []
     solver_seconds = 0.0
     for b in range(n):
-        arrays = block_arrays(a, np.flatnonzero(case_block == b), np.flatnonzero(prac_block == b), n)
-        result = solve_highs(build_model(arrays), time_limit - (time.perf_counter() - start))
+        cases = np.flatnonzero(case_block == b)
+        left = time_limit - (time.perf_counter() - start)
+        if not len(cases):
+            continue  # its practitioners give no hours in the point; their rows' prices are 0
+        if left <= 0:
+            return None
+        arrays = block_arrays(a, cases, np.flatnonzero(prac_block == b), n)
+        result = solve_highs(build_model(arrays), left)
         solver_seconds += result.solver_seconds
         if result.status != SolveStatus.OPTIMAL or result.values is None or result.row_dual is None:
             return None
