@@ -232,7 +232,7 @@ def solve_in_blocks(a: PduArrays, time_limit: float) -> InBlocks | None:
     moved = int((point[whole.blocks["m"]] > 1e-6).sum()) if len(moving_cases(whole.arrays)) else 0
     message = (
         f"LP solved in {n} blocks of about {DECOMPOSE_BLOCK_CASES:,} cases ({moved:,} case(s) moved in part or "
-        f"whole); the bound is Lagrangian, from the blocks' prices, "
-        f"{(objective - bound) / max(abs(bound), 1.0):.2%} below their point"
+        f"whole); the bound is Lagrangian, from the blocks' prices, and their point is "
+        f"{(objective - bound) / max(abs(bound), 1.0):.2%} above it"
     )
     return InBlocks(whole, point, objective, bound, n, solver_seconds, message)
