@@ -80,7 +80,35 @@ def test_the_bound_holds_at_any_prices(seed: int, name: str, noise: float, draw:
     result = solve_highs(model, 60)
     assert result.row_dual is not None and result.objective is not None
     prices = result.row_dual + noise * np.random.default_rng(draw).normal(size=model.n_rows)
-    assert stay_or_move_bound(model, prices) <= result.objective + 1e-6 * abs(result.objective)
+    # prices that pull toward a side the row has (the function clips the others to 0 itself)
+    prices = np.where(np.isfinite(model.row_lower), prices, np.minimum(prices, 0.0))
+    prices = np.where(np.isfinite(model.row_upper), prices, np.maximum(prices, 0.0))
+    bound = stay_or_move_bound(model, prices)
+    assert np.isfinite(bound)
+    assert bound <= result.objective + 1e-6 * abs(result.objective)
+
+
+@pytest.mark.parametrize("name", list(POLICIES))
+def test_a_price_of_the_wrong_sign_by_a_rounding_error_does_not_lose_the_bound(name: str) -> None:
+    """A solver's dual of +3e-14 on a row with no lower side is 0 for the bound, not a pull toward -inf."""
+    model = build_model(arrays_of(0, POLICIES[name]))
+    result = solve_highs(model, 60)
+    assert result.row_dual is not None and result.objective is not None
+    one_sided = ~np.isfinite(model.row_lower) | ~np.isfinite(model.row_upper)
+    wrong = np.where(~np.isfinite(model.row_lower), 3e-14, -3e-14)
+    prices = np.where(one_sided & (np.abs(result.row_dual) < 1e-12), wrong, result.row_dual)
+    assert stay_or_move_bound(model, prices) == pytest.approx(result.objective, rel=1e-7, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", list(POLICIES))
+def test_one_block_carries_every_price_and_gives_back_the_lp_optimum(name: str, in_blocks: None) -> None:
+    """A PDU cut into one block is the whole LP: its prices, carried row by row to the whole model (rows that
+    share a name included), bound it exactly."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decompose, "DECOMPOSE_BLOCK_CASES", 10**6)
+        found = solve_in_blocks(arrays_of(1, POLICIES[name]), 60)
+    assert found is not None and found.blocks == 1
+    assert found.bound == pytest.approx(found.objective, rel=1e-6, abs=1e-6)
 
 
 @pytest.mark.parametrize("name", list(POLICIES))

@@ -172,6 +172,19 @@ def capped_prices(model: Model, duals: np.ndarray, percentile: float) -> np.ndar
     return out
 
 
+def unique_names(names: list[str]) -> list[str]:
+    """Row names made unique: a family with several rows per case or link (the partner split, the component
+    floors) repeats a name, so the k-th repeat gets ``#k``; both the blocks' and the whole model's rows come in
+    the same order within a family, so the same row gets the same name."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        out.append(f"{name}#{k}" if k else name)
+    return out
+
+
 def solve_in_blocks(a: PduArrays, time_limit: float) -> InBlocks | None:
     """Solve the PDU's LP in blocks (module docstring); None when a block is not solved to optimality in time."""
     start = time.perf_counter()
@@ -204,7 +217,7 @@ def solve_in_blocks(a: PduArrays, time_limit: float) -> InBlocks | None:
         used_prac.append(np.array([prac_at[p] for p in ba.practitioner_ids[ba.pair_prac[used]]], dtype=np.int64))
     whole = build_model(with_pairs(full, np.concatenate(used_case), np.concatenate(used_prac)))
     column_at = {name: i for i, name in enumerate(whole.column_names())}
-    row_at = {name: i for i, name in enumerate(whole.row_names())}
+    row_at = {name: i for i, name in enumerate(unique_names(whole.row_names()))}
     point, duals = np.zeros(whole.n_cols), np.zeros(whole.n_rows)
     shared: dict[str, list[float]] = {}
     for model, values, row_dual in solved:
@@ -214,7 +227,7 @@ def solve_in_blocks(a: PduArrays, time_limit: float) -> InBlocks | None:
         if (found < 0).any():  # a block's column the whole LP lacks: no point of it (not expected)
             return None
         point[found] = values[nonzero]
-        row_names = model.row_names()
+        row_names = unique_names(model.row_names())
         at = np.array([row_at.get(name, -1) for name in row_names], dtype=np.int64)
         is_shared = np.zeros(len(row_names), dtype=bool)
         for family in SHARED_ROWS:

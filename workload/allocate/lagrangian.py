@@ -50,7 +50,9 @@ def knapsack(case: np.ndarray, cost: np.ndarray, size: np.ndarray, need: np.ndar
     spent = np.where(take > 0, take * np.where(np.isfinite(cost), cost, 0.0), 0.0)
     value = np.bincount(case, weights=spent, minlength=n)
     got = np.bincount(case, weights=take, minlength=n)
-    return np.where(got >= need - 1e-9 * (1.0 + need), value, np.inf)
+    # the running total is over every case: its rounding grows with the total, not with one case's need
+    slack = 1e-9 * (1.0 + need) + 8 * np.finfo(float).eps * (float(filled[-1]) if len(filled) else 0.0)
+    return np.where(got >= need - slack, value, np.inf)
 
 
 def _cheapest_outside(model: Model, prices: np.ndarray) -> np.ndarray:
@@ -76,7 +78,11 @@ def stay_or_move_bound(model: Model, duals: np.ndarray) -> float:
     for family in KEPT_ROWS:
         if family in model.families:
             kept[model.families[family]] = True
+    # a price must pull toward a side the row has: <= 0 on a row with no lower side, >= 0 with no upper side
+    # (a solver's dual of +3e-14 on a `<=` row would otherwise make the bound -inf)
     prices = np.where(kept, 0.0, duals)
+    prices = np.where(np.isfinite(model.row_lower), prices, np.minimum(prices, 0.0))
+    prices = np.where(np.isfinite(model.row_upper), prices, np.maximum(prices, 0.0))
     start, index, value = columns(model)
     priced = np.add.reduceat(np.concatenate([value * prices[index], [0.0]]), start[:-1])
     reduced = model.cost - np.where(np.diff(start) > 0, priced, 0.0)
