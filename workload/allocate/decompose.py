@@ -41,7 +41,7 @@ from workload.allocate.solvers import SolveStatus, solve_highs
 
 DECOMPOSE_BLOCK_CASES = 2_500
 """Solver setting, not a model number: cases per block. Measured on the 30,000 x 1,150 PDU (needs cell, one
-core): 12 blocks of 2,424-2,618 cases took 1.8-2.8 s each, and their point was 0.084% above the LP optimum."""
+core): 12 blocks of 2,428-2,559 cases took 1.4-3.3 s each, and their point was 0.044% above the LP optimum."""
 
 DECOMPOSE_MIN_CASES = 10_000
 """Solver setting: a PDU holding candidate pairs is solved in blocks only from this many cases (national PDUs
@@ -49,8 +49,8 @@ have about 2,500 and never hold candidate pairs)."""
 
 PRICE_CAPS = (5.0, 10.0, 25.0)
 """Solver setting: percentiles at which each staff cost's capacity prices are also capped for the bound. On the
-30,000 x 1,150 PDU the blocks' own prices bound the LP 6.45% below their point; capped at the 10th
-percentile, 1.57%."""
+30,000 x 1,150 PDU (needs cell, `free`) the blocks' own prices bound the LP 1.9% below its optimum; capped at the
+5th, 10th and 25th percentiles, 0.43%, 0.48% and 0.47% below."""
 
 SHARED_ROWS = ("contract", "budget", "move_budget")
 """Row families shared by the blocks (each holds its share): their price in the bound is the blocks' median."""
