@@ -191,6 +191,7 @@ def solve_in_blocks(a: PduArrays, time_limit: float) -> InBlocks | None:
     case_block, prac_block = partition(a)
     n = int(prac_block.max()) + 1
     solved: list[tuple[Model, np.ndarray, np.ndarray]] = []
+    used_case, used_prac = [], []  # the pairs each block's answer uses, as positions in the PDU's arrays
     solver_seconds = 0.0
     for b in range(n):
         cases = np.flatnonzero(case_block == b)
@@ -199,23 +200,21 @@ def solve_in_blocks(a: PduArrays, time_limit: float) -> InBlocks | None:
             continue  # its practitioners give no hours in the point; their rows' prices are 0
         if left <= 0:
             return None
-        arrays = block_arrays(a, cases, np.flatnonzero(prac_block == b), n)
-        result = solve_highs(build_model(arrays), left)
+        practitioners = np.flatnonzero(prac_block == b)
+        model = build_model(block_arrays(a, cases, practitioners, n))
+        result = solve_highs(model, left)
         solver_seconds += result.solver_seconds
         if result.status != SolveStatus.OPTIMAL or result.values is None or result.row_dual is None:
             return None
-        solved.append((result.model or build_model(arrays), result.values, result.row_dual))
-    # the whole PDU, every case open, with the pairs the blocks used
-    full = open_cases(a, closed_cases(a))
-    case_at = {c: i for i, c in enumerate(full.case_ids)}
-    prac_at = {p: i for i, p in enumerate(full.practitioner_ids)}
-    used_case, used_prac = [], []
-    for model, values, _ in solved:
-        ba = model.arrays
-        used = np.flatnonzero(values[model.blocks["y"]] > 1e-9)
-        used_case.append(np.array([case_at[c] for c in ba.case_ids[ba.pair_case[used]]], dtype=np.int64))
-        used_prac.append(np.array([prac_at[p] for p in ba.practitioner_ids[ba.pair_prac[used]]], dtype=np.int64))
-    whole = build_model(with_pairs(full, np.concatenate(used_case), np.concatenate(used_prac)))
+        model = result.model or model
+        solved.append((model, result.values, result.row_dual))
+        used = np.flatnonzero(result.values[model.blocks["y"]] > 1e-9)
+        used_case.append(cases[model.arrays.pair_case[used]])
+        used_prac.append(practitioners[model.arrays.pair_prac[used]])
+    # the whole PDU (the same cases and practitioners, in the same order), every case open, with those pairs
+    whole = build_model(
+        with_pairs(open_cases(a, closed_cases(a)), np.concatenate(used_case), np.concatenate(used_prac))
+    )
     column_at = {name: i for i, name in enumerate(whole.column_names())}
     row_at = {name: i for i, name in enumerate(unique_names(whole.row_names()))}
     point, duals = np.zeros(whole.n_cols), np.zeros(whole.n_rows)
