@@ -31,7 +31,7 @@ from workload.allocate.arrays import PduArrays
 from workload.allocate.candidates import case_chunks
 from workload.allocate.model import Model
 from workload.allocate.perspective import moving_cases, moving_links
-from workload.allocate.pricing import columns, outside_reduced_costs
+from workload.allocate.pricing import columns, outside_pairs, outside_reduced_costs
 
 KEPT_ROWS = ("hours", "away_hours", "component_bands")
 """Row families each case's own choice keeps (not priced)."""
@@ -63,10 +63,7 @@ def _cheapest_outside(model: Model, prices: np.ndarray) -> np.ndarray:
         return out
     for lo, hi in case_chunks(a.n_cases, a.n_practitioners):
         reduced = outside_reduced_costs(model, prices, lo, hi)
-        usable = a.rule.eligible[lo:hi].copy()
-        held = slice(a.pair_start[lo], a.pair_start[hi])
-        usable[a.pair_case[held] - lo, a.pair_prac[held]] = False
-        out[lo:hi] = np.where(usable, reduced, np.inf).min(axis=1)
+        out[lo:hi] = np.where(outside_pairs(a, lo, hi), reduced, np.inf).min(axis=1)
     return out
 
 

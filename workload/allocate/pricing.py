@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from workload.allocate import candidates
+from workload.allocate.arrays import PduArrays
 from workload.allocate.candidates import case_chunks, closed_cases, with_pairs
 from workload.allocate.grouped import first_per_group
 from workload.allocate.model import Model, build_model
@@ -146,6 +147,15 @@ def outside_reduced_costs(model: Model, duals: np.ndarray, lo: int, hi: int) -> 
     return reduced
 
 
+def outside_pairs(a: PduArrays, lo: int, hi: int) -> np.ndarray:
+    """The eligible pairs of cases ``lo:hi`` the arrays do not hold (dense, cases x practitioners)."""
+    assert a.rule is not None
+    outside = a.rule.eligible[lo:hi].copy()
+    held = slice(a.pair_start[lo], a.pair_start[hi])
+    outside[a.pair_case[held] - lo, a.pair_prac[held]] = False
+    return outside
+
+
 def outside_entering(model: Model, duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eligible pairs outside the arrays whose reduced cost at the row duals is below -:data:`PRICING_TOL`:
     (case, practitioner), at most :data:`PRICING_ADD_PER_CASE` per case, most negative first (empty when the
@@ -159,9 +169,7 @@ def outside_entering(model: Model, duals: np.ndarray) -> tuple[np.ndarray, np.nd
     found_case, found_prac, found_cost = [], [], []
     for lo, hi in case_chunks(a.n_cases, a.n_practitioners):
         reduced = outside_reduced_costs(model, duals, lo, hi)
-        wanted = a.rule.eligible[lo:hi] & (reduced < -PRICING_TOL) & ~closed[lo:hi, None]
-        pairs = slice(a.pair_start[lo], a.pair_start[hi])
-        wanted[a.pair_case[pairs] - lo, a.pair_prac[pairs]] = False  # already in the arrays
+        wanted = outside_pairs(a, lo, hi) & (reduced < -PRICING_TOL) & ~closed[lo:hi, None]
         case, prac = np.nonzero(wanted)
         found_case.append(case + lo)
         found_prac.append(prac)
